@@ -1,0 +1,53 @@
+//! Limits: how much work one message may cost.
+//!
+//! Every input is hostile until proven otherwise. The walker and decoders
+//! never allocate or loop without a bound taken from [`Limits`]; when a bound
+//! is reached they stop, set the matching defect (see
+//! [`crate::defect::LIMIT_DEFECTS`]) and return what they have. A limit never
+//! panics and never makes a message look clean.
+//!
+//! ```
+//! use filter::Limits;
+//!
+//! let strict = Limits { max_depth: 8, max_parts: 100, ..Limits::default() };
+//! assert!(strict.max_depth < Limits::default().max_depth);
+//! ```
+
+/// Bounds on the work spent on one message. See the module docs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// How deep multipart and message/rfc822 parts may nest. A part at this
+    /// depth is kept as a leaf and flagged `NESTING_LIMIT`.
+    pub max_depth: usize,
+    /// How many parts the tree may hold, alternative readings included.
+    /// Past it the rest of the enclosing body is one leaf, flagged
+    /// `PART_LIMIT`.
+    pub max_parts: usize,
+    /// How many header fields one header block may hold. Further fields are
+    /// not indexed (they stay in the raw header); flagged `HEADER_LIMIT`.
+    pub max_headers: usize,
+    /// How many bytes one header block may span before the rest is taken as
+    /// body; flagged `HEADER_LIMIT`.
+    pub max_header_bytes: usize,
+    /// Longest header field or body line before `HEADER_TOO_LONG` or
+    /// `LINE_TOO_LONG` is flagged. RFC 5322 allows 998.
+    pub max_line_len: usize,
+    /// Most bytes one part may decode to; flagged `DECODED_SIZE_LIMIT`.
+    pub max_decoded_part: usize,
+    /// Most bytes all parts of one message may decode to together.
+    pub max_decoded_total: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_depth: 32,
+            max_parts: 4096,
+            max_headers: 2048,
+            max_header_bytes: 1 << 20,
+            max_line_len: 998,
+            max_decoded_part: 64 << 20,
+            max_decoded_total: 256 << 20,
+        }
+    }
+}
