@@ -1,1 +1,138 @@
-fn main() {}
+//! `filterscan`: the command line for libfilter.
+
+mod extract;
+mod input;
+mod report;
+
+use std::io::{self, BufWriter, Read};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use filter::Limits;
+
+use crate::input::Source;
+use crate::report::{Format, Scanner};
+
+#[derive(Parser)]
+#[command(name = "filterscan", version, about = "Scan e-mail with libfilter")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Show the MIME structure of messages: parts, encodings, file names,
+    /// sniffed types and defects.
+    Mime(MimeArgs),
+}
+
+#[derive(Args)]
+struct MimeArgs {
+    /// Print one JSON document for the whole run instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Write every decoded leaf part into DIR (created if missing).
+    #[arg(long, value_name = "DIR")]
+    extract: Option<PathBuf>,
+    /// How deep parts may nest (library default when absent).
+    #[arg(long, value_name = "N")]
+    max_depth: Option<usize>,
+    /// How many parts one message may have (library default when absent).
+    #[arg(long, value_name = "N")]
+    max_parts: Option<usize>,
+    /// Message files, mbox files, Maildir folders, directories (walked
+    /// recursively) or `-` for standard input.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.cmd {
+        Cmd::Mime(args) => mime(args),
+    }
+}
+
+/// Prints `filterscan: PATH: error` to stderr.
+fn complain(path: &str, e: &io::Error) {
+    eprintln!("filterscan: {path}: {e}");
+}
+
+fn mime(args: MimeArgs) -> ExitCode {
+    let mut limits = Limits::default();
+    if let Some(d) = args.max_depth {
+        limits.max_depth = d;
+    }
+    if let Some(p) = args.max_parts {
+        limits.max_parts = p;
+    }
+    let mut failed = false;
+    let mut extract = args.extract;
+    if let Some(dir) = &extract
+        && let Err(e) = extract::prepare(dir)
+    {
+        complain(&dir.to_string_lossy(), &e);
+        failed = true;
+        extract = None;
+    }
+    let format = if args.json {
+        Format::Json
+    } else {
+        Format::Text
+    };
+    let stdout = io::stdout();
+    let out = BufWriter::new(stdout.lock());
+    let mut scanner = Scanner::new(out, format, limits, extract);
+
+    let result = (|| -> io::Result<()> {
+        scanner.begin()?;
+        for arg in &args.paths {
+            let (files, errors) = input::expand(arg);
+            for (path, e) in errors {
+                complain(&path.to_string_lossy(), &e);
+                failed = true;
+            }
+            for src in files {
+                let data = match read(&src) {
+                    Ok(d) => d,
+                    Err(e) => {
+                        complain(&src.label(), &e);
+                        failed = true;
+                        continue;
+                    }
+                };
+                let label = src.label();
+                if input::is_mbox(&data) {
+                    for (i, msg) in input::split_mbox(&data).iter().enumerate() {
+                        scanner.message(&label, Some(i + 1), msg)?;
+                    }
+                } else {
+                    scanner.message(&label, None, &data)?;
+                }
+            }
+        }
+        scanner.finish()
+    })();
+    if let Err(e) = result {
+        complain("stdout", &e);
+        return ExitCode::from(2);
+    }
+    if scanner.failed() || failed {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn read(src: &Source) -> io::Result<Vec<u8>> {
+    match src {
+        Source::Stdin => {
+            let mut v = Vec::new();
+            io::stdin().lock().read_to_end(&mut v)?;
+            Ok(v)
+        }
+        Source::File(p) => std::fs::read(p),
+    }
+}

@@ -1,0 +1,603 @@
+//! Runs the built `filterscan` binary on messages built here and on the
+//! shared corpus.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_filterscan");
+
+/// A directory under the system temp dir, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let name = format!(
+            "filterscan-test-{tag}-{}-{}-{nanos}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        );
+        let p = std::env::temp_dir().join(name);
+        fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+    fn path(&self) -> &Path {
+        &self.0
+    }
+    fn write(&self, rel: &str, data: &[u8]) -> PathBuf {
+        let p = self.0.join(rel);
+        if let Some(parent) = p.parent() {
+            fs::create_dir_all(parent).unwrap();
+        }
+        fs::write(&p, data).unwrap();
+        p
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+fn run(args: &[&dyn AsRef<std::ffi::OsStr>], stdin: Option<&[u8]>) -> Output {
+    let mut cmd = Command::new(BIN);
+    for a in args {
+        cmd.arg(a);
+    }
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn filterscan");
+    if let Some(data) = stdin {
+        let mut w = child.stdin.take().unwrap();
+        w.write_all(data).unwrap();
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// Runs `filterscan mime --json ARGS…`, asserts success and parses stdout.
+fn json_ok(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Value {
+    let mut all: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![&"mime", &"--json"];
+    all.extend_from_slice(args);
+    let out = run(&all, None);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    parse(&out.stdout)
+}
+
+fn parse(stdout: &[u8]) -> Value {
+    serde_json::from_slice(stdout).unwrap_or_else(|e| {
+        panic!(
+            "invalid JSON ({e}): {}",
+            String::from_utf8_lossy(&stdout[..stdout.len().min(2000)])
+        )
+    })
+}
+
+fn messages(v: &Value) -> &Vec<Value> {
+    v["messages"].as_array().expect("messages array")
+}
+
+const MULTIPART: &[u8] = b"From: =?utf-8?q?Ren=C3=A9?= <rene@example.com>\r\n\
+To: x@example.net\r\n\
+Subject: =?utf-8?q?caf=C3=A9?= menu\r\n\
+Date: Tue, 4 Jun 2024 09:00:00 +0000\r\n\
+Message-ID: <m1@example.com>\r\n\
+MIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=\"XX\"\r\n\
+\r\n\
+preamble\r\n\
+--XX\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\
+\r\n\
+hello\r\n\
+--XX\r\n\
+Content-Type: application/pdf; name=\"menu.pdf\"\r\n\
+Content-Disposition: attachment; filename=\"menu.pdf\"\r\n\
+Content-Transfer-Encoding: base64\r\n\
+\r\n\
+JVBERi0xLjQKJWZha2UK\r\n\
+--XX--\r\n";
+
+#[test]
+fn multipart_with_base64_attachment() {
+    let t = TempDir::new("multipart");
+    let f = t.write("m.eml", MULTIPART);
+    let v = json_ok(&[&f]);
+    let msgs = messages(&v);
+    assert_eq!(msgs.len(), 1);
+    let m = &msgs[0];
+    assert_eq!(m["path"], f.to_string_lossy().as_ref());
+    assert!(m["index"].is_null());
+    assert_eq!(m["headers"]["subject"], "café menu");
+    assert_eq!(m["headers"]["message_id"], "<m1@example.com>");
+    assert_eq!(m["headers"]["date"], "Tue, 4 Jun 2024 09:00:00 +0000");
+    assert!(m["headers"]["from"].as_str().unwrap().contains("René"));
+    assert!(
+        m["defects"].as_array().unwrap().is_empty(),
+        "{}",
+        m["defects"]
+    );
+
+    let parts = m["parts"].as_array().unwrap();
+    assert_eq!(parts.len(), 3);
+    let root = &parts[0];
+    assert_eq!(root["index"], 0);
+    assert!(root["parent"].is_null());
+    assert_eq!(root["depth"], 0);
+    assert_eq!(root["content_type"], "multipart/mixed");
+    assert_eq!(root["kind"], "multipart");
+    assert_eq!(root["boundary"], "XX");
+    assert!(root["decoded_size"].is_null());
+    assert!(root["sniffed"].is_null());
+
+    let text = &parts[1];
+    assert_eq!(text["content_type"], "text/plain");
+    assert_eq!(text["kind"], "leaf");
+    assert_eq!(text["parent"], 0);
+    assert_eq!(text["depth"], 1);
+    assert_eq!(text["charset"], "utf-8");
+    assert_eq!(text["size"], 5);
+    assert_eq!(text["decoded_size"], 5);
+    assert_eq!(text["sniffed"], "text");
+    assert_eq!(text["origin"], "mime");
+    assert_eq!(text["alternate"], false);
+
+    let pdf = &parts[2];
+    assert_eq!(pdf["content_type"], "application/pdf");
+    assert_eq!(pdf["encoding"], "base64");
+    assert_eq!(pdf["filename"], "menu.pdf");
+    assert_eq!(pdf["size"], 20);
+    assert_eq!(pdf["decoded_size"], 15);
+    assert_eq!(pdf["sniffed"], "pdf");
+    assert!(pdf["defects"].as_array().unwrap().is_empty());
+
+    assert_eq!(v["summary"]["messages"], 1);
+    assert_eq!(v["summary"]["parts"], 3);
+    assert!(v["summary"]["defects"].as_object().unwrap().is_empty());
+}
+
+#[test]
+fn human_output_is_one_line_per_part() {
+    let t = TempDir::new("human");
+    let f = t.write("m.eml", MULTIPART);
+    let out = run(&[&"mime", &f], None);
+    assert_eq!(out.status.code(), Some(0));
+    let s = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = s.lines().collect();
+    assert_eq!(lines[0], f.to_string_lossy());
+    assert_eq!(lines[1], "  defects: none");
+    assert!(
+        lines[2].starts_with("  [0] multipart/mixed multipart 7bit size="),
+        "{s}"
+    );
+    assert!(
+        lines[3].starts_with(
+            "    [1] text/plain leaf 7bit size=5 decoded=5 sniffed=text charset=utf-8"
+        ),
+        "{s}"
+    );
+    assert_eq!(
+        lines[4],
+        "    [2] application/pdf leaf base64 name=\"menu.pdf\" size=20 decoded=15 sniffed=pdf"
+    );
+    assert!(s.trim_end().ends_with("1 messages, 3 parts"), "{s}");
+}
+
+const MBOX: &[u8] = b"From alice@example.com Mon Jan  1 00:00:00 2024\n\
+Subject: one\n\
+\n\
+first body\n\
+\n\
+From bob@example.com Mon Jan  1 00:00:01 2024\n\
+Subject: two\n\
+\n\
+quoted line follows\n\
+>From the archive\n\
+>>From deeper\n\
+\n\
+From carol@example.com Mon Jan  1 00:00:02 2024\n\
+Subject: three\n\
+Content-Type: text/plain\n\
+\n\
+third\n";
+
+#[test]
+fn mbox_of_three_messages_is_split_and_unquoted() {
+    let t = TempDir::new("mbox");
+    let f = t.write("box.mbox", MBOX);
+    let dir = t.path().join("out");
+    let v = json_ok(&[&f, &"--extract", &dir]);
+    let msgs = messages(&v);
+    assert_eq!(msgs.len(), 3);
+    for (i, m) in msgs.iter().enumerate() {
+        assert_eq!(m["index"], i + 1);
+        assert_eq!(m["seq"], i + 1);
+        assert_eq!(m["path"], f.to_string_lossy().as_ref());
+    }
+    let subjects: Vec<_> = msgs
+        .iter()
+        .map(|m| m["headers"]["subject"].as_str().unwrap())
+        .collect();
+    assert_eq!(subjects, ["one", "two", "three"]);
+
+    // The second body, unquoted one level, without the separator line.
+    let body = b"quoted line follows\nFrom the archive\n>From deeper\n";
+    assert_eq!(msgs[1]["parts"][0]["decoded_size"], body.len());
+    let name = msgs[1]["parts"][0]["extracted"].as_str().unwrap();
+    assert_eq!(name, "msg2-0-part.txt");
+    assert_eq!(fs::read(dir.join(name)).unwrap(), body);
+    assert_eq!(
+        fs::read(dir.join("msg1-0-part.txt")).unwrap(),
+        b"first body\n"
+    );
+    assert_eq!(fs::read(dir.join("msg3-0-part.txt")).unwrap(), b"third\n");
+
+    // Human output numbers the messages.
+    let out = run(&[&"mime", &f], None);
+    let s = String::from_utf8(out.stdout).unwrap();
+    assert!(s.contains(&format!("{}#3\n", f.to_string_lossy())), "{s}");
+}
+
+#[test]
+fn maildir_reads_cur_and_new_only() {
+    let t = TempDir::new("maildir");
+    let md = t.path().join("Mail");
+    t.write(
+        "Mail/cur/1700000000.1.host:2,S",
+        b"Subject: cur one\n\nbody\n",
+    );
+    t.write("Mail/new/1700000001.2.host", b"Subject: new one\n\nbody\n");
+    t.write("Mail/new/.hidden", b"Subject: hidden\n\nbody\n");
+    t.write("Mail/tmp/1700000002.3.host", b"Subject: in tmp\n\nbody\n");
+    let v = json_ok(&[&md]);
+    let subjects: Vec<_> = messages(&v)
+        .iter()
+        .map(|m| m["headers"]["subject"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(subjects, ["cur one", "new one"]);
+}
+
+#[test]
+fn directories_are_walked_recursively_in_order() {
+    let t = TempDir::new("walk");
+    t.write("b/2.eml", b"Subject: b2\n\nx\n");
+    t.write("a.eml", b"Subject: a\n\nx\n");
+    t.write("b/1.eml", b"Subject: b1\n\nx\n");
+    t.write(
+        "c/box",
+        b"From x\nSubject: c1\n\nx\n\nFrom y\nSubject: c2\n\ny\n",
+    );
+    t.write("d/md/cur/m1", b"Subject: md\n\nx\n");
+    fs::create_dir_all(t.path().join("d/md/new")).unwrap();
+    t.write("d/md/tmp/m2", b"Subject: md-tmp\n\nx\n");
+    t.write("empty", b"");
+    let v = json_ok(&[&t.path()]);
+    let subjects: Vec<_> = messages(&v)
+        .iter()
+        .map(|m| m["headers"]["subject"].as_str().unwrap_or("-").to_string())
+        .collect();
+    assert_eq!(subjects, ["a", "b1", "b2", "c1", "c2", "md", "-"]);
+    assert_eq!(v["summary"]["messages"], 7);
+}
+
+#[test]
+fn stdin_is_read_for_dash() {
+    let out = run(&[&"mime", &"--json", &"-"], Some(MULTIPART));
+    assert_eq!(out.status.code(), Some(0));
+    let v = parse(&out.stdout);
+    assert_eq!(messages(&v)[0]["path"], "-");
+    assert_eq!(messages(&v)[0]["parts"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn io_errors_exit_2_and_continue() {
+    let t = TempDir::new("ioerr");
+    let f = t.write("m.eml", MULTIPART);
+    let missing = t.path().join("does-not-exist");
+    let out = run(&[&"mime", &"--json", &missing, &f], None);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with(&format!("filterscan: {}: ", missing.to_string_lossy())),
+        "{err}"
+    );
+    let v = parse(&out.stdout);
+    assert_eq!(messages(&v).len(), 1);
+    assert_eq!(v["summary"]["messages"], 1);
+}
+
+#[test]
+fn limits_can_be_lowered() {
+    let mut m = b"Content-Type: multipart/mixed; boundary=b\n\n".to_vec();
+    for i in 0..6 {
+        m.extend_from_slice(format!("--b\nContent-Type: text/plain\n\npart {i}\n").as_bytes());
+    }
+    m.extend_from_slice(b"--b--\n");
+    let t = TempDir::new("limits");
+    let f = t.write("m.eml", &m);
+    let v = json_ok(&[&"--max-parts", &"3", &f]);
+    let msg = &messages(&v)[0];
+    assert!(
+        msg["defects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d == "PART_LIMIT"),
+        "{msg}"
+    );
+    // Past the limit the rest of the body is one overflow leaf.
+    let parts = msg["parts"].as_array().unwrap();
+    assert!(parts.len() <= 4, "{msg}");
+    assert_eq!(parts.last().unwrap()["origin"], "overflow");
+    assert_eq!(v["summary"]["defects"]["PART_LIMIT"], 1);
+
+    let deep = b"Content-Type: message/rfc822\n\nContent-Type: message/rfc822\n\n\
+Content-Type: message/rfc822\n\nSubject: x\n\nbody\n";
+    let f = t.write("deep.eml", deep);
+    let v = json_ok(&[&"--max-depth", &"1", &f]);
+    let msg = &messages(&v)[0];
+    assert!(
+        msg["defects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d == "NESTING_LIMIT"),
+        "{msg}"
+    );
+    let v = json_ok(&[&f]);
+    assert!(
+        !messages(&v)[0]["defects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d == "NESTING_LIMIT")
+    );
+}
+
+#[test]
+fn non_utf8_strings_still_give_valid_json() {
+    let m = b"Subject: caf\xe9 \xff\xfe\n\
+Content-Type: multipart/mixed; boundary=\"b\xe9\"\n\n\
+--b\xe9\n\
+Content-Type: application/octet-stream; name=\"na\xefve\xff.bin\"; charset=\"x\xff\"\n\n\
+\x00\x01\xff\n\
+--b\xe9--\n";
+    let t = TempDir::new("nonutf8");
+    let f = t.write("m.eml", m);
+    let v = json_ok(&[&f]);
+    let msg = &messages(&v)[0];
+    assert!(
+        msg["headers"]["subject"]
+            .as_str()
+            .unwrap()
+            .starts_with("caf")
+    );
+    let parts = msg["parts"].as_array().unwrap();
+    assert!(parts[0]["boundary"].is_string());
+    // And the text output escapes whatever it prints.
+    let out = run(&[&"mime", &f], None);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(std::str::from_utf8(&out.stdout).is_ok());
+}
+
+/// A message whose parts carry hostile file names.
+fn hostile_message() -> (Vec<u8>, usize) {
+    let names: &[&[u8]] = &[
+        b"filename=\"../../etc/passwd\"",
+        b"filename=\"/abs\"",
+        b"filename=\"C:\\\\x\"",
+        b"filename=\"..\"",
+        b"filename=\".\"",
+        b"filename=\"...\"",
+        b"filename*=utf-8''a%00b%2F..%2Fc",
+        b"filename*=utf-8''evil%E2%80%AEfdp.exe",
+        b"filename=\"..\\\\..\\\\windows\\\\system32\\\\x.dll\"",
+        b"filename=\"=?utf-8?q?=2E=2E=2F=2E=2E=2Fenc?=\"",
+        b"filename=\"\x00\"",
+        b"filename=\"nested/dir/file.txt\"",
+        b"filename=\"same.txt\"",
+        b"filename=\"same.txt\"",
+    ];
+    let long = format!("filename=\"{}.txt\"", "A/".repeat(400));
+    let mut m = b"Content-Type: multipart/mixed; boundary=zz\n\n".to_vec();
+    let mut n = 0;
+    for cd in names.iter().copied().chain([long.as_bytes()]) {
+        m.extend_from_slice(
+            b"--zz\nContent-Type: application/octet-stream\nContent-Disposition: attachment; ",
+        );
+        m.extend_from_slice(cd);
+        m.extend_from_slice(b"\n\npayload\n");
+        n += 1;
+    }
+    m.extend_from_slice(b"--zz--\n");
+    (m, n)
+}
+
+fn is_safe_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 140
+        && !name.starts_with('.')
+        && name != ".."
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
+#[test]
+fn extraction_never_leaves_the_directory() {
+    let t = TempDir::new("hostile");
+    let (m, n) = hostile_message();
+    let f = t.write("in/hostile.eml", &m);
+    // DIR is two levels deep so that `../..` would still land inside `t`.
+    let dir = t.path().join("a/b/out");
+
+    #[cfg(unix)]
+    {
+        // A link planted where the first part would go must not be followed.
+        fs::create_dir_all(&dir).unwrap();
+        std::os::unix::fs::symlink(t.path().join("victim"), dir.join("msg1-1-_._etc_passwd"))
+            .unwrap();
+    }
+
+    let v = json_ok(&[&"--extract", &dir, &f]);
+    let parts = messages(&v)[0]["parts"].as_array().unwrap();
+    let leaves: Vec<_> = parts.iter().filter(|p| p["kind"] == "leaf").collect();
+    assert_eq!(leaves.len(), n);
+    for p in &leaves {
+        let name = p["extracted"].as_str().expect("every leaf extracted");
+        assert!(is_safe_name(name), "unsafe name {name:?}");
+        assert_eq!(fs::read(dir.join(name)).unwrap(), b"payload", "{name}");
+    }
+
+    let check = |expect: usize| {
+        // Only the input and the output directory exist under `t`.
+        let mut top: Vec<_> = fs::read_dir(t.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        top.sort();
+        assert_eq!(top, ["a", "in"]);
+        assert_eq!(fs::read_dir(t.path().join("in")).unwrap().count(), 1);
+        assert_eq!(fs::read_dir(t.path().join("a")).unwrap().count(), 1);
+        assert_eq!(fs::read_dir(t.path().join("a/b")).unwrap().count(), 1);
+        let mut files = 0;
+        for e in fs::read_dir(&dir).unwrap() {
+            let e = e.unwrap();
+            let name = e.file_name().into_string().unwrap();
+            let ft = e.file_type().unwrap();
+            if ft.is_symlink() {
+                assert_eq!(name, "msg1-1-_._etc_passwd");
+                continue;
+            }
+            assert!(ft.is_file(), "{name} is not a plain file");
+            assert!(is_safe_name(&name), "unsafe name {name:?}");
+            files += 1;
+        }
+        assert_eq!(files, expect);
+        assert!(!t.path().join("victim").exists(), "symlink was followed");
+    };
+    check(n);
+
+    // The two `same.txt` parts do not collide, and neither does a second run.
+    let names: Vec<_> = leaves
+        .iter()
+        .map(|p| p["extracted"].as_str().unwrap())
+        .collect();
+    let mut dedup = names.clone();
+    dedup.sort();
+    dedup.dedup();
+    assert_eq!(dedup.len(), names.len());
+    let first = fs::read(dir.join(names[0])).unwrap();
+    let v2 = json_ok(&[&"--extract", &dir, &f]);
+    let names2: Vec<_> = messages(&v2)[0]["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["kind"] == "leaf")
+        .map(|p| p["extracted"].as_str().unwrap().to_string())
+        .collect();
+    for n2 in &names2 {
+        assert!(!names.contains(&n2.as_str()), "{n2} overwritten");
+    }
+    assert_eq!(fs::read(dir.join(names[0])).unwrap(), first);
+    check(2 * n);
+}
+
+#[test]
+fn sample_message_from_readme() {
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/sample.eml");
+    let v = json_ok(&[&sample]);
+    let m = &messages(&v)[0];
+    assert_eq!(m["headers"]["subject"], "Quarterly report – sample");
+    let parts = m["parts"].as_array().unwrap();
+    let types: Vec<_> = parts
+        .iter()
+        .map(|p| p["content_type"].as_str().unwrap())
+        .collect();
+    for t in [
+        "multipart/mixed",
+        "multipart/alternative",
+        "text/html",
+        "application/pdf",
+        "message/rfc822",
+    ] {
+        assert!(types.contains(&t), "{t} missing from {types:?}");
+    }
+    let pdf = parts
+        .iter()
+        .find(|p| p["filename"] == "report.pdf")
+        .unwrap();
+    assert_eq!(pdf["sniffed"], "pdf");
+    assert_eq!(pdf["encoding"], "base64");
+    let rfc822 = parts
+        .iter()
+        .position(|p| p["content_type"] == "message/rfc822")
+        .unwrap();
+    assert_eq!(parts[rfc822]["kind"], "message");
+    assert_eq!(parts[rfc822 + 1]["parent"], rfc822);
+}
+
+fn count_files(dir: &Path) -> usize {
+    let mut n = 0;
+    for e in fs::read_dir(dir).unwrap() {
+        let e = e.unwrap();
+        let ft = e.file_type().unwrap();
+        if ft.is_dir() {
+            n += count_files(&e.path());
+        } else if ft.is_file() {
+            n += 1;
+        }
+    }
+    n
+}
+
+fn corpus(sub: &str) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/corpus")
+        .join(sub);
+    if !dir.is_dir() {
+        eprintln!("skipping: {} not found", dir.display());
+        return;
+    }
+    let files = count_files(&dir);
+    let v = json_ok(&[&dir]);
+    let n = messages(&v).len();
+    assert!(n >= files, "{n} messages from {files} files");
+    assert_eq!(v["summary"]["messages"], n);
+    for m in messages(&v) {
+        assert!(!m["parts"].as_array().unwrap().is_empty());
+    }
+}
+
+#[test]
+fn corpus_mime_is_valid_json() {
+    corpus("mime");
+}
+
+#[test]
+fn corpus_spamassassin_is_valid_json() {
+    corpus("spamassassin");
+}
+
+#[test]
+fn corpus_spamassassin_tdata_is_valid_json() {
+    corpus("spamassassin-tdata");
+}
