@@ -158,7 +158,10 @@ mod tests {
     #[test]
     fn cte_names() {
         assert_eq!(Encoding::parse(b" Base64 "), Encoding::Base64);
-        assert_eq!(Encoding::parse(b"\"quoted-printable\""), Encoding::QuotedPrintable);
+        assert_eq!(
+            Encoding::parse(b"\"quoted-printable\""),
+            Encoding::QuotedPrintable
+        );
         assert_eq!(Encoding::parse(b"7bit (comment)"), Encoding::SevenBit);
         assert_eq!(Encoding::parse(b""), Encoding::SevenBit);
         assert_eq!(Encoding::parse(b"x-uuencode"), Encoding::Uuencode);
@@ -168,7 +171,10 @@ mod tests {
     #[test]
     fn copy_is_limited() {
         let mut out = Vec::new();
-        assert_eq!(copy_limited(b"abcdef", &mut out, 3), Defects::DECODED_SIZE_LIMIT);
+        assert_eq!(
+            copy_limited(b"abcdef", &mut out, 3),
+            Defects::DECODED_SIZE_LIMIT
+        );
         assert_eq!(out, b"abc");
     }
 }
