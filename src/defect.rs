@@ -129,8 +129,6 @@ defects! {
     BAD_YENC = 37;
     /// A malformed BinHex 4.0 block: bad character, CRC or length.
     BAD_BINHEX = 38;
-    /// A body line longer than the line-length limit.
-    LINE_TOO_LONG = 39;
     /// A NUL byte in a text body.
     NUL_IN_BODY = 40;
     /// Raw 8-bit bytes in a 7bit part.

@@ -29,8 +29,9 @@ pub struct Limits {
     /// How many bytes one header block may span before the rest is taken as
     /// body; flagged `HEADER_LIMIT`.
     pub max_header_bytes: usize,
-    /// Longest header field or body line before `HEADER_TOO_LONG` or
-    /// `LINE_TOO_LONG` is flagged. RFC 5322 allows 998.
+    /// Longest header line before `HEADER_TOO_LONG` is flagged. RFC 5322
+    /// allows 998. Body lines are not measured: the decoders take lines of
+    /// any length in linear time, so a long body line costs nothing extra.
     pub max_line_len: usize,
     /// Most bytes one part may decode to; flagged `DECODED_SIZE_LIMIT`.
     pub max_decoded_part: usize,

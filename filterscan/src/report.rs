@@ -91,14 +91,9 @@ impl<W: Write> Scanner<W> {
         self.seq += 1;
         let msg = Message::parse_with(data, &self.limits);
         let mut decoder = Decoder::new(&self.limits);
-        let mut all = msg.defects();
         let mut parts = Vec::with_capacity(msg.parts().len());
-        for (index, p) in msg.walk() {
-            let mut info = self.part(&msg, index, p, &mut decoder);
-            info.defects |= p.defects;
-            all |= info.defects;
-            parts.push(info);
-        }
+        self.walk(&msg, &mut decoder, None, 0, &mut parts);
+        let all = parts.iter().fold(msg.defects(), |d, p| d | p.defects);
         self.parts += parts.len();
         for name in all.names() {
             *self.defect_counts.entry(name).or_default() += 1;
@@ -106,6 +101,43 @@ impl<W: Write> Scanner<W> {
         match self.format {
             Format::Text => self.text(path, index, all, &parts),
             Format::Json => self.json(path, index, all, &msg, &parts),
+        }
+    }
+
+    /// Describes every part of `msg` into `out`, numbering them in output
+    /// order. A transfer-encoded message/rfc822 leaf is decoded and its
+    /// message walked beneath it, as mail clients show it, within the depth
+    /// limit.
+    fn walk(
+        &mut self,
+        msg: &Message<'_>,
+        decoder: &mut Decoder,
+        parent: Option<usize>,
+        depth: u32,
+        out: &mut Vec<PartInfo>,
+    ) {
+        // Where each part of `msg` landed in `out`; parents come first.
+        let mut at = vec![0usize; msg.parts().len()];
+        for (index, p) in msg.walk() {
+            at[index] = out.len();
+            let mut info = self.part(msg, out.len(), p, decoder);
+            info.defects |= p.defects;
+            info.parent = p
+                .parent
+                .map(|q| at[q as usize] as u32)
+                .or(parent.map(|q| q as u32));
+            info.depth += depth;
+            out.push(info);
+            let nested = p.kind == PartKind::Leaf
+                && p.is_type("message")
+                && !p.encoding.is_identity()
+                && ((info_depth(out) + 1) as usize) < self.limits.max_depth;
+            if nested {
+                let inner = self.scratch.clone();
+                let inner_msg = Message::parse_with(&inner, &self.limits);
+                let at = out.len() - 1;
+                self.walk(&inner_msg, decoder, Some(at), out[at].depth + 1, out);
+            }
         }
     }
 
@@ -322,6 +354,10 @@ impl<W: Write> Scanner<W> {
         }
         self.out.flush()
     }
+}
+
+fn info_depth(out: &[PartInfo]) -> u32 {
+    out.last().map_or(0, |p| p.depth)
 }
 
 fn origin_name(o: Origin) -> &'static str {

@@ -601,3 +601,43 @@ fn corpus_spamassassin_is_valid_json() {
 fn corpus_spamassassin_tdata_is_valid_json() {
     corpus("spamassassin-tdata");
 }
+
+#[test]
+fn encoded_message_is_decoded_and_walked() {
+    // A message/rfc822 part in base64 holding "Subject: in\r\n\r\nbody".
+    let inner = "U3ViamVjdDogaW4NCg0KYm9keQ==";
+    let raw = format!(
+        "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\
+Content-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n{inner}\r\n--b--\r\n"
+    );
+    let t = TempDir::new("encoded-message");
+    let f = t.write("m.eml", raw.as_bytes());
+    let v = json_ok(&[&f]);
+    let parts = messages(&v)[0]["parts"].as_array().unwrap();
+    let kinds: Vec<_> = parts
+        .iter()
+        .map(|p| {
+            (
+                p["content_type"].as_str().unwrap(),
+                p["depth"].as_u64().unwrap(),
+                p["parent"].as_u64(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("multipart/mixed", 0, None),
+            ("message/rfc822", 1, Some(0)),
+            ("text/plain", 2, Some(1))
+        ]
+    );
+    assert_eq!(parts[2]["decoded_size"], 4);
+    assert!(
+        messages(&v)[0]["defects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d == "CTE_ON_COMPOSITE")
+    );
+}

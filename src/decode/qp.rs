@@ -28,8 +28,8 @@
 //!   (`Message.get_payload(decode=True)`, i.e. `quopri` and
 //!   `binascii.a2b_qp`) keeps it, and so do most clients; a scanner should
 //!   see the bytes the recipient sees.
-//! * Over-long lines are not flagged here: the walker, which knows the
-//!   line-length limit, flags `LINE_TOO_LONG`.
+//! * Over-long lines are accepted as they are: length costs nothing here,
+//!   and clients decode them.
 //!
 //! Output stops at `limit` bytes, flagging [`Defects::DECODED_SIZE_LIMIT`].
 //!

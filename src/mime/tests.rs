@@ -724,3 +724,22 @@ fn boundary_with_trailing_blanks() {
     assert_eq!(msg.body(l[0]), b"one\n--ab \nstill one");
     assert!(msg.defects().is_empty(), "{:?}", msg.defects());
 }
+
+#[test]
+fn body_oddities() {
+    let msg = Message::parse(b"Content-Type: text/plain\n\nnul\0 and \xe9\n");
+    assert!(
+        msg.root()
+            .defects
+            .contains(Defects::NUL_IN_BODY | Defects::EIGHT_BIT_IN_7BIT)
+    );
+    let msg = Message::parse(b"Content-Transfer-Encoding: 8bit\n\n\xe9\n");
+    assert!(
+        !msg.defects()
+            .intersects(Defects::NUL_IN_BODY | Defects::EIGHT_BIT_IN_7BIT)
+    );
+    let msg = Message::parse(b"Content-Type: message/rfc822\n\njust text, no header\n");
+    assert!(msg.root().defects.contains(Defects::BAD_MESSAGE_PART));
+    let msg = Message::parse(b"Content-Type: message/rfc822\n\nSubject: x\n\nbody\n");
+    assert!(!msg.defects().contains(Defects::BAD_MESSAGE_PART));
+}

@@ -498,7 +498,13 @@ impl<'a> Builder<'a> {
                 self.parts[idx].defects.insert(Defects::PART_LIMIT);
             } else {
                 self.parts[idx].kind = PartKind::Message;
+                let fields = self.fields.len();
                 let c = self.entity(body_start, end, Some(idx), depth + 1, false, false);
+                // A message with no header fields at all is not a message.
+                let child = self.parts[idx].first_child.map_or(idx, |c| c as usize);
+                if self.parts[child].fields.start == fields && self.parts[child].fields.is_empty() {
+                    self.parts[idx].defects.insert(Defects::BAD_MESSAGE_PART);
+                }
                 let body_end = match c {
                     Some(c) => before_eol(self.input, c.line_start, body_start),
                     None => end,
@@ -522,7 +528,15 @@ impl<'a> Builder<'a> {
             self.parts[idx].encoding = Encoding::BinHex;
         }
         self.parts[idx].body = Span::new(body_start, body_end);
-        if is(mt, "text") && self.parts[idx].encoding.is_identity() && body_end > body_start {
+        let enc = self.parts[idx].encoding;
+        if is(mt, "text") && enc.is_identity() && body_end > body_start {
+            let body = &self.input[body_start..body_end];
+            let d = &mut self.parts[idx].defects;
+            d.set_if(memchr::memchr(0, body).is_some(), Defects::NUL_IN_BODY);
+            d.set_if(
+                enc == Encoding::SevenBit && !body.is_ascii(),
+                Defects::EIGHT_BIT_IN_7BIT,
+            );
             self.inline_blocks(idx, depth);
         }
         c
