@@ -530,6 +530,15 @@ mod tests {
     }
 
     #[test]
+    fn name_without_data() {
+        let e = enc(b"evil.exe", &[7u8; 5000], b"");
+        let mut out = Vec::new();
+        let f = decode_file(&e, &mut out, 0);
+        assert_eq!((f.name.as_slice(), out.len()), (&b"evil.exe"[..], 0));
+        assert!(f.defects.contains(Defects::DECODED_SIZE_LIMIT));
+    }
+
+    #[test]
     fn normal() {
         let data = b"Hello, world!\n\x90\x90\x90 zeros: \0\0\0\0\0\0\0\0\0\0 end".to_vec();
         let e = enc(b"greeting.txt", &data, b"RSRC");

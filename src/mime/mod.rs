@@ -327,8 +327,18 @@ impl<'a> Message<'a> {
 
     /// The part's file name: Content-Disposition `filename*` or `filename`,
     /// else Content-Type `name*` or `name`, else the name on an inline
-    /// uuencode or yEnc begin line.
+    /// uuencode or yEnc begin line. A BinHex part's own name, from its
+    /// encoded header, comes first: it is the name the Mac will use.
     pub fn filename(&self, part: &Part<'_>) -> Option<Cow<'a, str>> {
+        if part.encoding == Encoding::BinHex {
+            // The name lives in the encoded BinHex header.
+            let f = decode::binhex::decode_file(self.body(part), &mut Vec::new(), 0);
+            if !f.name.is_empty() {
+                let name =
+                    decode::charset::header_to_utf8(&f.name, Some(b"macintosh")).into_owned();
+                return Some(Cow::Owned(name));
+            }
+        }
         if let Origin::Inline(_) = part.origin {
             return inline_name(self.body(part)).map(|n| decode::charset::header_to_utf8(n, None));
         }

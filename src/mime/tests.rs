@@ -743,3 +743,20 @@ fn body_oddities() {
     let msg = Message::parse(b"Content-Type: message/rfc822\n\nSubject: x\n\nbody\n");
     assert!(!msg.defects().contains(Defects::BAD_MESSAGE_PART));
 }
+
+#[test]
+fn boundary_quoted_and_unquoted_is_read_every_way() {
+    // `boundary="abc"def`: clients take `abc`, `abcdef` or the whole text.
+    let raw = b"Content-Type: multipart/mixed; boundary=\"abc\"def\n\n\
+--abc\n\nread as abc\n--abc--\n--abcdef\n\nread as abcdef\n--abcdef--\n";
+    let msg = Message::parse(raw);
+    let bodies: Vec<_> = msg
+        .walk()
+        .map(|(_, p)| p)
+        .filter(|p| p.kind == PartKind::Leaf)
+        .map(|p| msg.body(p))
+        .collect();
+    assert!(bodies.contains(&&b"read as abc"[..]), "{bodies:?}");
+    assert!(bodies.contains(&&b"read as abcdef"[..]), "{bodies:?}");
+    assert!(msg.root().defects.contains(Defects::AMBIGUOUS_STRUCTURE));
+}

@@ -392,11 +392,14 @@ impl<'a> Builder<'a> {
                 info.boundary = bounds.next().cloned();
                 if let Some(first) = info.boundary.clone() {
                     defects.set_if(first.len() > 70, Defects::BAD_BOUNDARY);
-                    for other in bounds {
-                        if *other != first {
+                    // Every other candidate (`boundary="a"b` has three) is
+                    // another reading; a few are plenty.
+                    let mut seen: Vec<&Cow<'a, [u8]>> = Vec::new();
+                    for other in bounds.filter(|b| **b != first).take(4) {
+                        if !seen.contains(&other) {
                             defects.insert(Defects::DUPLICATE_BOUNDARY);
                             self.queue(idx, AltReading::Boundary(other.clone()));
-                            break;
+                            seen.push(other);
                         }
                     }
                 } else {
