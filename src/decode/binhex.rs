@@ -340,34 +340,24 @@ fn body(
     }
     let mut room = limit;
     out.reserve((f.data_len as usize).min(limit).min(r.s.input.len()));
-    let s = out.len();
-    let res = r.fork(f.data_len, out, &mut room);
-    f.data = s..out.len();
-    res.map_err(|cut| {
-        if cut {
-            Defects::DECODED_SIZE_LIMIT
-        } else {
-            truncated
+    // The data fork, then (when asked for) the resource fork, each
+    // followed by its CRC.
+    let forks = if rsrc { 2 } else { 1 };
+    for fork in 0..forks {
+        let len = if fork == 0 { f.data_len } else { f.rsrc_len };
+        let s = out.len();
+        let res = r.fork(len, out, &mut room);
+        *(if fork == 0 { &mut f.data } else { &mut f.rsrc }) = s..out.len();
+        res.map_err(|cut| {
+            if cut {
+                Defects::DECODED_SIZE_LIMIT
+            } else {
+                truncated
+            }
+        })?;
+        if !r.check().ok_or(truncated)? {
+            f.defects |= Defects::BAD_BINHEX;
         }
-    })?;
-    if !r.check().ok_or(truncated)? {
-        f.defects |= Defects::BAD_BINHEX;
-    }
-    if !rsrc {
-        return Ok(());
-    }
-    let s = out.len();
-    let res = r.fork(f.rsrc_len, out, &mut room);
-    f.rsrc = s..out.len();
-    res.map_err(|cut| {
-        if cut {
-            Defects::DECODED_SIZE_LIMIT
-        } else {
-            truncated
-        }
-    })?;
-    if !r.check().ok_or(truncated)? {
-        f.defects |= Defects::BAD_BINHEX;
     }
     Ok(())
 }

@@ -414,8 +414,9 @@ pub fn header_to_utf8<'a>(bytes: &'a [u8], declared: Option<&[u8]>) -> Cow<'a, s
         .0
 }
 
-/// Value of a base64 digit in UTF-7's alphabet (standard, no padding).
-fn b64(b: u8) -> Option<u32> {
+/// Value of a base64 digit (the standard alphabet; no padding). UTF-7 and
+/// RFC 2047 B-words both use it.
+pub(crate) fn b64(b: u8) -> Option<u32> {
     Some(match b {
         b'A'..=b'Z' => b - b'A',
         b'a'..=b'z' => b - b'a' + 26,

@@ -405,16 +405,7 @@ fn st_len(text: &[u8]) -> usize {
     text.iter().filter(|&&c| c != b' ' && c != b'\t').count()
 }
 
-fn b64(c: u8) -> Option<u32> {
-    Some(match c {
-        b'A'..=b'Z' => c - b'A',
-        b'a'..=b'z' => c - b'a' + 26,
-        b'0'..=b'9' => c - b'0' + 52,
-        b'+' => 62,
-        b'/' => 63,
-        _ => return None,
-    } as u32)
-}
+use crate::decode::charset::b64;
 
 /// Streaming base64 state.
 #[derive(Default)]
