@@ -14,11 +14,16 @@
 //! * message/rfc822 and message/global bodies, parsed as messages;
 //! * uuencode, yEnc and BinHex blocks pasted inline into text bodies, as
 //!   children of their text part ([`Origin::Inline`]);
-//! * alternate readings of ambiguous structure ([`Origin::Alternate`]), see
-//!   [`tree`](self::tree) for which ambiguities get one.
+//! * alternate readings of ambiguous structure ([`Origin::Alternate`]): two
+//!   different Content-Type fields, boundaries or transfer encodings, a
+//!   boundary both quoted and not (`boundary="a"b`), and a multipart whose
+//!   boundary is missing or never occurs (read as text, and as a multipart
+//!   with the boundary of its first `--` line). The primary reading follows
+//!   the first field, as most clients do; a scanner walks both.
 //!
 //! The parser is built for hostile input. It never panics, reads the input
-//! once (see the `tree` module for how nesting stays linear), and stops at
+//! once (the boundary lines of all open multiparts are matched by one hash
+//! lookup per line, so nesting costs nothing extra), and stops at
 //! every limit with a defect rather than an error: a `Message` always comes
 //! back, however broken the bytes.
 //!
