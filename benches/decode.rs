@@ -108,6 +108,21 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    // The portable scalar path (what runs without AVX2), for comparison.
+    for (name, eol) in [
+        ("base64_crlf_scalar", &b"\r\n"[..]),
+        ("base64_lf_scalar", b"\n"),
+    ] {
+        let enc = encode_base64(&data, eol);
+        let mut out = Vec::with_capacity(data.len());
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                out.clear();
+                base64::decode_scalar(black_box(&enc), &mut out, usize::MAX);
+                black_box(out.len())
+            })
+        });
+    }
     // A fresh Vec each time: what a caller without a reusable buffer pays.
     let enc = encode_base64(&data, b"\r\n");
     g.bench_function("base64_crlf_fresh_vec", |b| {

@@ -1,5 +1,5 @@
 //! libfilter: an embeddable, sans-IO e-mail scanner.
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod decode;

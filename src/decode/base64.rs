@@ -60,6 +60,14 @@
 //! the careful byte-at-a-time state machine only for the group that holds
 //! something unusual. Both paths implement the same rules; the tests check
 //! that they agree on every input.
+//!
+//! On x86_64 CPUs with AVX2 (detected at run time) a vectorised kernel runs
+//! ahead of that fast path: 32 characters per step, and whole lines at a
+//! time once it has seen the line width and break (see `base64_simd.rs`).
+//! It takes only stretches the scalar paths would decode the same way and
+//! leaves everything else to them; [`decode_scalar`] is the decoder without
+//! it, and the tests and the fuzz target check that both give the same
+//! bytes and defects for every input and limit.
 
 use crate::defect::Defects;
 
@@ -209,10 +217,29 @@ impl Sink<'_> {
 
 const BUF: usize = 4096;
 
+/// True for the whitespace the decoder skips silently.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub(crate) fn is_space(c: u8) -> bool {
+    CLASS[c as usize] == WS
+}
+
 /// Appends the decoding of `input` to `out`, at most `limit` bytes.
 ///
 /// See the module docs for the rules on junk and padding.
 pub fn decode(input: &[u8], out: &mut Vec<u8>, limit: usize) -> Defects {
+    decode_with::<true>(input, out, limit)
+}
+
+/// [`decode`] without the SIMD kernel: the portable path, and the oracle the
+/// SIMD kernel is tested and fuzzed against. Same results for every input.
+#[doc(hidden)]
+pub fn decode_scalar(input: &[u8], out: &mut Vec<u8>, limit: usize) -> Defects {
+    decode_with::<false>(input, out, limit)
+}
+
+#[inline]
+fn decode_with<const SIMD: bool>(input: &[u8], out: &mut Vec<u8>, limit: usize) -> Defects {
     out.reserve((input.len() / 4 * 3 + 3).min(limit));
     let mut sink = Sink { out, room: limit };
     let mut d = Defects::empty();
@@ -223,11 +250,20 @@ pub fn decode(input: &[u8], out: &mut Vec<u8>, limit: usize) -> Defects {
         let c = input[i];
         let v = CLASS[c as usize];
         if v < 64 && st.n == 0 && st.pad_need == 0 && !st.after_pad {
+            let simd = if SIMD {
+                simd(&input[i..], &mut sink)
+            } else {
+                0
+            };
+            i += simd;
             let (ci, co) = fast(&input[i..], &mut buf, sink.room);
             if ci > 0 {
                 // `fast` never produces more than `room`.
                 sink.push(&buf[..co]);
                 i += ci;
+                continue;
+            }
+            if simd > 0 {
                 continue;
             }
         }
@@ -240,6 +276,25 @@ pub fn decode(input: &[u8], out: &mut Vec<u8>, limit: usize) -> Defects {
         d |= Defects::DECODED_SIZE_LIMIT;
     }
     d
+}
+
+/// The SIMD fast path, where there is one: decodes the clean start of
+/// `src` straight into the sink (the same contract as [`fast`]) and returns
+/// the input it consumed.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn simd(src: &[u8], sink: &mut Sink<'_>) -> usize {
+    let (ci, co) = super::base64_simd::decode_clean(src, sink.out, sink.room);
+    // The kernel never appends more than `room`.
+    sink.room -= co;
+    ci
+}
+
+/// No SIMD kernel for this architecture: the scalar paths do it all.
+#[cfg(not(target_arch = "x86_64"))]
+#[inline]
+fn simd(_src: &[u8], _sink: &mut Sink<'_>) -> usize {
+    0
 }
 
 /// One byte of class `v` through the state machine. False when the output
@@ -444,6 +499,40 @@ pub(crate) mod tests {
         (out, d)
     }
 
+    fn dec_limited(input: &[u8], limit: usize) -> (Vec<u8>, Defects) {
+        let mut out = b"pre".to_vec();
+        let d = decode(input, &mut out, limit);
+        (out, d)
+    }
+
+    fn dec_scalar(input: &[u8], limit: usize) -> (Vec<u8>, Defects) {
+        let mut out = b"pre".to_vec();
+        let d = decode_scalar(input, &mut out, limit);
+        (out, d)
+    }
+
+    /// Every alignment of a clean body against the 32-byte blocks, every
+    /// usual line width and break, at limits around block edges.
+    #[test]
+    fn simd_matches_scalar_clean_bodies() {
+        let data: Vec<u8> = (0..3000u32).map(|i| (i * 31 + i / 7) as u8).collect();
+        for width in [0, 4, 8, 60, 64, 72, 76, 77, 78] {
+            for eol in [&b"\r\n"[..], b"\n", b"\r"] {
+                let enc = naive_encode(&data, width, eol);
+                for skip in 0..8 {
+                    let enc = &enc[skip..];
+                    for limit in [usize::MAX, 0, 1, 23, 24, 25, 47, 48, 57, 58, 1000, 2249] {
+                        assert_eq!(
+                            dec_limited(enc, limit),
+                            dec_scalar(enc, limit),
+                            "width {width} eol {eol:?} skip {skip} limit {limit}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn clean() {
         assert_eq!(dec(b""), (vec![], Defects::empty()));
@@ -579,6 +668,56 @@ pub(crate) mod tests {
         #[test]
         fn arbitrary_bytes_match_oracle(input in proptest::collection::vec(any::<u8>(), 0..300)) {
             prop_assert_eq!(dec(&input), naive_decode(&input));
+        }
+
+        // The SIMD kernel (where the CPU has one) against the scalar path:
+        // bytes and defects, at any limit. Long enough inputs to go through
+        // many 32-byte blocks, with line breaks of every kind.
+        #[test]
+        fn simd_matches_scalar_encoded(
+            data in proptest::collection::vec(any::<u8>(), 0..2000),
+            width in prop_oneof![Just(76usize), Just(64), Just(72), Just(0), 1usize..120],
+            eol in prop_oneof![Just(&b"\r\n"[..]), Just(&b"\n"[..]), Just(&b"\r"[..]),
+                Just(&b" \r\n"[..]), Just(&b"\r\r\n"[..])],
+            edits in proptest::collection::vec(
+                (any::<prop::sample::Index>(), prop_oneof![
+                    3 => proptest::sample::select(b"=\r\n \t\x0b\x0c*-.:\x00\x80\xff".to_vec()),
+                    1 => any::<u8>(),
+                ], any::<bool>()),
+                0..6),
+            limit in prop_oneof![Just(usize::MAX), 0usize..1600],
+        ) {
+            let mut enc = naive_encode(&data, width, eol);
+            for (at, c, replace) in edits {
+                let at = at.index(enc.len() + 1);
+                if replace && at < enc.len() {
+                    enc[at] = c;
+                } else {
+                    enc.insert(at, c);
+                }
+            }
+            prop_assert_eq!(dec_limited(&enc, limit), dec_scalar(&enc, limit));
+        }
+
+        #[test]
+        fn simd_matches_scalar_mixed(
+            input in proptest::collection::vec(prop_oneof![
+                40 => proptest::sample::select(ALPHA.to_vec()),
+                2 => proptest::sample::select(b"\r\n".to_vec()),
+                1 => proptest::sample::select(b"= \t\x0b\x0c*".to_vec()),
+                1 => any::<u8>(),
+            ], 0..1500),
+            limit in prop_oneof![Just(usize::MAX), 0usize..1200],
+        ) {
+            prop_assert_eq!(dec_limited(&input, limit), dec_scalar(&input, limit));
+        }
+
+        #[test]
+        fn simd_matches_scalar_arbitrary(
+            input in proptest::collection::vec(any::<u8>(), 0..600),
+            limit in prop_oneof![Just(usize::MAX), 0usize..500],
+        ) {
+            prop_assert_eq!(dec_limited(&input, limit), dec_scalar(&input, limit));
         }
 
         #[test]

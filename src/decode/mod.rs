@@ -23,6 +23,7 @@
 //! ```
 
 pub mod base64;
+mod base64_simd;
 pub mod binhex;
 pub mod charset;
 pub mod inline;
