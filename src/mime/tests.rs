@@ -531,6 +531,17 @@ fn work_is_linear_on_adversarial_inputs() {
         &limits,
     );
     assert_linear(
+        "dashes everywhere",
+        |n| {
+            let mut s = b"Content-Type: multipart/mixed; boundary=b\n\n--b\n\n".to_vec();
+            for _ in 0..n {
+                s.extend_from_slice(b"-a-b--c\n----------\n--x\n-");
+            }
+            s
+        },
+        &limits,
+    );
+    assert_linear(
         "long folded header",
         |n| {
             let mut s = b"Subject: x".to_vec();

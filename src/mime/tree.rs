@@ -33,8 +33,6 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use memchr::memmem;
-
 use crate::decode::Encoding;
 use crate::decode::inline::{self, InlineBlock};
 use crate::defect::Defects;
@@ -96,7 +94,6 @@ pub(crate) struct Builder<'a> {
     alts: Vec<Alt<'a>>,
     alt_budget: usize,
     in_alternate: bool,
-    dashes: memmem::Finder<'static>,
     inline_scratch: Vec<InlineBlock>,
     /// Bytes examined, for the linearity tests: every byte a search passes
     /// over and every byte compared against a boundary.
@@ -162,7 +159,6 @@ impl<'a> Builder<'a> {
             alts: Vec::new(),
             alt_budget: input.len(),
             in_alternate: false,
-            dashes: memmem::Finder::new(b"--"),
             inline_scratch: Vec::new(),
             work: std::cell::Cell::new(0),
         }
@@ -257,16 +253,37 @@ impl<'a> Builder<'a> {
             return None;
         }
         let mut pos = from;
-        while pos < end {
-            let found = self.dashes.find(&self.input[pos..end]);
-            self.count(found.map_or(end - pos, |i| i + 2));
-            let hit = pos + found?;
-            if (hit == from || matches!(self.input[hit - 1], b'\n' | b'\r'))
-                && let Some(c) = self.boundary_at(hit, end)
-            {
+        while let Some(line) = self.dash_line(from, pos, end) {
+            if let Some(c) = self.boundary_at(line, end) {
                 return Some(c);
             }
+            pos = line + 2;
+        }
+        None
+    }
+
+    /// The next line at or after `pos` that starts with `--`, where `first`
+    /// counts as a line start. One `memchr` for `-` finds it: boundary
+    /// lines are rare and base64 has no `-`, so this runs at memory speed;
+    /// a run of dashes is skipped whole, so rules of `-----` cost one call.
+    fn dash_line(&self, first: usize, mut pos: usize, end: usize) -> Option<usize> {
+        let input = self.input;
+        while pos < end {
+            let Some(i) = memchr::memchr(b'-', &input[pos..end]) else {
+                self.count(end - pos);
+                return None;
+            };
+            let hit = pos + i;
+            let at_line_start = hit == first || matches!(input[hit - 1], b'\n' | b'\r');
+            if at_line_start && hit + 1 < end && input[hit + 1] == b'-' {
+                self.count(i + 2);
+                return Some(hit);
+            }
             pos = hit + 1;
+            while pos < end && input[pos] == b'-' {
+                pos += 1;
+            }
+            self.count(pos - (hit - i));
         }
         None
     }
@@ -780,17 +797,10 @@ impl<'a> Builder<'a> {
     /// the first line of the body that starts with `--`.
     fn guess_boundary(&self, body: Span) -> Option<&'a [u8]> {
         let input: &'a [u8] = self.input;
-        let mut pos = body.start;
-        while pos < body.end {
-            let hit = pos + self.dashes.find(&input[pos..body.end])?;
-            if hit == body.start || matches!(input[hit - 1], b'\n' | b'\r') {
-                let (ce, _) = line_end(input, hit, body.end);
-                let b = input[hit + 2..ce].trim_ascii_end();
-                let b = b.strip_suffix(b"--").unwrap_or(b);
-                return (!b.is_empty() && b.len() <= 200).then_some(b);
-            }
-            pos = hit + 1;
-        }
-        None
+        let hit = self.dash_line(body.start, body.start, body.end)?;
+        let (ce, _) = line_end(input, hit, body.end);
+        let b = input[hit + 2..ce].trim_ascii_end();
+        let b = b.strip_suffix(b"--").unwrap_or(b);
+        (!b.is_empty() && b.len() <= 200).then_some(b)
     }
 }
