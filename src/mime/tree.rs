@@ -127,17 +127,6 @@ fn key<'a>(b: Option<&Cow<'a, [u8]>>) -> Cow<'a, [u8]> {
     }
 }
 
-fn split_media(v: &[u8]) -> Option<(&[u8], &[u8])> {
-    let slash = memchr::memchr(b'/', v)?;
-    let (t, s) = (v[..slash].trim_ascii(), v[slash + 1..].trim_ascii());
-    // `text/plain foo` — some senders forget the `;`.
-    let s = &s[..s
-        .iter()
-        .position(|b| b.is_ascii_whitespace())
-        .unwrap_or(s.len())];
-    (!t.is_empty() && !s.is_empty()).then_some((t, s))
-}
-
 fn is(a: &[u8], b: &str) -> bool {
     a.eq_ignore_ascii_case(b.as_bytes())
 }
@@ -396,7 +385,7 @@ impl<'a> Builder<'a> {
         if let Some(v) = ct {
             let p = params::parse(v);
             defects |= p.defects;
-            match split_media(p.value) {
+            match p.media_type() {
                 Some(m) => info.media = m,
                 None => defects.insert(Defects::BAD_CONTENT_TYPE),
             }
@@ -777,7 +766,7 @@ impl<'a> Builder<'a> {
                 }
                 AltReading::ContentType(v) => {
                     let p = params::parse(v);
-                    let (mt, st) = split_media(p.value).unwrap_or((b"text", b"plain"));
+                    let (mt, st) = p.media_type().unwrap_or((b"text", b"plain"));
                     let boundary = p
                         .all("boundary")
                         .map(|b| b.value.clone())
