@@ -17,7 +17,9 @@
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Limits {
     /// How deep multipart and message/rfc822 parts may nest. A part at this
-    /// depth is kept as a leaf and flagged `NESTING_LIMIT`.
+    /// depth is kept as a leaf and flagged `NESTING_LIMIT`. Values above
+    /// [`crate::mime::MAX_DEPTH_CAP`] (128) act as the cap: the walker
+    /// recurses once per level and keeps its stack use under 128 KiB.
     pub max_depth: usize,
     /// How many parts the tree may hold, alternative readings included.
     /// Past it the rest of the enclosing body is one leaf, flagged

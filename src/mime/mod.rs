@@ -77,6 +77,7 @@ use crate::defect::Defects;
 use crate::limits::Limits;
 
 pub use header::Field;
+pub use tree::MAX_DEPTH_CAP;
 
 /// A half-open byte range `start..end` into the input.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]

@@ -771,3 +771,41 @@ fn boundary_quoted_and_unquoted_is_read_every_way() {
     assert!(bodies.contains(&&b"read as abcdef"[..]), "{bodies:?}");
     assert!(msg.root().defects.contains(Defects::AMBIGUOUS_STRUCTURE));
 }
+
+#[test]
+fn depth_is_capped_to_fit_a_small_stack() {
+    // Message parts inside multiparts, far deeper than the cap.
+    let mut raw = Vec::new();
+    for i in 0..400 {
+        raw.extend_from_slice(
+            format!("Content-Type: multipart/mixed; boundary=b{i}\n\n--b{i}\nContent-Type: message/rfc822\n\n").as_bytes(),
+        );
+    }
+    raw.extend_from_slice(b"\nleaf\n");
+    let limits = Limits {
+        max_depth: usize::MAX,
+        max_parts: usize::MAX,
+        ..Limits::default()
+    };
+    // Debug builds use several times the stack of release builds.
+    let stack = if cfg!(debug_assertions) {
+        4 << 20
+    } else {
+        256 << 10
+    };
+    let parts = std::thread::Builder::new()
+        .stack_size(stack)
+        .spawn(move || {
+            let msg = Message::parse_with(&raw, &limits);
+            assert!(msg.defects().contains(Defects::NESTING_LIMIT));
+            msg.parts()
+                .iter()
+                .map(|p| p.depth as usize)
+                .max()
+                .unwrap_or(0)
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    assert_eq!(parts, MAX_DEPTH_CAP - 1);
+}

@@ -118,6 +118,9 @@ fn before_eol(input: &[u8], pos: usize, floor: usize) -> usize {
     }
 }
 
+/// The most nesting levels the walker follows, whatever the limits say.
+pub const MAX_DEPTH_CAP: usize = 128;
+
 /// The lookup key of a boundary: without trailing blanks.
 fn key<'a>(b: Option<&Cow<'a, [u8]>>) -> Cow<'a, [u8]> {
     match b {
@@ -134,8 +137,10 @@ fn is(a: &[u8], b: &str) -> bool {
 impl<'a> Builder<'a> {
     pub(crate) fn new(input: &'a [u8], limits: &Limits) -> Self {
         let mut limits = limits.clone();
-        // Recursion depth follows nesting depth; keep it well inside the stack.
-        limits.max_depth = limits.max_depth.min(512);
+        // Recursion follows nesting, at under 1 KiB of stack a level in
+        // release builds: the cap keeps a parse inside 128 KiB of stack, so
+        // it is safe on any thread an MTA runs it on.
+        limits.max_depth = limits.max_depth.min(MAX_DEPTH_CAP);
         Builder {
             input,
             limits,
