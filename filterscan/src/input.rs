@@ -178,20 +178,10 @@ fn unquote(msg: &[u8]) -> Vec<u8> {
     let body = header_end(msg);
     let mut out = Vec::with_capacity(msg.len());
     out.extend_from_slice(&msg[..body]);
-    let mut pos = body;
-    while pos < msg.len() {
-        let line_end = msg[pos..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(msg.len(), |i| pos + i + 1);
-        let line = &msg[pos..line_end];
+    for line in msg[body..].split_inclusive(|&b| b == b'\n') {
         let gts = line.iter().take_while(|&&b| b == b'>').count();
-        if gts > 0 && line[gts..].starts_with(b"From ") {
-            out.extend_from_slice(&line[1..]);
-        } else {
-            out.extend_from_slice(line);
-        }
-        pos = line_end;
+        let quoted = gts > 0 && line[gts..].starts_with(b"From ");
+        out.extend_from_slice(if quoted { &line[1..] } else { line });
     }
     out
 }
@@ -200,16 +190,11 @@ fn unquote(msg: &[u8]) -> Vec<u8> {
 /// CRLF), or the end when there is none.
 fn header_end(msg: &[u8]) -> usize {
     let mut pos = 0;
-    while pos < msg.len() {
-        let line_end = msg[pos..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(msg.len(), |i| pos + i + 1);
-        let line = &msg[pos..line_end];
-        if pos > 0 && (line == b"\n" || line == b"\r\n") {
-            return line_end;
+    for line in msg.split_inclusive(|&b| b == b'\n') {
+        pos += line.len();
+        if pos > line.len() && (line == b"\n" || line == b"\r\n") {
+            return pos;
         }
-        pos = line_end;
     }
     msg.len()
 }
