@@ -63,7 +63,8 @@
 //!
 //! On x86_64 CPUs with AVX2 (detected at run time) a vectorised kernel runs
 //! ahead of that fast path: 32 characters per step, and whole lines at a
-//! time once it has seen the line width and break (see `base64_simd.rs`).
+//! time once it has seen the line width and break (see `base64_simd.rs`);
+//! with AVX-512 VBMI, a wider kernel runs ahead of that one.
 //! It takes only stretches the scalar paths would decode the same way and
 //! leaves everything else to them; [`decode_scalar`] is the decoder without
 //! it, and the tests and the fuzz target check that both give the same
@@ -516,18 +517,84 @@ pub(crate) mod tests {
     #[test]
     fn simd_matches_scalar_clean_bodies() {
         let data: Vec<u8> = (0..3000u32).map(|i| (i * 31 + i / 7) as u8).collect();
-        for width in [0, 4, 8, 60, 64, 72, 76, 77, 78] {
+        for width in [0, 4, 8, 60, 64, 68, 72, 76, 77, 78, 80, 120, 124, 128] {
             for eol in [&b"\r\n"[..], b"\n", b"\r"] {
                 let enc = naive_encode(&data, width, eol);
                 for skip in 0..8 {
                     let enc = &enc[skip..];
-                    for limit in [usize::MAX, 0, 1, 23, 24, 25, 47, 48, 57, 58, 1000, 2249] {
+                    for limit in [
+                        usize::MAX,
+                        0,
+                        1,
+                        23,
+                        24,
+                        25,
+                        47,
+                        48,
+                        49,
+                        56,
+                        57,
+                        58,
+                        95,
+                        96,
+                        97,
+                        113,
+                        114,
+                        115,
+                        1000,
+                        2249,
+                    ] {
                         assert_eq!(
                             dec_limited(enc, limit),
                             dec_scalar(enc, limit),
                             "width {width} eol {eol:?} skip {skip} limit {limit}"
                         );
                     }
+                }
+            }
+        }
+    }
+
+    /// Every byte of the first lines of a wrapped body replaced (and, in
+    /// turn, a byte inserted) with each kind of unusual character (0xc1 and
+    /// 0xaf are `A` and `/` with bit 7 set): the SIMD line modes must hand
+    /// each one back at exactly the right place.
+    #[test]
+    fn simd_matches_scalar_junk_everywhere() {
+        let data: Vec<u8> = (0..900u32).map(|i| (i * 37 + i / 11) as u8).collect();
+        for width in [64, 68, 72, 76, 80, 124, 128] {
+            for eol in [&b"\r\n"[..], b"\n"] {
+                let enc = naive_encode(&data, width, eol);
+                let span = (3 * (width + eol.len()) + 70).min(enc.len());
+                for at in 0..span {
+                    for c in [
+                        b'*', b'=', b' ', b'\n', b'\r', 0x80, 0xff, 0x00, 0xc1, 0xaf, b'A',
+                    ] {
+                        let mut e = enc.clone();
+                        e[at] = c;
+                        for limit in [usize::MAX, 100, 171] {
+                            assert_eq!(
+                                dec_limited(&e, limit),
+                                dec_scalar(&e, limit),
+                                "width {width} eol {eol:?} at {at} byte {c} limit {limit}"
+                            );
+                        }
+                        let mut e = enc.clone();
+                        e.insert(at, c);
+                        assert_eq!(
+                            dec_limited(&e, usize::MAX),
+                            dec_scalar(&e, usize::MAX),
+                            "width {width} eol {eol:?} insert at {at} byte {c}"
+                        );
+                    }
+                }
+                // Every limit around the first lines and blocks.
+                for limit in 0..400 {
+                    assert_eq!(
+                        dec_limited(&enc, limit),
+                        dec_scalar(&enc, limit),
+                        "width {width} eol {eol:?} limit {limit}"
+                    );
                 }
             }
         }
@@ -676,7 +743,7 @@ pub(crate) mod tests {
         #[test]
         fn simd_matches_scalar_encoded(
             data in proptest::collection::vec(any::<u8>(), 0..2000),
-            width in prop_oneof![Just(76usize), Just(64), Just(72), Just(0), 1usize..120],
+            width in prop_oneof![Just(76usize), Just(64), Just(72), Just(0), 1usize..140],
             eol in prop_oneof![Just(&b"\r\n"[..]), Just(&b"\n"[..]), Just(&b"\r"[..]),
                 Just(&b" \r\n"[..]), Just(&b"\r\r\n"[..])],
             edits in proptest::collection::vec(
@@ -688,6 +755,42 @@ pub(crate) mod tests {
             limit in prop_oneof![Just(usize::MAX), 0usize..1600],
         ) {
             let mut enc = naive_encode(&data, width, eol);
+            for (at, c, replace) in edits {
+                let at = at.index(enc.len() + 1);
+                if replace && at < enc.len() {
+                    enc[at] = c;
+                } else {
+                    enc.insert(at, c);
+                }
+            }
+            prop_assert_eq!(dec_limited(&enc, limit), dec_scalar(&enc, limit));
+        }
+
+        // Long bodies in the line widths the AVX-512 line mode takes (and
+        // their neighbours), with separately padded blobs glued together
+        // and a few edits, at limits anywhere.
+        #[test]
+        fn simd_matches_scalar_wide_lines(
+            blobs in proptest::collection::vec(
+                proptest::collection::vec(any::<u8>(), 0..1500), 1..4),
+            width in prop_oneof![
+                4 => Just(76usize), 1 => Just(64), 1 => Just(72), 1 => Just(124),
+                1 => (15usize..33).prop_map(|q| q * 4), 1 => 60usize..132,
+            ],
+            eol in prop_oneof![Just(&b"\r\n"[..]), Just(&b"\n"[..]), Just(&b"\r"[..]),
+                Just(&b"\n\r"[..]), Just(&b"\r\r\n"[..])],
+            edits in proptest::collection::vec(
+                (any::<prop::sample::Index>(), prop_oneof![
+                    3 => proptest::sample::select(b"=\r\n \t*\x00\x7f\x80\xff".to_vec()),
+                    1 => any::<u8>(),
+                ], any::<bool>()),
+                0..4),
+            limit in prop_oneof![Just(usize::MAX), 0usize..4000],
+        ) {
+            let mut enc = Vec::new();
+            for b in &blobs {
+                enc.extend_from_slice(&naive_encode(b, width, eol));
+            }
             for (at, c, replace) in edits {
                 let at = at.index(enc.len() + 1);
                 if replace && at < enc.len() {
