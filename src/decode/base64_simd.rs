@@ -223,6 +223,32 @@ struct Lines {
     len: usize,
 }
 
+impl Lines {
+    /// Lines `width` characters wide, each ended by `eol` (one or two bytes).
+    fn new(width: usize, eol: &[u8]) -> Lines {
+        match *eol {
+            [a] => Lines {
+                width,
+                word: a as u16,
+                mask: 0x00ff,
+                len: 1,
+            },
+            [a, b, ..] => Lines {
+                width,
+                word: u16::from_le_bytes([a, b]),
+                mask: 0xffff,
+                len: 2,
+            },
+            [] => Lines {
+                width,
+                word: 0,
+                mask: 0xffff,
+                len: 0,
+            },
+        }
+    }
+}
+
 /// Speculative line mode: from `p` (a line start), decodes lines of exactly
 /// `shape.width` characters (a multiple of 4, at least 32) each followed by
 /// exactly its line break, for as long as they come. Every block of a line is
@@ -330,21 +356,7 @@ unsafe fn decode_avx2(src: &[u8], out: &mut Vec<u8>, budget: usize) -> (usize, u
         let eol_len = i - brk;
         line_start = i;
         if width >= 32 && width % 4 == 0 && eol_len <= 2 {
-            let shape = if eol_len == 1 {
-                Lines {
-                    width,
-                    word: src[brk] as u16,
-                    mask: 0x00ff,
-                    len: 1,
-                }
-            } else {
-                Lines {
-                    width,
-                    word: u16::from_le_bytes([src[brk], src[brk + 1]]),
-                    mask: 0xffff,
-                    len: 2,
-                }
-            };
+            let shape = Lines::new(width, &src[brk..i]);
             // SAFETY: `dst[..budget + SLACK]` is the reserved spare capacity.
             let (p, q) = unsafe {
                 match width {
@@ -654,21 +666,7 @@ unsafe fn decode_avx512(src: &[u8], out: &mut Vec<u8>, budget: usize) -> (usize,
         let eol_len = i - brk;
         line_start = i;
         if (64..=124).contains(&width) && width % 4 == 0 && eol_len <= 2 {
-            let shape = if eol_len == 1 {
-                Lines {
-                    width,
-                    word: src[brk] as u16,
-                    mask: 0x00ff,
-                    len: 1,
-                }
-            } else {
-                Lines {
-                    width,
-                    word: u16::from_le_bytes([src[brk], src[brk + 1]]),
-                    mask: 0xffff,
-                    len: 2,
-                }
-            };
+            let shape = Lines::new(width, &src[brk..i]);
             // SAFETY: the CPU has AVX-512 (this function's contract) and
             // `dst[..budget + SLACK]` is the reserved spare capacity.
             let (p, q) = unsafe {
