@@ -2,11 +2,17 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod container;
 pub mod decode;
 pub mod defect;
+pub mod engine;
 pub mod limits;
 pub mod mime;
+pub mod report;
+pub mod sig;
 pub mod sniff;
 
 pub use defect::Defects;
+pub use engine::{Engine, EngineBuilder, Scanner};
 pub use limits::Limits;
+pub use report::{Detection, DetectionKind, Report};

@@ -39,6 +39,12 @@ pub struct Limits {
     pub max_decoded_part: usize,
     /// Most bytes all parts of one message may decode to together.
     pub max_decoded_total: usize,
+    /// Most members opened in one container (zip, tar, TNEF…); past it the
+    /// scan reports `Heuristics.Limits.Exceeded.MaxFiles`.
+    pub max_members: usize,
+    /// Largest expanded/compressed ratio for a container member that expands
+    /// past 1 MiB; past it the scan reports a compression bomb.
+    pub max_ratio: u64,
 }
 
 impl Default for Limits {
@@ -51,6 +57,8 @@ impl Default for Limits {
             max_line_len: 998,
             max_decoded_part: 64 << 20,
             max_decoded_total: 256 << 20,
+            max_members: 10_000,
+            max_ratio: 1_000,
         }
     }
 }
