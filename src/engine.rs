@@ -1,20 +1,78 @@
-//! Engine and Scanner (essay to come).
+//! The engine and its scanners: how a message is taken apart and every
+//! piece of it matched.
 //!
-//! CONTRACT: `EngineBuilder` → `Arc<Engine>` → `Scanner` → `Report`.
+//! An [`Engine`] is everything compiled — signatures, limits, attachment
+//! policy — and never changes once built. It is `Send + Sync` and shared
+//! as `Arc<Engine>`; reloading means building a new one and swapping the
+//! `Arc`, while scans in flight finish on the old one. Each thread makes a
+//! [`Scanner`], which owns the scratch buffers a scan decodes into, so a
+//! scanner that has warmed up allocates little beyond the report.
+//!
+//! ```
+//! use filter::EngineBuilder;
+//!
+//! let engine = EngineBuilder::new().build();
+//! let mut scanner = engine.scanner();
+//! let clean = scanner.scan(b"From: a@example.com\r\nSubject: hi\r\n\r\nhello\r\n");
+//! assert!(!clean.infected());
+//!
+//! // The default database knows the EICAR test file, whatever wraps it.
+//! let eicar = ["X5O!P%@AP[4\\PZX54(P^)7CC)7}$", "EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"].concat();
+//! let report = scanner.scan(eicar.as_bytes());
+//! assert_eq!(report.name(), Some("Win.Test.EICAR_HDB-1"));
+//! ```
+//!
+//! # What a scan looks at
+//!
+//! [`Scanner::scan`] decides, as clamscan does, whether the input is a mail
+//! message or a file. A message is matched whole (ClamAV target types 0 and
+//! 4), then walked with [`crate::mime`]: every leaf part is decoded
+//! (base64, quoted-printable, uuencode, yEnc, BinHex) into a scratch buffer
+//! and scanned as a file, and a transfer-encoded `message/rfc822` part is
+//! decoded and scanned as a message in its own right. Alternate readings of
+//! ambiguous parts are scanned too: a part that one client would show and
+//! another would not is still scanned.
+//!
+//! A file is looked up by hash (after the `.fp` allow-list, which clears it
+//! and everything inside it), matched against every body and logical
+//! signature for its sniffed type, matched again in its normalised text or
+//! HTML form (target types 7 and 3), checked against the attachment policy,
+//! and, if it is a zip, gzip, bzip2, tar or TNEF container, opened: each
+//! member is checked against the `.cdb` container signatures and scanned as
+//! a file in turn.
+//!
+//! # Limits
+//!
+//! Depth (MIME nesting and containers together), decoded bytes per object
+//! and per scan, container members and compression ratio all come from
+//! [`Limits`]. Reaching one never makes the input look clean: the report
+//! gets a [`DetectionKind::Limit`] detection named as ClamAV names them
+//! (`Heuristics.Limits.Exceeded.MaxRecursion`, `…MaxScanSize`,
+//! `…MaxFileSize`, `…MaxFiles`) or `Heuristics.Limits.CompressionRatio`.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::report::Report;
-use crate::sig::db::{LoadError, LoadReport, Loader};
-use crate::sig::policy::Policy;
 use crate::Limits;
+use crate::container::{self, Bounds, Kind, LimitHit, Member};
+use crate::defect::Defects;
+use crate::mime::{Decoder, Message, PartKind};
+use crate::report::{Detection, DetectionKind, Report};
+use crate::sig::db::{LoadError, LoadReport, Loader};
+use crate::sig::pe::{self, Layout};
+use crate::sig::policy::{Attachment, Policy};
+use crate::sig::{self, Context, Digests, Scratch, Signatures, View, normalize};
+use crate::sniff::{self, FileType};
+
+/// Most detections one report keeps; the rest are counted in
+/// [`Report::objects`] only.
+const MAX_DETECTIONS: usize = 64;
 
 /// Builds an [`Engine`] from database files, bytes and settings.
 pub struct EngineBuilder {
     loader: Loader,
     limits: Limits,
-    policy: Policy,
+    policy: Option<Policy>,
     defaults: bool,
 }
 
@@ -25,17 +83,20 @@ impl Default for EngineBuilder {
 }
 
 impl EngineBuilder {
-    /// Embedded defaults on, default limits and policy.
+    /// Embedded defaults on, default limits; the policy follows the
+    /// defaults unless set.
     pub fn new() -> EngineBuilder {
         EngineBuilder {
             loader: Loader::new(),
             limits: Limits::default(),
-            policy: Policy::default(),
+            policy: None,
             defaults: true,
         }
     }
 
-    /// Whether the embedded default database is loaded (default: yes).
+    /// Whether the embedded default database (EICAR) and, unless
+    /// [`EngineBuilder::policy`] says otherwise, the attachment-policy
+    /// heuristics are on. Default: on.
     pub fn defaults(mut self, on: bool) -> EngineBuilder {
         self.defaults = on;
         self
@@ -53,9 +114,9 @@ impl EngineBuilder {
         self
     }
 
-    /// Attachment policy.
+    /// Attachment policy (overrides the one the defaults imply).
     pub fn policy(mut self, policy: Policy) -> EngineBuilder {
-        self.policy = policy;
+        self.policy = Some(policy);
         self
     }
 
@@ -66,25 +127,38 @@ impl EngineBuilder {
     }
 
     /// Loads one database file from bytes; `name`'s extension gives its type.
-    pub fn load_bytes(&mut self, name: &str, bytes: &[u8]) -> Result<&mut EngineBuilder, LoadError> {
+    pub fn load_bytes(
+        &mut self,
+        name: &str,
+        bytes: &[u8],
+    ) -> Result<&mut EngineBuilder, LoadError> {
         self.loader.load_bytes(name, bytes)?;
         Ok(self)
     }
 
     /// Compiles everything.
-    pub fn build(self) -> Arc<Engine> {
-        let _ = self.defaults;
+    pub fn build(mut self) -> Arc<Engine> {
+        if self.defaults {
+            // The embedded lines are ours and always load.
+            let _ = sig::default::load(&mut self.loader);
+        }
+        let policy = self.policy.unwrap_or(if self.defaults {
+            Policy::default()
+        } else {
+            Policy::off()
+        });
         Arc::new(Engine {
-            report: self.loader.finish().report,
+            sigs: Signatures::compile(self.loader.finish()),
             limits: self.limits,
-            policy: self.policy,
+            policy,
         })
     }
 }
 
 /// Everything compiled; immutable, `Send + Sync`, shared as `Arc<Engine>`.
+#[derive(Debug)]
 pub struct Engine {
-    report: LoadReport,
+    sigs: Signatures,
     limits: Limits,
     policy: Policy,
 }
@@ -94,12 +168,20 @@ impl Engine {
     pub fn scanner(self: &Arc<Engine>) -> Scanner {
         Scanner {
             engine: Arc::clone(self),
+            bufs: Vec::new(),
+            norm: Vec::new(),
+            scratch: Scratch::new(),
         }
     }
 
     /// What the load found: counts, errors, unsupported lines.
     pub fn load_report(&self) -> &LoadReport {
-        &self.report
+        self.sigs.report()
+    }
+
+    /// The compiled signatures.
+    pub fn signatures(&self) -> &Signatures {
+        &self.sigs
     }
 
     /// The limits scans run under.
@@ -116,6 +198,66 @@ impl Engine {
 /// Per-thread scanner: owns the scratch buffers.
 pub struct Scanner {
     engine: Arc<Engine>,
+    /// One decode buffer per depth.
+    bufs: Vec<Vec<u8>>,
+    norm: Vec<u8>,
+    scratch: Scratch,
+}
+
+/// What is known about an object besides its bytes.
+#[derive(Clone, Copy)]
+struct Object<'a> {
+    /// File name, if any.
+    name: Option<&'a str>,
+    /// Declared media type, if any.
+    declared: Option<&'a str>,
+    /// ClamAV type of the innermost container.
+    container: Option<&'static str>,
+    /// Inside an archive.
+    in_archive: bool,
+    /// An attachment or member (the policy applies), not the input itself.
+    attached: bool,
+}
+
+/// One scan's running state.
+struct Job {
+    report: Report,
+    /// Bytes the scan may still expand to.
+    left: u64,
+    /// Where we are, as `part/member/…`.
+    path: String,
+}
+
+impl Job {
+    fn detect(&mut self, name: &str, kind: DetectionKind) {
+        if self.report.detections.len() >= MAX_DETECTIONS
+            || self
+                .report
+                .detections
+                .iter()
+                .any(|d| d.name == name && d.location == self.path)
+        {
+            return;
+        }
+        self.report.detections.push(Detection {
+            name: name.to_string(),
+            kind,
+            location: self.path.clone(),
+        });
+    }
+
+    fn enter(&mut self, segment: &str) -> usize {
+        let len = self.path.len();
+        if !self.path.is_empty() {
+            self.path.push('/');
+        }
+        self.path.push_str(segment);
+        len
+    }
+
+    fn leave(&mut self, len: usize) {
+        self.path.truncate(len);
+    }
 }
 
 impl Scanner {
@@ -127,20 +269,413 @@ impl Scanner {
     /// Scans `data` as a mail message if it looks like one, else as a file
     /// (the way an attachment is scanned), as clamscan does.
     pub fn scan(&mut self, data: &[u8]) -> Report {
-        self.scan_file(data)
+        if looks_like_mail(data) {
+            self.scan_message(data)
+        } else {
+            self.scan_file(data)
+        }
     }
 
     /// Scans `data` as a mail message.
     pub fn scan_message(&mut self, data: &[u8]) -> Report {
-        self.scan_file(data)
+        let mut job = self.job();
+        self.message(&mut job, data, 0);
+        job.report
     }
 
     /// Scans `data` as a file: hashes, bodies, containers.
     pub fn scan_file(&mut self, data: &[u8]) -> Report {
-        Report {
-            objects: 1,
-            bytes: data.len() as u64,
-            ..Report::default()
+        let mut job = self.job();
+        let top = Object {
+            name: None,
+            declared: None,
+            container: None,
+            in_archive: false,
+            attached: false,
+        };
+        self.object(&mut job, data, top, 0);
+        job.report
+    }
+
+    fn job(&self) -> Job {
+        Job {
+            report: Report::default(),
+            left: self.engine.limits.max_decoded_total as u64,
+            path: String::new(),
         }
+    }
+
+    fn take_buf(&mut self, depth: usize) -> Vec<u8> {
+        if self.bufs.len() <= depth {
+            self.bufs.resize_with(depth + 1, Vec::new);
+        }
+        std::mem::take(&mut self.bufs[depth])
+    }
+
+    fn put_buf(&mut self, depth: usize, mut buf: Vec<u8>) {
+        // Keep warm buffers, but not a huge one from an odd message.
+        if buf.capacity() > 64 << 20 {
+            buf = Vec::new();
+        }
+        buf.clear();
+        self.bufs[depth] = buf;
+    }
+
+    /// Whether `depth` is past the limit; reports it once if so.
+    fn too_deep(&self, job: &mut Job, depth: usize) -> bool {
+        let max = self.engine.limits.max_depth.min(crate::mime::MAX_DEPTH_CAP);
+        if depth > max {
+            job.detect(
+                "Heuristics.Limits.Exceeded.MaxRecursion",
+                DetectionKind::Limit,
+            );
+            return true;
+        }
+        false
+    }
+
+    /// Matches one buffer in one view and records the names found.
+    fn matchers(&mut self, job: &mut Job, data: &[u8], ctx: &Context<'_>) {
+        let engine = Arc::clone(&self.engine);
+        let mut found = Vec::new();
+        let truncated = engine.sigs.scan(data, ctx, &mut self.scratch, &mut found);
+        for name in found {
+            job.detect(name, DetectionKind::Signature);
+        }
+        if truncated {
+            job.detect(
+                "Heuristics.Limits.Exceeded.MaxScanTime",
+                DetectionKind::Limit,
+            );
+        }
+    }
+
+    /// Scans a mail message: whole, then part by part.
+    fn message(&mut self, job: &mut Job, data: &[u8], depth: usize) {
+        if self.too_deep(job, depth) {
+            return;
+        }
+        job.report.objects += 1;
+        job.report.bytes += data.len() as u64;
+        let engine = Arc::clone(&self.engine);
+        let mut digests = Digests::default();
+        if engine.sigs.allowed(data, &mut digests) {
+            return;
+        }
+        if let Some(name) = engine.sigs.hash(data, &mut digests) {
+            job.detect(name, DetectionKind::Signature);
+        }
+        let layout = Layout::default();
+        let ctx = Context {
+            view: View::Mail,
+            container: None,
+            layout: &layout,
+        };
+        self.matchers(job, data, &ctx);
+
+        let mut limits = engine.limits.clone();
+        limits.max_decoded_total = job.left.min(limits.max_decoded_total as u64) as usize;
+        let msg = Message::parse_with(data, &limits);
+        let mut decoder = Decoder::new(&limits);
+        let mut defects = msg.defects();
+        let mut buf = self.take_buf(depth);
+        for (idx, part) in msg.walk() {
+            if part.kind != PartKind::Leaf {
+                continue;
+            }
+            defects |= part.defects;
+            defects |= decoder.decode(&msg, part, &mut buf);
+            let filename = msg.filename(part);
+            let declared = part.content_type();
+            let mark = job.enter(&idx.to_string());
+            if part.is_type("message") && !buf.is_empty() {
+                // A transfer-encoded message/rfc822: a message in its own right.
+                self.message(job, &buf, depth + 1);
+            } else {
+                let obj = Object {
+                    name: filename.as_deref(),
+                    declared: Some(&declared),
+                    container: Some("CL_TYPE_MAIL"),
+                    in_archive: false,
+                    attached: filename.is_some() || !part.is_type("text"),
+                };
+                self.object(job, &buf, obj, depth + 1);
+            }
+            job.leave(mark);
+        }
+        job.left = job
+            .left
+            .saturating_sub((limits.max_decoded_total - decoder.remaining()) as u64);
+        self.put_buf(depth, buf);
+        job.report.defects |= defects;
+        if defects.contains(Defects::DECODED_SIZE_LIMIT) {
+            job.detect(
+                "Heuristics.Limits.Exceeded.MaxScanSize",
+                DetectionKind::Limit,
+            );
+        }
+        if defects.contains(Defects::NESTING_LIMIT) {
+            job.detect(
+                "Heuristics.Limits.Exceeded.MaxRecursion",
+                DetectionKind::Limit,
+            );
+        }
+        if defects.contains(Defects::PART_LIMIT) {
+            job.detect("Heuristics.Limits.Exceeded.MaxFiles", DetectionKind::Limit);
+        }
+    }
+
+    /// Scans one file, attachment or member.
+    fn object(&mut self, job: &mut Job, data: &[u8], obj: Object<'_>, depth: usize) {
+        if self.too_deep(job, depth) {
+            return;
+        }
+        job.report.objects += 1;
+        job.report.bytes += data.len() as u64;
+        let engine = Arc::clone(&self.engine);
+        let mut digests = Digests::default();
+        if engine.sigs.allowed(data, &mut digests) {
+            return;
+        }
+        if let Some(name) = engine.sigs.hash(data, &mut digests) {
+            job.detect(name, DetectionKind::Signature);
+        }
+        let ft = sniff::sniff(data);
+        let layout = if matches!(ft, FileType::Pe | FileType::Elf | FileType::MachO) {
+            pe::parse(data).unwrap_or_default()
+        } else {
+            Layout::default()
+        };
+        if let Some(name) = engine.sigs.section_hash(data, &layout) {
+            job.detect(name, DetectionKind::Signature);
+        }
+        let ctx = Context {
+            view: View::Raw(ft),
+            container: obj.container,
+            layout: &layout,
+        };
+        self.matchers(job, data, &ctx);
+
+        // Normalised views for target types 7 and 3.
+        let view = match ft {
+            FileType::Text | FileType::Script => Some(View::Text),
+            FileType::Html => Some(View::Html),
+            _ => None,
+        };
+        if let Some(view) = view {
+            let mut norm = std::mem::take(&mut self.norm);
+            if view == View::Html {
+                normalize::html(data, &mut norm);
+            } else {
+                normalize::text(data, &mut norm);
+            }
+            let ctx = Context { view, ..ctx };
+            self.matchers(job, &norm, &ctx);
+            self.norm = norm;
+        }
+
+        if obj.attached {
+            let a = Attachment {
+                name: obj.name,
+                declared: obj.declared,
+                sniffed: ft,
+                in_archive: obj.in_archive,
+            };
+            let mut tripped = Vec::new();
+            engine.policy.check(&a, &mut tripped);
+            for name in tripped {
+                job.detect(name, DetectionKind::Heuristic);
+            }
+        }
+
+        if let Some(kind) = Kind::of(ft) {
+            self.container(job, data, kind, depth);
+        } else if obj.attached && ft == FileType::Text && looks_like_mail(data) {
+            // An attached or archived message (`.eml`), read as one.
+            self.message(job, data, depth + 1);
+        }
+    }
+
+    /// Opens a container and scans every member.
+    fn container(&mut self, job: &mut Job, data: &[u8], kind: Kind, depth: usize) {
+        let engine = Arc::clone(&self.engine);
+        let mut bounds = Bounds::from_limits(&engine.limits);
+        bounds.max_total = bounds.max_total.min(job.left);
+        let mut scratch = self.take_buf(depth);
+        let container_type = kind.clamav_name();
+        let size = data.len() as u64;
+        let outcome = container::open(
+            kind,
+            data,
+            &bounds,
+            &mut scratch,
+            &mut |m: &Member<'_>, bytes: &[u8]| {
+                let name = String::from_utf8_lossy(m.name);
+                let segment = if name.is_empty() {
+                    format!("#{}", m.position)
+                } else {
+                    name.to_string()
+                };
+                let mark = job.enter(&segment);
+                for cdb in engine.sigs.containers() {
+                    if sig::container_matches(cdb, container_type, size, m) {
+                        job.detect(&cdb.name, DetectionKind::Signature);
+                    }
+                }
+                if !m.encrypted {
+                    let obj = Object {
+                        name: (!name.is_empty()).then_some(&*name),
+                        declared: None,
+                        container: Some(container_type),
+                        in_archive: true,
+                        attached: true,
+                    };
+                    self.object(job, bytes, obj, depth + 1);
+                }
+                job.leave(mark);
+            },
+        );
+        self.put_buf(depth, scratch);
+        job.left = job.left.saturating_sub(outcome.expanded);
+        if outcome.encrypted
+            && let Some(name) = engine.policy.encrypted_name(kind)
+        {
+            job.detect(name, DetectionKind::Heuristic);
+        }
+        match outcome.limit {
+            None => {}
+            Some(LimitHit::Members) => {
+                job.detect("Heuristics.Limits.Exceeded.MaxFiles", DetectionKind::Limit)
+            }
+            Some(LimitHit::MemberSize) => job.detect(
+                "Heuristics.Limits.Exceeded.MaxFileSize",
+                DetectionKind::Limit,
+            ),
+            Some(LimitHit::Total) => job.detect(
+                "Heuristics.Limits.Exceeded.MaxScanSize",
+                DetectionKind::Limit,
+            ),
+            Some(LimitHit::Ratio) => {
+                job.detect("Heuristics.Limits.CompressionRatio", DetectionKind::Limit)
+            }
+        }
+    }
+}
+
+/// Whether `data` starts like a mail message: an mbox `From ` line, or a
+/// header block whose first lines are fields and which names at least one
+/// field every mail has (From, Received, Return-Path, …).
+pub fn looks_like_mail(data: &[u8]) -> bool {
+    if data.starts_with(b"From ") {
+        return true;
+    }
+    const KNOWN: &[&[u8]] = &[
+        b"received",
+        b"return-path",
+        b"from",
+        b"to",
+        b"subject",
+        b"date",
+        b"message-id",
+        b"mime-version",
+        b"delivered-to",
+        b"content-type",
+        b"x-mailer",
+        b"reply-to",
+    ];
+    let mut known = 0;
+    let mut fields = 0;
+    let head = &data[..data.len().min(4096)];
+    for line in head.split(|&b| b == b'\n').take(32) {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            break;
+        }
+        if line[0] == b' ' || line[0] == b'\t' {
+            if fields == 0 {
+                return false;
+            }
+            continue;
+        }
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            return false;
+        };
+        let name = &line[..colon];
+        if name.is_empty() || !name.iter().all(|&b| b.is_ascii_graphic()) {
+            return false;
+        }
+        fields += 1;
+        if KNOWN.iter().any(|k| name.eq_ignore_ascii_case(k)) {
+            known += 1;
+        }
+    }
+    fields >= 2 && known >= 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Plain base64 with 76-column lines, for building test messages.
+    fn base64(data: &[u8]) -> Vec<u8> {
+        const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = Vec::new();
+        for (i, c) in data.chunks(3).enumerate() {
+            if i > 0 && i % 19 == 0 {
+                out.extend_from_slice(b"\r\n");
+            }
+            let n = (c[0] as u32) << 16
+                | (*c.get(1).unwrap_or(&0) as u32) << 8
+                | *c.get(2).unwrap_or(&0) as u32;
+            for k in 0..4 {
+                if k <= c.len() {
+                    out.push(A[(n >> (18 - 6 * k) & 63) as usize]);
+                } else {
+                    out.push(b'=');
+                }
+            }
+        }
+        out.extend_from_slice(b"\r\n");
+        out
+    }
+
+    #[test]
+    fn mail_is_told_from_files() {
+        assert!(looks_like_mail(
+            b"From someone Sat Jan  3 01:05:34 1996\nX: y\n\nbody"
+        ));
+        assert!(looks_like_mail(
+            b"Received: from x\r\n\tby y\r\nSubject: hi\r\n\r\nbody"
+        ));
+        assert!(looks_like_mail(b"X-Spam: no\nFrom: a@b\n\nhi"));
+        // one field is not a header block
+        assert!(!looks_like_mail(b"Subject: hi\n\nbody"));
+        // fields, but none every mail has
+        assert!(!looks_like_mail(b"Name: x\nVersion: 1\n\n"));
+        assert!(!looks_like_mail(b"MZ\x90\x00\x03"));
+        assert!(!looks_like_mail(b"hello world: this is text\nand: more\n"));
+        assert!(!looks_like_mail(b""));
+    }
+
+    #[test]
+    fn nesting_past_the_limit_is_flagged_not_clean() {
+        let limits = Limits {
+            max_depth: 3,
+            ..Limits::default()
+        };
+        let engine = EngineBuilder::new().defaults(false).limits(limits).build();
+        // A base64 message/rfc822 inside a base64 message/rfc822 … five deep.
+        let mut msg = b"From: a@b\r\nTo: c@d\r\nSubject: inner\r\n\r\nhello\r\n".to_vec();
+        for _ in 0..5 {
+            let enc = base64(&msg);
+            let mut outer = b"From: a@b\r\nTo: c@d\r\nContent-Type: message/rfc822\r\n\
+                Content-Transfer-Encoding: base64\r\n\r\n"
+                .to_vec();
+            outer.extend_from_slice(&enc);
+            msg = outer;
+        }
+        let r = engine.scanner().scan(&msg);
+        assert_eq!(r.name(), Some("Heuristics.Limits.Exceeded.MaxRecursion"));
+        assert_eq!(r.detections[0].kind, DetectionKind::Limit);
     }
 }

@@ -1,0 +1,142 @@
+//! The normalised views that ClamAV target types 3 (HTML) and 7 (text)
+//! match against.
+//!
+//! A signature writer cannot list every way to spell `eval(` in a page, so
+//! ClamAV matches those two targets against a canonical form instead of the
+//! bytes as sent. We build the same forms, checked against clamscan 1.4:
+//!
+//! - **text** (target 7): ASCII letters lowercased, and every run of
+//!   whitespace (space, tab, CR, LF, FF, VT) becomes one space.
+//! - **HTML** (target 3): the same, plus comments (`<!-- … -->`) removed and
+//!   character references (`&lt;`, `&#60;`, `&#x3c;` and the common named
+//!   ones) decoded, so `&lt;script` reads as `<script`.
+//!
+//! Both run in one linear pass into a caller-owned buffer.
+//!
+//! ```
+//! use filter::sig::normalize;
+//!
+//! let mut out = Vec::new();
+//! normalize::text(b"Hello \r\n\tWORLD", &mut out);
+//! assert_eq!(out, b"hello world");
+//! normalize::html(b"<B>x</B><!-- hidden -->&lt;p&gt;", &mut out);
+//! assert_eq!(out, b"<b>x</b><p>");
+//! ```
+//!
+//! Where we differ: ClamAV's HTML normaliser also writes a tag-free copy
+//! and a copy of decoded scripts; signatures that only match those copies
+//! are not found here.
+
+/// Writes the text view of `data` into `out` (cleared first).
+pub fn text(data: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    out.reserve(data.len());
+    let mut space = false;
+    for &b in data {
+        push(out, b, &mut space);
+    }
+}
+
+/// Writes the HTML view of `data` into `out` (cleared first).
+pub fn html(data: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    out.reserve(data.len());
+    let mut space = false;
+    let mut i = 0;
+    while i < data.len() {
+        let b = data[i];
+        if b == b'<' && data[i..].starts_with(b"<!--") {
+            i = match memchr::memmem::find(&data[i + 4..], b"-->") {
+                Some(end) => i + 4 + end + 3,
+                None => data.len(),
+            };
+            continue;
+        }
+        if b == b'&'
+            && let Some((c, len)) = entity(&data[i..])
+        {
+            push(out, c, &mut space);
+            i += len;
+            continue;
+        }
+        push(out, b, &mut space);
+        i += 1;
+    }
+}
+
+/// Appends one byte: lowercased, with whitespace runs collapsed.
+fn push(out: &mut Vec<u8>, b: u8, space: &mut bool) {
+    if matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0x0b | 0x0c) {
+        if !*space {
+            out.push(b' ');
+            *space = true;
+        }
+    } else {
+        out.push(b.to_ascii_lowercase());
+        *space = false;
+    }
+}
+
+/// Decodes a character reference at the start of `s` to one byte (only
+/// references to ASCII are decoded), with the reference's length.
+fn entity(s: &[u8]) -> Option<(u8, usize)> {
+    let end = s.iter().take(12).position(|&b| b == b';')?;
+    let body = &s[1..end];
+    let value = if let Some(num) = body.strip_prefix(b"#") {
+        let (digits, radix) = match num.first() {
+            Some(b'x' | b'X') => (&num[1..], 16),
+            _ => (num, 10),
+        };
+        u32::from_str_radix(std::str::from_utf8(digits).ok()?, radix).ok()?
+    } else {
+        match body.to_ascii_lowercase().as_slice() {
+            b"lt" => b'<' as u32,
+            b"gt" => b'>' as u32,
+            b"amp" => b'&' as u32,
+            b"quot" => b'"' as u32,
+            b"apos" => b'\'' as u32,
+            b"nbsp" => b' ' as u32,
+            _ => return None,
+        }
+    };
+    (value < 0x80).then_some((value as u8, end + 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_lowercases_and_collapses() {
+        let mut out = Vec::new();
+        text(b"  Hello   World\r\n\tFOO bar\n", &mut out);
+        assert_eq!(out, b" hello world foo bar ");
+        text(b"", &mut out);
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn html_drops_comments_and_decodes_entities() {
+        let mut out = Vec::new();
+        html(
+            b"<B>X</B> <!-- secret --> A     B &lt;and&#60;b&#x3E;&bogus;",
+            &mut out,
+        );
+        assert_eq!(out, b"<b>x</b> a b <and<b>&bogus;");
+        // an unterminated comment hides the rest, as a browser would
+        html(b"a<!-- b", &mut out);
+        assert_eq!(out, b"a");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn text_is_idempotent_and_never_longer(data: Vec<u8>) {
+            let mut once = Vec::new();
+            text(&data, &mut once);
+            let mut twice = Vec::new();
+            text(&once, &mut twice);
+            proptest::prop_assert_eq!(&once, &twice);
+            proptest::prop_assert!(once.len() <= data.len());
+        }
+    }
+}
