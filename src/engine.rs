@@ -55,6 +55,7 @@ use std::sync::Arc;
 
 use crate::Limits;
 use crate::container::{self, Bounds, Kind, LimitHit, Member};
+use crate::decode::{self, inline};
 use crate::defect::Defects;
 use crate::mime::{Decoder, Message, PartKind};
 use crate::report::{Detection, DetectionKind, Report};
@@ -67,6 +68,10 @@ use crate::sniff::{self, FileType};
 /// Most detections one report keeps; the rest are counted in
 /// [`Report::objects`] only.
 const MAX_DETECTIONS: usize = 64;
+
+/// Objects this small are not matched at all, as clamscan skips them: no
+/// signature is meaningful in five bytes.
+const TINY: usize = 5;
 
 /// Builds an [`Engine`] from database files, bytes and settings.
 pub struct EngineBuilder {
@@ -217,6 +222,9 @@ struct Object<'a> {
     in_archive: bool,
     /// An attachment or member (the policy applies), not the input itself.
     attached: bool,
+    /// A MIME leaf: the walker has already taken its inline uuencode, yEnc
+    /// and BinHex blocks out as parts of their own.
+    from_mime: bool,
 }
 
 /// One scan's running state.
@@ -292,6 +300,7 @@ impl Scanner {
             container: None,
             in_archive: false,
             attached: false,
+            from_mime: false,
         };
         self.object(&mut job, data, top, 0);
         job.report
@@ -398,6 +407,7 @@ impl Scanner {
                     container: Some("CL_TYPE_MAIL"),
                     in_archive: false,
                     attached: filename.is_some() || !part.is_type("text"),
+                    from_mime: true,
                 };
                 self.object(job, &buf, obj, depth + 1);
             }
@@ -432,6 +442,9 @@ impl Scanner {
         }
         job.report.objects += 1;
         job.report.bytes += data.len() as u64;
+        if data.len() <= TINY {
+            return;
+        }
         let engine = Arc::clone(&self.engine);
         let mut digests = Digests::default();
         if engine.sigs.allowed(data, &mut digests) {
@@ -493,6 +506,46 @@ impl Scanner {
         } else if obj.attached && ft == FileType::Text && looks_like_mail(data) {
             // An attached or archived message (`.eml`), read as one.
             self.message(job, data, depth + 1);
+        } else if ft == FileType::Text && !obj.from_mime {
+            self.inline_blocks(job, data, depth);
+        }
+    }
+
+    /// Decodes and scans the uuencode, yEnc and BinHex blocks of a text
+    /// file that did not come through the MIME walker (a saved `.uue`, a
+    /// member of an archive), as clamscan does.
+    fn inline_blocks(&mut self, job: &mut Job, data: &[u8], depth: usize) {
+        let mut blocks = Vec::new();
+        let more = inline::scan(data, &mut blocks, self.engine.limits.max_members);
+        let mut buf = self.take_buf(depth);
+        for (k, b) in blocks.iter().enumerate() {
+            let limit = (self.engine.limits.max_decoded_part as u64).min(job.left) as usize;
+            buf.clear();
+            let defects = decode::decode(b.kind.encoding(), &data[b.range.clone()], &mut buf, limit);
+            job.report.defects |= defects;
+            job.left = job.left.saturating_sub(buf.len() as u64);
+            let name = b
+                .name
+                .clone()
+                .map(|r| String::from_utf8_lossy(&data[r]).into_owned());
+            let mark = job.enter(&name.clone().unwrap_or_else(|| format!("#{}", k + 1)));
+            let obj = Object {
+                name: name.as_deref(),
+                declared: None,
+                container: None,
+                in_archive: false,
+                attached: true,
+                from_mime: false,
+            };
+            self.object(job, &buf, obj, depth + 1);
+            job.leave(mark);
+            if defects.contains(Defects::DECODED_SIZE_LIMIT) {
+                job.detect("Heuristics.Limits.Exceeded.MaxFileSize", DetectionKind::Limit);
+            }
+        }
+        self.put_buf(depth, buf);
+        if more {
+            job.detect("Heuristics.Limits.Exceeded.MaxFiles", DetectionKind::Limit);
         }
     }
 
@@ -529,6 +582,7 @@ impl Scanner {
                         container: Some(container_type),
                         in_archive: true,
                         attached: true,
+                        from_mime: false,
                     };
                     self.object(job, bytes, obj, depth + 1);
                 }

@@ -3,6 +3,7 @@
 mod extract;
 mod input;
 mod report;
+mod scan;
 
 use std::io::{self, BufWriter, Read};
 use std::path::PathBuf;
@@ -26,6 +27,10 @@ enum Cmd {
     /// Show the MIME structure of messages: parts, encodings, file names,
     /// sniffed types and defects.
     Mime(MimeArgs),
+    /// Scan files and messages with ClamAV-compatible signatures; prints
+    /// clamscan's lines (`path: Name FOUND` / `path: OK`) and summary.
+    /// Exit status 0 clean, 1 found, 2 error.
+    Scan(scan::ScanArgs),
 }
 
 #[derive(Args)]
@@ -52,6 +57,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.cmd {
         Cmd::Mime(args) => mime(args),
+        Cmd::Scan(args) => scan::scan(args),
     }
 }
 
@@ -126,7 +132,7 @@ fn mime(args: MimeArgs) -> ExitCode {
     }
 }
 
-fn read(src: &Source) -> io::Result<Vec<u8>> {
+pub(crate) fn read(src: &Source) -> io::Result<Vec<u8>> {
     match src {
         Source::Stdin => {
             let mut v = Vec::new();

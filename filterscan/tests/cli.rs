@@ -641,3 +641,269 @@ Content-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n{inner}
             .any(|d| d == "CTE_ON_COMPOSITE")
     );
 }
+
+// ---- `filterscan scan` ----
+
+/// The EICAR test file, assembled at run time (never stored whole).
+fn eicar() -> Vec<u8> {
+    [
+        "X5O!P%@AP[4\\PZX54(P^)7CC)7}$",
+        "EICAR-STANDARD-",
+        "ANTIVIRUS-",
+        "TEST-FILE!$H+H*",
+    ]
+    .concat()
+    .into_bytes()
+}
+
+fn b64(data: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for (i, c) in data.chunks(3).enumerate() {
+        if i > 0 && i % 19 == 0 {
+            out.push_str("\r\n");
+        }
+        let n = (c[0] as u32) << 16
+            | (*c.get(1).unwrap_or(&0) as u32) << 8
+            | *c.get(2).unwrap_or(&0) as u32;
+        for k in 0..4 {
+            out.push(if k <= c.len() {
+                A[(n >> (18 - 6 * k) & 63) as usize] as char
+            } else {
+                '='
+            });
+        }
+    }
+    out
+}
+
+/// A message with `data` as a base64 attachment called `name`.
+fn with_attachment(name: &str, data: &[u8]) -> Vec<u8> {
+    format!(
+        "From: a@example.com\r\nTo: b@example.net\r\nSubject: att\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\nhi\r\n\
+--b1\r\nContent-Type: application/octet-stream; name=\"{name}\"\r\n\
+Content-Disposition: attachment; filename=\"{name}\"\r\nContent-Transfer-Encoding: base64\r\n\r\n\
+{}\r\n--b1--\r\n",
+        b64(data)
+    )
+    .into_bytes()
+}
+
+fn text(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn scan_finds_eicar_with_the_embedded_defaults() {
+    let t = TempDir::new("scan-eicar");
+    let f = t.write("eicar.com", &eicar());
+    let clean = t.write("clean.txt", b"nothing to see here, move along\n");
+    let out = run(&[&"scan", &f, &clean], None);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines[0],
+        format!("{}: Win.Test.EICAR_HDB-1 FOUND", f.display())
+    );
+    assert_eq!(lines[1], format!("{}: OK", clean.display()));
+    assert!(stdout.contains("\n----------- SCAN SUMMARY -----------\n"));
+    assert!(stdout.contains("\nScanned files: 2\n"), "{stdout}");
+    assert!(stdout.contains("\nInfected files: 1\n"), "{stdout}");
+    assert!(stdout.contains("\nEngine version: libfilter "), "{stdout}");
+    assert!(stdout.contains("\nData scanned: "), "{stdout}");
+    let known = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Known viruses: "))
+        .expect("Known viruses line");
+    assert!(known.parse::<u64>().unwrap() >= 1, "{known}");
+}
+
+#[test]
+fn scan_of_clean_files_exits_0() {
+    let t = TempDir::new("scan-clean");
+    let f = t.write("a.txt", b"hello there, plain text\n");
+    let m = t.write("m.eml", MULTIPART);
+    let out = run(&[&"scan", &f, &m], None);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stdout.starts_with(&format!("{}: OK\n{}: OK\n", f.display(), m.display())));
+    assert!(stdout.contains("\nInfected files: 0\n"));
+}
+
+#[test]
+fn scan_finds_eicar_in_an_attachment_and_in_mbox_messages() {
+    let t = TempDir::new("scan-mbox");
+    let infected = with_attachment("eicar.com", &eicar());
+    let mut mbox = b"From a@example.com Mon Jun  3 10:00:00 2024\n".to_vec();
+    mbox.extend_from_slice(
+        b"From: a@example.com\nTo: b@example.net\nSubject: one\n\nclean body\n\n",
+    );
+    mbox.extend_from_slice(b"From b@example.com Mon Jun  3 10:01:00 2024\n");
+    mbox.extend_from_slice(&infected);
+    let f = t.write("box.mbox", &mbox);
+    let e = t.write("att.eml", &infected);
+    let out = run(&[&"scan", &f, &e], None);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines[0], format!("{}#1: OK", f.display()));
+    assert!(
+        lines[1].starts_with(&format!("{}#2: ", f.display())) && lines[1].ends_with(" FOUND"),
+        "{stdout}"
+    );
+    assert!(lines[2].starts_with(&format!("{}: ", e.display())) && lines[2].ends_with(" FOUND"));
+    assert!(stdout.contains("\nScanned files: 3\n"), "{stdout}");
+    assert!(stdout.contains("\nInfected files: 2\n"), "{stdout}");
+}
+
+#[test]
+fn scan_json_is_one_object_per_line() {
+    let t = TempDir::new("scan-json");
+    let f = t.write("eicar.com", &eicar());
+    let clean = t.write("clean.txt", b"nothing to see here\n");
+    let out = run(&[&"scan", &"--json", &f, &clean], None);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    let objs: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(objs.len(), 3, "{stdout}");
+    assert_eq!(objs[0]["path"], f.to_string_lossy().as_ref());
+    assert_eq!(objs[0]["verdict"], "FOUND");
+    let d = &objs[0]["detections"][0];
+    assert_eq!(d["name"], "Win.Test.EICAR_HDB-1");
+    assert_eq!(d["kind"], "signature");
+    assert_eq!(d["location"], "");
+    assert_eq!(objs[1]["verdict"], "OK");
+    assert!(objs[1]["detections"].as_array().unwrap().is_empty());
+    assert_eq!(objs[2]["summary"]["scanned_files"], 2);
+    assert_eq!(objs[2]["summary"]["infected_files"], 1);
+}
+
+#[test]
+fn scan_with_db_uses_only_that_database() {
+    let t = TempDir::new("scan-db");
+    // "cli-test-body" in hex.
+    let db = t.write(
+        "db/local.ndb",
+        b"Test.Cli.Body:0:*:636c692d746573742d626f6479\n",
+    );
+    let f = t.write("s/hit.txt", b"this has cli-test-body inside\n");
+    let e = t.write("s/eicar.com", &eicar());
+    let dir = db.parent().unwrap();
+    let out = run(&[&"scan", &"--db", &dir, &f, &e], None);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines[0],
+        format!("{}: Test.Cli.Body.UNOFFICIAL FOUND", f.display())
+    );
+    assert_eq!(
+        lines[1],
+        format!("{}: OK", e.display()),
+        "no defaults with --db"
+    );
+    assert!(stdout.contains("\nKnown viruses: 1\n"), "{stdout}");
+
+    let out = run(&[&"scan", &"--db", &db, &"--defaults", &e], None);
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.starts_with(&format!("{}: Win.Test.EICAR_HDB-1 FOUND\n", e.display())));
+}
+
+#[test]
+fn scan_walks_directories() {
+    let t = TempDir::new("scan-dir");
+    t.write("d/a/1.txt", b"first clean file\n");
+    t.write("d/b/2.com", &eicar());
+    t.write("d/c.txt", b"another clean file\n");
+    let out = run(&[&"scan", &t.path().join("d")], None);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    let verdicts: Vec<&str> = stdout
+        .lines()
+        .take(3)
+        .map(|l| l.rsplit(": ").next().unwrap())
+        .collect();
+    assert_eq!(
+        verdicts,
+        ["OK", "Win.Test.EICAR_HDB-1 FOUND", "OK"],
+        "{stdout}"
+    );
+}
+
+#[test]
+fn scan_load_errors_warn_and_strict_makes_them_fatal() {
+    let t = TempDir::new("scan-bad-db");
+    let db = t.write(
+        "bad.ndb",
+        b"Test.Good:0:*:676f6f642d626f6479\nTest.Bad:0:*:zz-not-hex\n",
+    );
+    let f = t.write("hit.txt", b"has good-body in it\n");
+    let out = run(&[&"scan", &"--db", &db, &f], None);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(stderr.contains("bad.ndb:2: "), "{stderr}");
+    assert!(stdout.contains("Test.Good.UNOFFICIAL FOUND"), "{stdout}");
+    assert!(stdout.contains("\nLoad errors: 1\n"), "{stdout}");
+
+    let out = run(&[&"scan", &"--strict", &"--db", &db, &f], None);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
+    assert!(stderr.contains("bad.ndb:2: "), "{stderr}");
+}
+
+#[test]
+fn scan_errors_exit_2() {
+    let t = TempDir::new("scan-missing");
+    let f = t.write("ok.txt", b"fine fine fine\n");
+    let out = run(&[&"scan", &t.path().join("missing.eml"), &f], None);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
+    assert!(
+        stdout.contains(&format!("{}: OK", f.display())),
+        "continues"
+    );
+    assert!(stderr.contains("missing.eml"), "{stderr}");
+    let out = run(&[&"scan", &"--db", &t.path().join("no-such.ndb"), &f], None);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn scan_policy_can_be_turned_off() {
+    let t = TempDir::new("scan-policy");
+    // A tiny PE attached as an .exe.
+    let mut pe = vec![0u8; 0x200];
+    pe[0..2].copy_from_slice(b"MZ");
+    pe[0x3c] = 0x40;
+    pe[0x40..0x44].copy_from_slice(b"PE\0\0");
+    pe[0x44..0x46].copy_from_slice(&0x14cu16.to_le_bytes());
+    let m = t.write("exe.eml", &with_attachment("invoice.exe", &pe));
+    let out = run(&[&"scan", &"--json", &m], None);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    let v: Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(v["detections"][0]["kind"], "heuristic", "{v}");
+    let out = run(&[&"scan", &"--no-policy", &m], None);
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.starts_with(&format!("{}: OK\n", m.display())));
+}
+
+#[test]
+fn scan_reads_stdin() {
+    let out = run(&[&"scan", &"-"], Some(&eicar()));
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout.starts_with("-: Win.Test.EICAR_HDB-1 FOUND\n"),
+        "{stdout}"
+    );
+}

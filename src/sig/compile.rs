@@ -23,9 +23,10 @@ pub enum View {
     Raw(FileType),
     /// A whole mail message as received (targets 0 and 4).
     Mail,
-    /// Normalised HTML (target 3 only).
+    /// Normalised HTML (targets 0 and 3: clamscan matches its
+    /// any-file signatures against the normalised form too).
     Html,
-    /// Normalised text (target 7 only).
+    /// Normalised text (targets 0 and 7).
     Text,
 }
 
@@ -45,8 +46,8 @@ impl View {
                 _ => false,
             },
             View::Mail => matches!(target, 0 | 4),
-            View::Html => target == 3,
-            View::Text => target == 7,
+            View::Html => matches!(target, 0 | 3),
+            View::Text => matches!(target, 0 | 7),
         }
     }
 }
@@ -687,8 +688,8 @@ mod tests {
         assert!(!View::Raw(FileType::Elf).accepts(1));
         assert!(View::Raw(FileType::Text).accepts(0));
         assert!(!View::Raw(FileType::Text).accepts(7));
-        assert!(View::Text.accepts(7) && !View::Text.accepts(0));
-        assert!(View::Html.accepts(3) && !View::Html.accepts(0));
+        assert!(View::Text.accepts(7) && View::Text.accepts(0) && !View::Text.accepts(3));
+        assert!(View::Html.accepts(3) && View::Html.accepts(0) && !View::Html.accepts(7));
         assert!(View::Mail.accepts(4) && View::Mail.accepts(0));
         assert!(!View::Raw(FileType::Text).accepts(4));
     }

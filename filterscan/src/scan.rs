@@ -1,0 +1,203 @@
+//! `filterscan scan`: signature scanning with clamscan's output.
+//!
+//! One line per file or mbox message (`path: Name FOUND` / `path: OK`), or
+//! one JSON object per line with `--json`, then clamscan's summary block.
+
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::Args;
+use filter::sig::db::LoadError;
+use filter::sig::policy::Policy;
+use filter::{DetectionKind, EngineBuilder, Report};
+use serde_json::json;
+
+use crate::input;
+
+#[derive(Args)]
+pub struct ScanArgs {
+    /// A database file or directory (repeatable). Without any, the
+    /// embedded default database is used.
+    #[arg(long = "db", value_name = "PATH")]
+    pub db: Vec<PathBuf>,
+    /// Also load the embedded defaults (and policy) when `--db` is given.
+    #[arg(long)]
+    pub defaults: bool,
+    /// One JSON object per scanned file or message.
+    #[arg(long)]
+    pub json: bool,
+    /// Turn the attachment-policy heuristics off.
+    #[arg(long)]
+    pub no_policy: bool,
+    /// A database line that fails to load is fatal.
+    #[arg(long)]
+    pub strict: bool,
+    /// Files, mbox files, Maildir folders, directories or `-`.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+}
+
+fn kind_name(k: DetectionKind) -> &'static str {
+    match k {
+        DetectionKind::Signature => "signature",
+        DetectionKind::Heuristic => "heuristic",
+        DetectionKind::Limit => "limit",
+    }
+}
+
+/// Runs the `scan` subcommand.
+pub fn scan(args: ScanArgs) -> ExitCode {
+    let start = Instant::now();
+    let defaults = args.db.is_empty() || args.defaults;
+    let mut b = EngineBuilder::new().defaults(defaults).strict(args.strict);
+    if args.no_policy {
+        b = b.policy(Policy::off());
+    }
+    for db in &args.db {
+        if let Err(e) = b.load_path(db) {
+            match e {
+                LoadError::Line(issue) => eprintln!("filterscan: {issue}"),
+                e => eprintln!("filterscan: {e}"),
+            }
+            return ExitCode::from(2);
+        }
+    }
+    let engine = b.build();
+    let lr = engine.load_report();
+    for issue in &lr.errors {
+        eprintln!("filterscan: warning: {issue}");
+    }
+    if args.strict && !lr.errors.is_empty() {
+        return ExitCode::from(2);
+    }
+    let known: u64 = lr
+        .loaded
+        .iter()
+        .filter(|(k, _)| !matches!(**k, "fp" | "sfp" | "ign2" | "ign"))
+        .map(|(_, n)| *n)
+        .sum();
+
+    let mut scanner = engine.scanner();
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let mut failed = false;
+    let mut scanned = 0u64;
+    let mut infected = 0u64;
+    let mut bytes = 0u64;
+
+    let emit =
+        |out: &mut BufWriter<io::StdoutLock<'_>>, label: &str, r: &Report| -> io::Result<()> {
+            if args.json {
+                let dets: Vec<_> = r
+                    .detections
+                    .iter()
+                    .map(|d| {
+                        json!({
+                            "name": d.name,
+                            "kind": kind_name(d.kind),
+                            "location": d.location,
+                        })
+                    })
+                    .collect();
+                let v = json!({
+                    "path": label,
+                    "verdict": if r.infected() { "FOUND" } else { "OK" },
+                    "name": r.name(),
+                    "detections": dets,
+                });
+                writeln!(out, "{v}")
+            } else {
+                match r.name() {
+                    Some(n) => writeln!(out, "{label}: {n} FOUND"),
+                    None => writeln!(out, "{label}: OK"),
+                }
+            }
+        };
+
+    let result = (|| -> io::Result<()> {
+        for arg in &args.paths {
+            let (files, errors) = input::expand(arg);
+            for (path, e) in errors {
+                eprintln!("filterscan: {}: {e}", path.to_string_lossy());
+                failed = true;
+            }
+            for src in files {
+                let label = src.label();
+                let data = match crate::read(&src) {
+                    Ok(d) => d,
+                    Err(e) => {
+                        eprintln!("filterscan: {label}: {e}");
+                        failed = true;
+                        continue;
+                    }
+                };
+                bytes += data.len() as u64;
+                if input::is_mbox(&data) {
+                    for (i, msg) in input::split_mbox(&data).iter().enumerate() {
+                        let r = scanner.scan_message(msg);
+                        let name = format!("{label}#{}", i + 1);
+                        scanned += 1;
+                        infected += u64::from(r.infected());
+                        emit(&mut out, &name, &r)?;
+                    }
+                } else {
+                    let r = scanner.scan(&data);
+                    scanned += 1;
+                    infected += u64::from(r.infected());
+                    emit(&mut out, &label, &r)?;
+                }
+            }
+        }
+        let secs = start.elapsed().as_secs_f64();
+        let mb = bytes as f64 / (1024.0 * 1024.0);
+        if args.json {
+            let v = json!({
+                "summary": {
+                    "known_viruses": known,
+                    "engine_version": env!("CARGO_PKG_VERSION"),
+                    "scanned_files": scanned,
+                    "infected_files": infected,
+                    "data_scanned_bytes": bytes,
+                    "time_seconds": secs,
+                    "load_errors": lr.errors.len(),
+                    "unsupported": lr.unsupported.len(),
+                }
+            });
+            writeln!(out, "{v}")?;
+        } else {
+            writeln!(out)?;
+            writeln!(out, "----------- SCAN SUMMARY -----------")?;
+            writeln!(out, "Known viruses: {known}")?;
+            writeln!(
+                out,
+                "Engine version: libfilter {}",
+                env!("CARGO_PKG_VERSION")
+            )?;
+            writeln!(out, "Scanned files: {scanned}")?;
+            writeln!(out, "Infected files: {infected}")?;
+            writeln!(out, "Data scanned: {mb:.2} MB")?;
+            writeln!(out, "Load errors: {}", lr.errors.len())?;
+            writeln!(out, "Unsupported signatures: {}", lr.unsupported.len())?;
+            writeln!(
+                out,
+                "Time: {secs:.3} sec ({} m {} s)",
+                secs as u64 / 60,
+                secs as u64 % 60
+            )?;
+        }
+        out.flush()
+    })();
+    if let Err(e) = result {
+        eprintln!("filterscan: stdout: {e}");
+        return ExitCode::from(2);
+    }
+    if failed {
+        ExitCode::from(2)
+    } else if infected > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
