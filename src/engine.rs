@@ -596,6 +596,11 @@ impl Scanner {
         {
             job.detect(name, DetectionKind::Heuristic);
         }
+        if outcome.overlapping {
+            // Members sharing compressed bytes: the non-recursive zip-bomb
+            // trick, which no honest writer produces (ClamAV's name).
+            job.detect("Heuristics.Zip.OverlappingFiles", DetectionKind::Heuristic);
+        }
         match outcome.limit {
             None => {}
             Some(LimitHit::Members) => {
