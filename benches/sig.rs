@@ -11,12 +11,18 @@
 
 use std::fmt::Write as _;
 use std::hint::black_box;
-use std::io::Write as _;
 use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use filter::sig::policy::Policy;
 use filter::{Engine, EngineBuilder};
+
+// The message builders of the signature tests, shared rather than copied.
+#[path = "../tests/sigs/mail.rs"]
+mod mail;
+#[path = "../tests/sigs/matrix.rs"]
+#[allow(dead_code)]
+mod matrix;
 
 /// xorshift64: reproducible, dependency-free.
 struct Rng(u64);
@@ -77,75 +83,6 @@ fn build(ndb: &str, hdb: &str) -> Arc<Engine> {
     b.build()
 }
 
-fn crc32(data: &[u8]) -> u32 {
-    let mut c = !0u32;
-    for &b in data {
-        c ^= b as u32;
-        for _ in 0..8 {
-            c = if c & 1 != 0 {
-                (c >> 1) ^ 0xEDB8_8320
-            } else {
-                c >> 1
-            };
-        }
-    }
-    !c
-}
-
-/// A one-member deflated zip.
-fn zip(name: &str, data: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
-    e.write_all(data).unwrap();
-    let body = e.finish().unwrap();
-    let mut fields = Vec::new();
-    for v in [20u16, 0, 8, 0, 0x21] {
-        fields.extend_from_slice(&v.to_le_bytes());
-    }
-    fields.extend_from_slice(&crc32(data).to_le_bytes());
-    fields.extend_from_slice(&(body.len() as u32).to_le_bytes());
-    fields.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    fields.extend_from_slice(&(name.len() as u16).to_le_bytes());
-    fields.extend_from_slice(&0u16.to_le_bytes());
-    let mut out = 0x0403_4b50u32.to_le_bytes().to_vec();
-    out.extend_from_slice(&fields);
-    out.extend_from_slice(name.as_bytes());
-    out.extend_from_slice(&body);
-    let cd = out.len() as u32;
-    let mut central = 0x0201_4b50u32.to_le_bytes().to_vec();
-    central.extend_from_slice(&20u16.to_le_bytes());
-    central.extend_from_slice(&fields);
-    central.extend_from_slice(&[0u8; 14]); // comment, disk, attributes, offset 0
-    central.extend_from_slice(name.as_bytes());
-    out.extend_from_slice(&central);
-    out.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
-    out.extend_from_slice(&[0, 0, 0, 0, 1, 0, 1, 0]);
-    out.extend_from_slice(&(central.len() as u32).to_le_bytes());
-    out.extend_from_slice(&cd.to_le_bytes());
-    out.extend_from_slice(&0u16.to_le_bytes());
-    out
-}
-
-fn base64(data: &[u8]) -> Vec<u8> {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = Vec::new();
-    for (i, c) in data.chunks(3).enumerate() {
-        if i > 0 && i % 19 == 0 {
-            out.extend_from_slice(b"\r\n");
-        }
-        let n = (c[0] as u32) << 16
-            | (*c.get(1).unwrap_or(&0) as u32) << 8
-            | *c.get(2).unwrap_or(&0) as u32;
-        for k in 0..4 {
-            out.push(if k <= c.len() {
-                A[(n >> (18 - 6 * k) & 63) as usize]
-            } else {
-                b'='
-            });
-        }
-    }
-    out
-}
-
 /// A message with a 1 MiB text document, zipped, base64-encoded.
 fn zip_message(r: &mut Rng) -> Vec<u8> {
     let mut doc = Vec::new();
@@ -160,7 +97,7 @@ MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"zz\"\r\n\r\n--zz\
 Content-Type: text/plain\r\n\r\nAttached.\r\n--zz\r\nContent-Type: application/zip; name=\"r.zip\"\r\n\
 Content-Transfer-Encoding: base64\r\n\r\n"
         .to_vec();
-    m.extend_from_slice(&base64(&zip("report.txt", &doc)));
+    m.extend_from_slice(&mail::base64(&mail::zip(&[("report.txt", &doc, true, false)])));
     m.extend_from_slice(b"\r\n--zz--\r\n");
     m
 }

@@ -343,6 +343,22 @@ impl Scanner {
         false
     }
 
+    /// Counts `data` and looks it up by hash (each digest computed once).
+    /// Returns false when the `.fp`/`.sfp` allow-list clears it, and with it
+    /// everything inside it.
+    fn hashed(&self, job: &mut Job, data: &[u8]) -> bool {
+        job.report.objects += 1;
+        job.report.bytes += data.len() as u64;
+        let mut digests = Digests::default();
+        if self.engine.sigs.allowed(data, &mut digests) {
+            return false;
+        }
+        if let Some(name) = self.engine.sigs.hash(data, &mut digests) {
+            job.detect(name, DetectionKind::Signature);
+        }
+        true
+    }
+
     /// Matches one buffer in one view and records the names found.
     fn matchers(&mut self, job: &mut Job, data: &[u8], ctx: &Context<'_>) {
         let engine = Arc::clone(&self.engine);
@@ -364,15 +380,9 @@ impl Scanner {
         if self.too_deep(job, depth) {
             return;
         }
-        job.report.objects += 1;
-        job.report.bytes += data.len() as u64;
         let engine = Arc::clone(&self.engine);
-        let mut digests = Digests::default();
-        if engine.sigs.allowed(data, &mut digests) {
+        if !self.hashed(job, data) {
             return;
-        }
-        if let Some(name) = engine.sigs.hash(data, &mut digests) {
-            job.detect(name, DetectionKind::Signature);
         }
         let layout = Layout::default();
         let ctx = Context {
@@ -440,18 +450,14 @@ impl Scanner {
         if self.too_deep(job, depth) {
             return;
         }
-        job.report.objects += 1;
-        job.report.bytes += data.len() as u64;
         if data.len() <= TINY {
+            job.report.objects += 1;
+            job.report.bytes += data.len() as u64;
             return;
         }
         let engine = Arc::clone(&self.engine);
-        let mut digests = Digests::default();
-        if engine.sigs.allowed(data, &mut digests) {
+        if !self.hashed(job, data) {
             return;
-        }
-        if let Some(name) = engine.sigs.hash(data, &mut digests) {
-            job.detect(name, DetectionKind::Signature);
         }
         let ft = sniff::sniff(data);
         let layout = if matches!(ft, FileType::Pe | FileType::Elf | FileType::MachO) {
@@ -675,29 +681,6 @@ pub fn looks_like_mail(data: &[u8]) -> bool {
 mod tests {
     use super::*;
 
-    /// Plain base64 with 76-column lines, for building test messages.
-    fn base64(data: &[u8]) -> Vec<u8> {
-        const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        let mut out = Vec::new();
-        for (i, c) in data.chunks(3).enumerate() {
-            if i > 0 && i % 19 == 0 {
-                out.extend_from_slice(b"\r\n");
-            }
-            let n = (c[0] as u32) << 16
-                | (*c.get(1).unwrap_or(&0) as u32) << 8
-                | *c.get(2).unwrap_or(&0) as u32;
-            for k in 0..4 {
-                if k <= c.len() {
-                    out.push(A[(n >> (18 - 6 * k) & 63) as usize]);
-                } else {
-                    out.push(b'=');
-                }
-            }
-        }
-        out.extend_from_slice(b"\r\n");
-        out
-    }
-
     #[test]
     fn mail_is_told_from_files() {
         assert!(looks_like_mail(
@@ -726,7 +709,8 @@ mod tests {
         // A base64 message/rfc822 inside a base64 message/rfc822 … five deep.
         let mut msg = b"From: a@b\r\nTo: c@d\r\nSubject: inner\r\n\r\nhello\r\n".to_vec();
         for _ in 0..5 {
-            let enc = base64(&msg);
+            let mut enc = Vec::new();
+            crate::decode::base64::encode(&msg, &mut enc);
             let mut outer = b"From: a@b\r\nTo: c@d\r\nContent-Type: message/rfc822\r\n\
                 Content-Transfer-Encoding: base64\r\n\r\n"
                 .to_vec();

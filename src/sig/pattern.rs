@@ -288,7 +288,8 @@ impl ByteSet {
 
     /// The lowest member.
     pub fn first(&self) -> Option<u8> {
-        (0..=255u8).find(|&b| self.contains(b))
+        let (i, w) = self.0.iter().enumerate().find(|(_, w)| **w != 0)?;
+        Some((i as u32 * 64 + w.trailing_zeros()) as u8)
     }
 
     fn nocase(mut self) -> ByteSet {
@@ -388,12 +389,19 @@ fn parse_bytes(s: &[u8], at: usize) -> Result<Vec<ByteSet>, PatternError> {
             }
         };
         let (hi, lo) = (nib(pair[0], 0)?, nib(pair[1], 1)?);
-        let mut set = ByteSet::EMPTY;
-        for b in 0..=255u8 {
-            if hi.is_none_or(|h| b >> 4 == h) && lo.is_none_or(|l| b & 15 == l) {
-                set.insert(b);
+        let set = match (hi, lo) {
+            // The common case: one exact byte.
+            (Some(h), Some(l)) => ByteSet::single(h << 4 | l),
+            _ => {
+                let mut set = ByteSet::EMPTY;
+                for b in 0..=255u8 {
+                    if hi.is_none_or(|h| b >> 4 == h) && lo.is_none_or(|l| b & 15 == l) {
+                        set.insert(b);
+                    }
+                }
+                set
             }
-        }
+        };
         out.push(set);
     }
     Ok(out)

@@ -45,24 +45,8 @@ pub fn hex(b: &[u8]) -> String {
 
 /// Base64 with 76-column CRLF lines.
 pub fn base64(data: &[u8]) -> Vec<u8> {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = Vec::new();
-    for (i, c) in data.chunks(3).enumerate() {
-        if i > 0 && i % 19 == 0 {
-            out.extend_from_slice(b"\r\n");
-        }
-        let n = (c[0] as u32) << 16
-            | (*c.get(1).unwrap_or(&0) as u32) << 8
-            | *c.get(2).unwrap_or(&0) as u32;
-        for k in 0..4 {
-            if k <= c.len() {
-                out.push(A[(n >> (18 - 6 * k) & 63) as usize]);
-            } else {
-                out.push(b'=');
-            }
-        }
-    }
-    out.extend_from_slice(b"\r\n");
+    filter::decode::base64::encode(data, &mut out);
     out
 }
 
@@ -239,21 +223,7 @@ pub fn tar(members: &[(&str, &[u8])]) -> Vec<u8> {
     out
 }
 
-/// CRC-32 (IEEE).
-pub fn crc32(data: &[u8]) -> u32 {
-    let mut c = !0u32;
-    for &b in data {
-        c ^= b as u32;
-        for _ in 0..8 {
-            c = if c & 1 != 0 {
-                (c >> 1) ^ 0xEDB8_8320
-            } else {
-                c >> 1
-            };
-        }
-    }
-    !c
-}
+pub use super::matrix::crc32;
 
 /// A zip: each member (name, data, deflate?, encrypted flag?).
 pub fn zip(members: &[(&str, &[u8], bool, bool)]) -> Vec<u8> {

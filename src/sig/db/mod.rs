@@ -862,6 +862,16 @@ impl Loader {
             FileKind::Cdb => "cdb",
             _ => "other",
         };
+        // A million-line hash file would otherwise grow its vector by
+        // doubling and briefly hold twice what it needs.
+        let lines = memchr::memchr_iter(b'\n', bytes).count() + 1;
+        match kind {
+            FileKind::Hash(_) => self.db.hashes.reserve(lines),
+            FileKind::Section(_) => self.db.section_hashes.reserve(lines),
+            FileKind::Allow(_) => self.db.allow.reserve(lines),
+            FileKind::Ndb => self.db.bodies.reserve(lines),
+            _ => {}
+        }
         let mut loaded = 0u64;
         let mut rest = bytes;
         let mut lineno = 0usize;
