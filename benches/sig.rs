@@ -21,7 +21,6 @@ use filter::{Engine, EngineBuilder};
 #[path = "../tests/sigs/mail.rs"]
 mod mail;
 #[path = "../tests/sigs/matrix.rs"]
-#[allow(dead_code)]
 mod matrix;
 
 /// xorshift64: reproducible, dependency-free.
@@ -97,7 +96,12 @@ MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"zz\"\r\n\r\n--zz\
 Content-Type: text/plain\r\n\r\nAttached.\r\n--zz\r\nContent-Type: application/zip; name=\"r.zip\"\r\n\
 Content-Transfer-Encoding: base64\r\n\r\n"
         .to_vec();
-    m.extend_from_slice(&mail::base64(&mail::zip(&[("report.txt", &doc, true, false)])));
+    m.extend_from_slice(&mail::base64(&mail::zip(&[(
+        "report.txt",
+        &doc,
+        true,
+        false,
+    )])));
     m.extend_from_slice(b"\r\n--zz--\r\n");
     m
 }

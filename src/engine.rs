@@ -527,7 +527,8 @@ impl Scanner {
         for (k, b) in blocks.iter().enumerate() {
             let limit = (self.engine.limits.max_decoded_part as u64).min(job.left) as usize;
             buf.clear();
-            let defects = decode::decode(b.kind.encoding(), &data[b.range.clone()], &mut buf, limit);
+            let defects =
+                decode::decode(b.kind.encoding(), &data[b.range.clone()], &mut buf, limit);
             job.report.defects |= defects;
             job.left = job.left.saturating_sub(buf.len() as u64);
             let name = b
@@ -546,7 +547,10 @@ impl Scanner {
             self.object(job, &buf, obj, depth + 1);
             job.leave(mark);
             if defects.contains(Defects::DECODED_SIZE_LIMIT) {
-                job.detect("Heuristics.Limits.Exceeded.MaxFileSize", DetectionKind::Limit);
+                job.detect(
+                    "Heuristics.Limits.Exceeded.MaxFileSize",
+                    DetectionKind::Limit,
+                );
             }
         }
         self.put_buf(depth, buf);

@@ -236,8 +236,7 @@ pub(crate) fn is_space(c: u8) -> bool {
 /// assert_eq!(out, b"aGVsbG8=\r\n");
 /// ```
 pub fn encode(data: &[u8], out: &mut Vec<u8>) {
-    const ALPHABET: &[u8; 64] =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     out.reserve(data.len() / 3 * 4 + data.len() / 57 * 2 + 6);
     for line in data.chunks(57) {
         for c in line.chunks(3) {

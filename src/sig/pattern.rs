@@ -26,9 +26,22 @@
 //! its verifier; [`Pattern::naive_starts`] is an independent brute-force
 //! reference kept for tests and fuzzing.
 //!
-//! Semantics notes: `(B)` and `(L)` are treated as zero-width assertions
-//! (file edges count as boundaries); `(W)` consumes one byte. Gaps at the
-//! very start or end of a body are refused, as ClamAV does.
+//! Semantics notes (checked against clamscan 1.4.3): the character classes
+//! depend on where they sit. At the very start or end of a body, `(B)`,
+//! `(L)` and `(W)` take no bytes and only check the neighbouring byte (or
+//! the file edge, which always counts): for `(B)` and `(W)` that byte must
+//! not be alphanumeric (`_` counts as a boundary); a leading `(L)` needs
+//! the previous byte to be LF and a trailing one needs the next bytes to
+//! be LF or CRLF (a lone CR never counts). A leading class therefore makes
+//! the match start on the following byte. In the middle of a body they
+//! consume bytes: `(B)` and `(W)` exactly one non-alphanumeric byte (`_`
+//! included), `(L)` either `\n` or `\r\n` (lowered to the alternative
+//! `(0a|0d0a)`; a lone `\r` does not match).
+//! Gaps at the very start or end of a body are refused, as ClamAV does.
+//!
+//! Known differences from ClamAV: ClamAV refuses bodies with fewer than
+//! three static bytes ("too short"); we accept them. ClamAV also refuses a
+//! `[n-m]` gap preceded by two bytes; we accept it.
 
 use thiserror::Error;
 
@@ -306,10 +319,18 @@ impl ByteSet {
 /// A zero-width condition on the bytes around a position.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Assertion {
-    /// `(B)`: word characters differ on the two sides (file edges are non-word).
-    WordBoundary,
-    /// `(L)`: next to CR or LF, or at a file edge.
-    LineBoundary,
+    /// `(B)`/`(W)` at the start of a body: the previous byte is not
+    /// alphanumeric (`_` counts as a boundary), or there is none.
+    NonAlnumBefore,
+    /// `(B)`/`(W)` at the end of a body: the next byte is not alphanumeric,
+    /// or there is none.
+    NonAlnumAfter,
+    /// `(L)` at the start of a body: the previous byte is LF, or there is
+    /// none (a lone CR does not count).
+    LineBefore,
+    /// `(L)` at the end of a body: the next bytes are LF or CRLF, or there
+    /// are none (a lone CR does not count).
+    LineAfter,
     /// `f` at the start: not preceded by a word character.
     NotWordBefore,
     /// `f` at the end: not followed by a word character.
@@ -326,10 +347,11 @@ impl Assertion {
         let before = p.checked_sub(1).and_then(|i| data.get(i)).copied();
         let after = data.get(p).copied();
         match self {
-            Assertion::WordBoundary => before.is_some_and(is_word) != after.is_some_and(is_word),
-            Assertion::LineBoundary => {
-                let nl = |b: u8| b == b'\r' || b == b'\n';
-                before.is_none_or(nl) || after.is_none_or(nl)
+            Assertion::NonAlnumBefore => !before.is_some_and(|b| b.is_ascii_alphanumeric()),
+            Assertion::NonAlnumAfter => !after.is_some_and(|b| b.is_ascii_alphanumeric()),
+            Assertion::LineBefore => before.is_none_or(|b| b == b'\n'),
+            Assertion::LineAfter => {
+                p >= data.len() || data[p] == b'\n' || data[p..].starts_with(b"\r\n")
             }
             Assertion::NotWordBefore => !before.is_some_and(is_word),
             Assertion::NotWordAfter => !after.is_some_and(is_word),
@@ -445,6 +467,7 @@ fn lower(hex: &str) -> Result<Vec<Item>, PatternError> {
         return Err(PatternError::TooLong);
     }
     let mut items = Vec::new();
+    let mut classes: Vec<(usize, u8)> = Vec::new();
     let mut i = 0;
     while i < s.len() {
         let c = s[i];
@@ -479,21 +502,16 @@ fn lower(hex: &str) -> Result<Vec<Item>, PatternError> {
                     + open;
                 let body = &s[open + 1..end];
                 if !negated && body.len() == 1 {
-                    let item = match body[0] {
-                        b'B' => Item::Assert(Assertion::WordBoundary),
-                        b'L' => Item::Assert(Assertion::LineBoundary),
-                        b'W' => {
-                            let mut set = ByteSet::EMPTY;
-                            for b in 0..=255u8 {
-                                if !b.is_ascii_alphanumeric() {
-                                    set.insert(b);
-                                }
-                            }
-                            Item::Set(set)
-                        }
-                        x => return Err(PatternError::Unexpected(x as char, open + 1)),
-                    };
-                    items.push(item);
+                    // Character classes depend on where they sit; resolved
+                    // below once the whole body is known.
+                    if !matches!(body[0], b'B' | b'L' | b'W') {
+                        return Err(PatternError::Unexpected(body[0] as char, open + 1));
+                    }
+                    classes.push((items.len(), body[0]));
+                    items.push(Item::Gap {
+                        min: 0,
+                        max: Some(0),
+                    });
                     i = end + 1;
                     continue;
                 }
@@ -531,6 +549,33 @@ fn lower(hex: &str) -> Result<Vec<Item>, PatternError> {
             }
             x => return Err(PatternError::Unexpected(x as char, i)),
         }
+    }
+    // ClamAV: a class at either end of the body takes no bytes and checks
+    // the neighbouring byte (or file edge); in the middle it consumes.
+    let last = items.len() - 1;
+    for (at, class) in classes {
+        items[at] = match (class, at) {
+            (b'L', 0) => Item::Assert(Assertion::LineBefore),
+            (b'L', a) if a == last => Item::Assert(Assertion::LineAfter),
+            (b'L', _) => Item::Alt {
+                branches: vec![
+                    vec![ByteSet::single(b'\n')],
+                    vec![ByteSet::single(b'\r'), ByteSet::single(b'\n')],
+                ],
+                negated: false,
+            },
+            (_, 0) => Item::Assert(Assertion::NonAlnumBefore),
+            (_, a) if a == last => Item::Assert(Assertion::NonAlnumAfter),
+            _ => {
+                let mut set = ByteSet::EMPTY;
+                for b in 0..=255u8 {
+                    if !b.is_ascii_alphanumeric() {
+                        set.insert(b);
+                    }
+                }
+                Item::Set(set)
+            }
+        };
     }
     if matches!(items.first(), Some(Item::Gap { .. }))
         || matches!(items.last(), Some(Item::Gap { .. }))
@@ -899,9 +944,36 @@ mod tests {
 
     #[test]
     fn classes() {
-        check("(B)414243", b"ABC xABC ABC", &[0, 9]);
-        check("414243(L)", b"ABC\nABCd", &[0]);
-        check("41(W)42", b"A B AxB A.B", &[0, 8]);
+        // (B) at the ends: zero-width, neighbour non-alphanumeric or edge.
+        check("(B)616263", b"xabc abc_abc", &[5, 9]);
+        check("(B)616263", b"abc xabc", &[0]);
+        check("616263(B)", b"abcx abc_abc", &[5, 9]);
+        check("616263(B)", b"abc1 abc", &[5]);
+        // (B) in the middle consumes exactly one non-alphanumeric byte.
+        check("787878(B)616263", b"xxx abc", &[0]);
+        check("787878(B)616263", b"xxx_abc", &[0]);
+        check("787878(B)616263", b"xxxabc", &[]);
+        check("787878(B)616263", b"xxx--abc", &[]);
+        check("787878(B)616263", b"xxx1abc", &[]);
+        // (L) in the middle: LF or CRLF, not a lone CR.
+        check("41(L)42", b"A\nB A\r\nB A\rB AB", &[0, 4]);
+        // (L) at the ends: zero-width, neighbour CR/LF or edge.
+        check(
+            "(L)414243",
+            b"ABC\nABC xABC\rABC\r\nABC\n\rABC",
+            &[0, 4, 18],
+        );
+        check(
+            "414243(L)",
+            b"ABC\nABCd ABC\rx ABC\r\n ABC\n\r ABC",
+            &[0, 15, 21, 27],
+        );
+        check("414243(L)", b"xxABC\r", &[]);
+        // (W) in the middle: one non-alphanumeric byte, `_` included.
+        check("41(W)42", b"A B AxB A.B A_B A1B AB", &[0, 8, 12]);
+        // (W) at the ends: zero-width, start lands on the following byte.
+        check("(W)414243", b"ABC xABC _ABC 1ABC", &[0, 10]);
+        check("414243(W)", b"ABCx ABC_ ABC", &[5, 10]);
     }
 
     #[test]
