@@ -209,21 +209,6 @@ fn is_binary_program(t: FileType) -> bool {
     is_executable(t) && t != FileType::Script
 }
 
-/// An archive or compressed file.
-fn is_archive(t: FileType) -> bool {
-    matches!(
-        t,
-        FileType::Zip
-            | FileType::Rar
-            | FileType::SevenZip
-            | FileType::Gzip
-            | FileType::Bzip2
-            | FileType::Xz
-            | FileType::Tar
-            | FileType::Cab
-    )
-}
-
 /// Bidirectional overrides and isolates that reorder how a name displays.
 fn has_bidi(name: &str) -> bool {
     name.chars()
@@ -270,7 +255,7 @@ fn name_facts(name: &str) -> NameFacts {
 fn mismatch(declared: &str, sniffed: FileType) -> bool {
     let (top, sub) = declared.split_once('/').unwrap_or((declared, ""));
     let program = is_binary_program(sniffed);
-    let archive = is_archive(sniffed);
+    let archive = sniffed.is_archive();
     match top {
         "image" | "audio" | "video" => program || archive,
         "text" => program || archive,
