@@ -15,8 +15,11 @@
 //! re-scanning per candidate, so `*` and `{n-m}` never make it quadratic.
 //!
 //! Patterns whose offset pins them to a small window (`n,shift`, `EOF-n`,
-//! `EP+n`, ... with a bounded body) skip the automaton and are verified
-//! directly; patterns without any usable anchor are verified on every scan.
+//! `EP+n`, ... with a bounded body) and that have no anchor of four bytes
+//! skip the automaton and are verified directly; pinned patterns with such
+//! an anchor go through the hashed table like the rest, so a buffer without
+//! the anchor costs them nothing. Patterns without any usable anchor are
+//! verified on every scan.
 //!
 //! Work is charged per verified position and item; once it exceeds
 //! `64 × len + 2^20` the scan stops and [`MatchState::truncated`] is set,
@@ -154,15 +157,22 @@ impl MatcherBuilder {
         let mut quad: Vec<(u32, AnchorInfo)> = Vec::new();
         for (id, (pat, off)) in self.patterns.iter().enumerate() {
             let id = id as PatternId;
-            if matches!(off, Offset::At { .. }) && pat.max_len().is_some() {
-                direct.push(id);
-                continue;
-            }
             let anchors: Option<Vec<_>> = pat
                 .forms()
                 .iter()
                 .map(|f| best_anchor(f, pat.nocase()))
                 .collect();
+            // A pinned, bounded pattern is verified at its window on every
+            // buffer, unless it has an anchor the hashed table takes: then
+            // it costs nothing on the (many) buffers that lack the anchor.
+            let hashed = !pat.nocase()
+                && anchors
+                    .as_ref()
+                    .is_some_and(|a| a.iter().all(|(bytes, _)| bytes.len() >= 4));
+            if matches!(off, Offset::At { .. }) && pat.max_len().is_some() && !hashed {
+                direct.push(id);
+                continue;
+            }
             let Some(anchors) = anchors else {
                 always.push(id);
                 continue;
