@@ -191,13 +191,6 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
     e.finish().unwrap()
 }
 
-/// Raw deflate of `data`.
-pub fn deflate(data: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
-    e.write_all(data).unwrap();
-    e.finish().unwrap()
-}
-
 /// A ustar archive of regular files.
 pub fn tar(members: &[(&str, &[u8])]) -> Vec<u8> {
     let mut out = Vec::new();
@@ -223,56 +216,7 @@ pub fn tar(members: &[(&str, &[u8])]) -> Vec<u8> {
     out
 }
 
-pub use super::matrix::crc32;
-
-/// A zip: each member (name, data, deflate?, encrypted flag?).
-pub fn zip(members: &[(&str, &[u8], bool, bool)]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut central = Vec::new();
-    for (name, data, deflated, encrypted) in members {
-        let crc = crc32(data);
-        let body = if *deflated {
-            deflate(data)
-        } else {
-            data.to_vec()
-        };
-        let method: u16 = if *deflated { 8 } else { 0 };
-        let flags: u16 = if *encrypted { 1 } else { 0 };
-        let off = out.len() as u32;
-        let mut fields = Vec::new();
-        fields.extend_from_slice(&20u16.to_le_bytes());
-        fields.extend_from_slice(&flags.to_le_bytes());
-        fields.extend_from_slice(&method.to_le_bytes());
-        fields.extend_from_slice(&0u16.to_le_bytes());
-        fields.extend_from_slice(&0x21u16.to_le_bytes());
-        fields.extend_from_slice(&crc.to_le_bytes());
-        fields.extend_from_slice(&(body.len() as u32).to_le_bytes());
-        fields.extend_from_slice(&(data.len() as u32).to_le_bytes());
-        fields.extend_from_slice(&(name.len() as u16).to_le_bytes());
-        fields.extend_from_slice(&0u16.to_le_bytes());
-        out.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
-        out.extend_from_slice(&fields);
-        out.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(&body);
-        central.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
-        central.extend_from_slice(&20u16.to_le_bytes());
-        central.extend_from_slice(&fields);
-        central.extend_from_slice(&[0u8; 10]);
-        central.extend_from_slice(&off.to_le_bytes());
-        central.extend_from_slice(name.as_bytes());
-    }
-    let n = members.len() as u16;
-    let cd = out.len() as u32;
-    out.extend_from_slice(&central);
-    out.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
-    out.extend_from_slice(&[0u8; 4]);
-    out.extend_from_slice(&n.to_le_bytes());
-    out.extend_from_slice(&n.to_le_bytes());
-    out.extend_from_slice(&(central.len() as u32).to_le_bytes());
-    out.extend_from_slice(&cd.to_le_bytes());
-    out.extend_from_slice(&0u16.to_le_bytes());
-    out
-}
+pub use super::matrix::zip;
 
 const HEAD: &str = "From: sender@example.com\r\nTo: rcpt@example.net\r\n\
 Date: Mon, 3 Jun 2024 10:00:00 +0000\r\nMIME-Version: 1.0\r\n";

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+use std::io::Write;
 use std::path::Path;
 
 use md5::{Digest, Md5};
@@ -223,54 +224,59 @@ pub fn crc32(data: &[u8]) -> u32 {
     !c
 }
 
-/// A zip archive whose members are stored (method 0), or deflated when
-/// `deflate` gives the compressed bytes.
+/// A zip archive whose members are all stored (method 0).
 pub fn zip_stored(members: &[(String, Vec<u8>)]) -> Vec<u8> {
-    zip_with(
-        members
-            .iter()
-            .map(|(n, d)| (n.as_str(), d.as_slice(), None)),
-    )
+    let members: Vec<_> = members
+        .iter()
+        .map(|(n, d)| (n.as_str(), d.as_slice(), false, false))
+        .collect();
+    zip(&members)
 }
 
-/// A zip writer: each member is (name, data, Some(deflated) or None).
-pub fn zip_with<'a>(
-    members: impl IntoIterator<Item = (&'a str, &'a [u8], Option<Vec<u8>>)>,
-) -> Vec<u8> {
+/// Raw deflate of `data`.
+pub fn deflate(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+/// A zip: each member (name, data, deflate?, encrypted flag?).
+pub fn zip(members: &[(&str, &[u8], bool, bool)]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut central = Vec::new();
-    let mut n = 0u16;
-    for (name, data, deflated) in members {
-        n += 1;
+    for (name, data, deflated, encrypted) in members {
         let crc = crc32(data);
-        let (method, body): (u16, &[u8]) = match &deflated {
-            Some(d) => (8, d),
-            None => (0, data),
+        let body = if *deflated {
+            deflate(data)
+        } else {
+            data.to_vec()
         };
+        let method: u16 = if *deflated { 8 } else { 0 };
+        let flags: u16 = if *encrypted { 1 } else { 0 };
         let off = out.len() as u32;
-        let nb = name.as_bytes();
-        let mut local = Vec::new();
-        local.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
-        local.extend_from_slice(&20u16.to_le_bytes());
-        local.extend_from_slice(&0u16.to_le_bytes());
-        local.extend_from_slice(&method.to_le_bytes());
-        local.extend_from_slice(&0u16.to_le_bytes());
-        local.extend_from_slice(&0x21u16.to_le_bytes());
-        local.extend_from_slice(&crc.to_le_bytes());
-        local.extend_from_slice(&(body.len() as u32).to_le_bytes());
-        local.extend_from_slice(&(data.len() as u32).to_le_bytes());
-        local.extend_from_slice(&(nb.len() as u16).to_le_bytes());
-        local.extend_from_slice(&0u16.to_le_bytes());
-        out.extend_from_slice(&local);
-        out.extend_from_slice(nb);
-        out.extend_from_slice(body);
+        let mut fields = Vec::new();
+        fields.extend_from_slice(&20u16.to_le_bytes());
+        fields.extend_from_slice(&flags.to_le_bytes());
+        fields.extend_from_slice(&method.to_le_bytes());
+        fields.extend_from_slice(&0u16.to_le_bytes());
+        fields.extend_from_slice(&0x21u16.to_le_bytes());
+        fields.extend_from_slice(&crc.to_le_bytes());
+        fields.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        fields.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        fields.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        fields.extend_from_slice(&0u16.to_le_bytes());
+        out.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
+        out.extend_from_slice(&fields);
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(&body);
         central.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
         central.extend_from_slice(&20u16.to_le_bytes());
-        central.extend_from_slice(&local[4..30]);
-        central.extend_from_slice(&[0u8; 10]); // comment len, disk, attributes
+        central.extend_from_slice(&fields);
+        central.extend_from_slice(&[0u8; 10]);
         central.extend_from_slice(&off.to_le_bytes());
-        central.extend_from_slice(nb);
+        central.extend_from_slice(name.as_bytes());
     }
+    let n = members.len() as u16;
     let cd = out.len() as u32;
     out.extend_from_slice(&central);
     out.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
