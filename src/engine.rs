@@ -254,13 +254,24 @@ impl Job {
         });
     }
 
-    fn enter(&mut self, segment: &str) -> usize {
+    /// Appends `/segment` to the path (written in place, no temporary
+    /// string) and returns the mark [`Job::leave`] goes back to.
+    fn enter(&mut self, segment: impl std::fmt::Display) -> usize {
+        use std::fmt::Write as _;
         let len = self.path.len();
         if !self.path.is_empty() {
             self.path.push('/');
         }
-        self.path.push_str(segment);
+        let _ = write!(self.path, "{segment}");
         len
+    }
+
+    /// Enters a member or block: its name, or `#position` when it has none.
+    fn enter_named(&mut self, name: Option<&str>, position: usize) -> usize {
+        match name {
+            Some(n) if !n.is_empty() => self.enter(n),
+            _ => self.enter(format_args!("#{position}")),
+        }
     }
 
     fn leave(&mut self, len: usize) {
@@ -406,7 +417,7 @@ impl Scanner {
             defects |= decoder.decode(&msg, part, &mut buf);
             let filename = msg.filename(part);
             let declared = part.content_type();
-            let mark = job.enter(&idx.to_string());
+            let mark = job.enter(idx);
             if part.is_type("message") && !buf.is_empty() {
                 // A transfer-encoded message/rfc822: a message in its own right.
                 self.message(job, &buf, depth + 1);
@@ -535,7 +546,7 @@ impl Scanner {
                 .name
                 .clone()
                 .map(|r| String::from_utf8_lossy(&data[r]).into_owned());
-            let mark = job.enter(&name.clone().unwrap_or_else(|| format!("#{}", k + 1)));
+            let mark = job.enter_named(name.as_deref(), k + 1);
             let obj = Object {
                 name: name.as_deref(),
                 declared: None,
@@ -574,12 +585,7 @@ impl Scanner {
             &mut scratch,
             &mut |m: &Member<'_>, bytes: &[u8]| {
                 let name = String::from_utf8_lossy(m.name);
-                let segment = if name.is_empty() {
-                    format!("#{}", m.position)
-                } else {
-                    name.to_string()
-                };
-                let mark = job.enter(&segment);
+                let mark = job.enter_named(Some(&name), m.position);
                 for cdb in engine.sigs.containers() {
                     if sig::container_matches(cdb, container_type, size, m) {
                         job.detect(&cdb.name, DetectionKind::Signature);
