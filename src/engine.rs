@@ -731,4 +731,96 @@ mod tests {
         assert_eq!(r.name(), Some("Heuristics.Limits.Exceeded.MaxRecursion"));
         assert_eq!(r.detections[0].kind, DetectionKind::Limit);
     }
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    fn names(r: &Report) -> Vec<&str> {
+        r.detections.iter().map(|d| d.name.as_str()).collect()
+    }
+
+    #[test]
+    fn every_scan_limit_is_a_named_detection() {
+        let scan = |limits: Limits, data: &[u8]| {
+            let engine = EngineBuilder::new().defaults(false).limits(limits).build();
+            engine.scanner().scan(data)
+        };
+        // A gzip bomb: 4 MiB of zeros in a few KiB.
+        let bomb = gzip(&vec![0u8; 4 << 20]);
+        let r = scan(
+            Limits {
+                max_ratio: 10,
+                ..Limits::default()
+            },
+            &bomb,
+        );
+        assert!(
+            names(&r).contains(&"Heuristics.Limits.CompressionRatio"),
+            "{r:?}"
+        );
+        // A member larger than one object may be.
+        let r = scan(
+            Limits {
+                max_decoded_part: 1 << 20,
+                ..Limits::default()
+            },
+            &bomb,
+        );
+        assert!(
+            names(&r).contains(&"Heuristics.Limits.Exceeded.MaxFileSize"),
+            "{r:?}"
+        );
+        // More than the whole scan may expand to.
+        let r = scan(
+            Limits {
+                max_decoded_total: 1 << 20,
+                ..Limits::default()
+            },
+            &bomb,
+        );
+        assert!(
+            names(&r).contains(&"Heuristics.Limits.Exceeded.MaxScanSize"),
+            "{r:?}"
+        );
+        // A message decoding past its total.
+        let mut msg = b"From: a@b\r\nTo: c@d\r\nContent-Type: application/octet-stream\r\n\
+            Content-Transfer-Encoding: base64\r\n\r\n"
+            .to_vec();
+        crate::decode::base64::encode(&[7u8; 64 << 10], &mut msg);
+        let r = scan(
+            Limits {
+                max_decoded_total: 1 << 10,
+                ..Limits::default()
+            },
+            &msg,
+        );
+        assert!(
+            names(&r).contains(&"Heuristics.Limits.Exceeded.MaxScanSize"),
+            "{r:?}"
+        );
+        assert!(r.detections.iter().all(|d| d.kind == DetectionKind::Limit));
+    }
+
+    #[test]
+    fn the_matcher_work_bound_is_a_named_detection() {
+        // Many `*` patterns whose first half occurs everywhere: each is
+        // verified over the whole buffer, which the work bound cuts short.
+        let mut ndb = String::new();
+        for i in 0..40 {
+            ndb.push_str(&format!("W{i}:0:*:4141414141*4242\n"));
+        }
+        let mut b = EngineBuilder::new().defaults(false);
+        b.load_bytes("w.ndb", ndb.as_bytes()).unwrap();
+        let data = b"AAAA".repeat(64 << 10);
+        let r = b.build().scanner().scan(&data);
+        assert_eq!(
+            names(&r),
+            ["Heuristics.Limits.Exceeded.MaxScanTime"],
+            "{r:?}"
+        );
+    }
 }
