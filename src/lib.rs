@@ -11,6 +11,7 @@ pub mod mime;
 pub mod report;
 pub mod sig;
 pub mod sniff;
+pub mod spam;
 
 pub use defect::Defects;
 pub use engine::{Engine, EngineBuilder, Scanner};

@@ -1,0 +1,1 @@
+//! HTML rendered to text. (Stub: owned by the rendering helper.)

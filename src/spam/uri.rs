@@ -1,0 +1,1 @@
+//! URIs found in text and HTML, normalised. (Stub: owned by the rendering helper.)
