@@ -64,6 +64,11 @@ use crate::sig::pe::{self, Layout};
 use crate::sig::policy::{Attachment, Policy};
 use crate::sig::{self, Context, Digests, Scratch, Signatures, View, normalize};
 use crate::sniff::{self, FileType};
+use crate::spam::{
+    self, Features,
+    rules::{Parser, Rules, ScoreSet, Scratch as RuleScratch},
+    verdict::{Actions, Symbol, Verdict},
+};
 
 /// Most detections one report keeps; the rest are counted in
 /// [`Report::objects`] only.
@@ -79,6 +84,8 @@ pub struct EngineBuilder {
     limits: Limits,
     policy: Option<Policy>,
     defaults: bool,
+    rules: Option<Parser>,
+    actions: Actions,
 }
 
 impl Default for EngineBuilder {
@@ -96,6 +103,8 @@ impl EngineBuilder {
             limits: Limits::default(),
             policy: None,
             defaults: true,
+            rules: None,
+            actions: Actions::default(),
         }
     }
 
@@ -141,8 +150,43 @@ impl EngineBuilder {
         Ok(self)
     }
 
+    /// Loads SpamAssassin rules from a `.cf` file or a directory of them.
+    /// Once any rules are loaded, the embedded default rules are not used.
+    pub fn rules_path(&mut self, path: &Path) -> std::io::Result<&mut EngineBuilder> {
+        self.rules
+            .get_or_insert_with(Parser::new)
+            .parse_path(path)?;
+        Ok(self)
+    }
+
+    /// Loads SpamAssassin rules from text; `name` labels its lines in the
+    /// load report.
+    pub fn rules_str(&mut self, name: &str, text: &str) -> &mut EngineBuilder {
+        self.rules
+            .get_or_insert_with(Parser::new)
+            .parse_str(name, text);
+        self
+    }
+
+    /// Action thresholds for the spam verdict.
+    pub fn actions(mut self, actions: Actions) -> EngineBuilder {
+        self.actions = actions;
+        self
+    }
+
     /// Compiles everything.
     pub fn build(mut self) -> Arc<Engine> {
+        let config = match self.rules.take() {
+            Some(p) => Some(p.finish()),
+            None if self.defaults => {
+                let mut p = Parser::new();
+                p.parse_str("default.cf", spam::DEFAULT_RULES);
+                Some(p.finish())
+            }
+            None => None,
+        };
+        // No Bayes and no network tests yet: score set 0.
+        let rules = config.map(|c| Rules::compile(&c, ScoreSet::new(false, false)));
         if self.defaults {
             // The embedded lines are ours and always load.
             let _ = sig::default::load(&mut self.loader);
@@ -156,6 +200,8 @@ impl EngineBuilder {
             sigs: Signatures::compile(self.loader.finish()),
             limits: self.limits,
             policy,
+            rules,
+            actions: self.actions,
         })
     }
 }
@@ -166,6 +212,8 @@ pub struct Engine {
     sigs: Signatures,
     limits: Limits,
     policy: Policy,
+    rules: Option<Rules>,
+    actions: Actions,
 }
 
 impl Engine {
@@ -176,7 +224,19 @@ impl Engine {
             bufs: Vec::new(),
             norm: Vec::new(),
             scratch: Scratch::new(),
+            features: Features::default(),
+            rule_scratch: RuleScratch::default(),
         }
+    }
+
+    /// The compiled spam rules, if any.
+    pub fn rules(&self) -> Option<&Rules> {
+        self.rules.as_ref()
+    }
+
+    /// The action thresholds.
+    pub fn actions(&self) -> &Actions {
+        &self.actions
     }
 
     /// What the load found: counts, errors, unsupported lines.
@@ -207,6 +267,8 @@ pub struct Scanner {
     bufs: Vec<Vec<u8>>,
     norm: Vec<u8>,
     scratch: Scratch,
+    features: Features,
+    rule_scratch: RuleScratch,
 }
 
 /// What is known about an object besides its bytes.
@@ -299,7 +361,35 @@ impl Scanner {
     pub fn scan_message(&mut self, data: &[u8]) -> Report {
         let mut job = self.job();
         self.message(&mut job, data, 0);
-        job.report
+        let mut report = job.report;
+        report.spam = self.spam(data);
+        report
+    }
+
+    /// Runs the spam rules, if the engine has any.
+    fn spam(&mut self, data: &[u8]) -> Option<Verdict> {
+        let engine = Arc::clone(&self.engine);
+        let rules = engine.rules.as_ref()?;
+        let msg = Message::parse_with(data, &engine.limits);
+        self.features.build(&msg, &engine.limits);
+        let outcome = rules.check(&msg, &self.features, &mut self.rule_scratch);
+        let symbols = outcome
+            .hits
+            .iter()
+            .map(|h| {
+                let r = &rules.rules()[h.rule as usize];
+                Symbol {
+                    name: r.name.clone(),
+                    score: h.score,
+                    description: r.description.clone(),
+                    count: h.count,
+                    area: r.area(),
+                }
+            })
+            .collect();
+        let mut v = Verdict::new(symbols, rules.required_score(), &engine.actions);
+        v.budget_exhausted = outcome.budget_exhausted;
+        Some(v)
     }
 
     /// Scans `data` as a file: hashes, bodies, containers.

@@ -28,7 +28,7 @@ pub struct Detection {
 }
 
 /// The result of one scan. Owns everything; borrows nothing from the input.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Report {
     /// Detections, in the order found.
     pub detections: Vec<Detection>,
@@ -38,6 +38,8 @@ pub struct Report {
     pub objects: u64,
     /// Bytes scanned (each buffer counted once).
     pub bytes: u64,
+    /// The spam verdict, for a mail message scanned with rules.
+    pub spam: Option<crate::spam::verdict::Verdict>,
 }
 
 impl Report {

@@ -3,6 +3,7 @@
 mod extract;
 mod input;
 mod report;
+mod rules;
 mod scan;
 
 use std::io::{self, BufWriter, Read};
@@ -31,6 +32,8 @@ enum Cmd {
     /// clamscan's lines (`path: Name FOUND` / `path: OK`) and summary.
     /// Exit status 0 clean, 1 found, 2 error.
     Scan(scan::ScanArgs),
+    /// Check SpamAssassin rule files: what loads, what is skipped, and why.
+    Rules(rules::RulesArgs),
 }
 
 #[derive(Args)]
@@ -58,6 +61,7 @@ fn main() -> ExitCode {
     match cli.cmd {
         Cmd::Mime(args) => mime(args),
         Cmd::Scan(args) => scan::scan(args),
+        Cmd::Rules(args) => rules::rules(args),
     }
 }
 

@@ -1,7 +1,11 @@
-//! `filterscan scan`: signature scanning with clamscan's output.
+//! `filterscan scan`: signature scanning with clamscan's output, and the
+//! spam verdict of the rules.
 //!
 //! One line per file or mbox message (`path: Name FOUND` / `path: OK`), or
 //! one JSON object per line with `--json`, then clamscan's summary block.
+//! A message the rules call spam (and that carries no virus) prints as
+//! `path: Spam FOUND (score=… required=… tests=…)`. The exit status is 1
+//! when anything was found, virus or spam.
 
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
@@ -34,6 +38,10 @@ pub struct ScanArgs {
     /// A database line that fails to load is fatal.
     #[arg(long)]
     pub strict: bool,
+    /// SpamAssassin rules: a .cf file or a directory (repeatable). Without
+    /// any, the embedded default rules are used when the defaults are on.
+    #[arg(long = "rules", value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
     /// Files, mbox files, Maildir folders, directories or `-`.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
@@ -54,6 +62,12 @@ pub fn scan(args: ScanArgs) -> ExitCode {
     let mut b = EngineBuilder::new().defaults(defaults).strict(args.strict);
     if args.no_policy {
         b = b.policy(Policy::off());
+    }
+    for path in &args.rules {
+        if let Err(e) = b.rules_path(path) {
+            eprintln!("filterscan: {}: {e}", path.to_string_lossy());
+            return ExitCode::from(2);
+        }
     }
     for db in &args.db {
         if let Err(e) = b.load_path(db) {
@@ -85,7 +99,9 @@ pub fn scan(args: ScanArgs) -> ExitCode {
     let mut failed = false;
     let mut scanned = 0u64;
     let mut infected = 0u64;
+    let mut spam = 0u64;
     let mut bytes = 0u64;
+    let rules_active = engine.rules().map_or(0, |r| r.stats().active);
 
     let emit =
         |out: &mut BufWriter<io::StdoutLock<'_>>, label: &str, r: &Report| -> io::Result<()> {
@@ -101,17 +117,42 @@ pub fn scan(args: ScanArgs) -> ExitCode {
                         })
                     })
                     .collect();
+                let spam = r.spam.as_ref().map(|v| {
+                    json!({
+                        "score": v.score,
+                        "required": v.required,
+                        "is_spam": v.is_spam,
+                        "action": v.action.name(),
+                        "symbols": v.symbols.iter().map(|s| json!({
+                            "name": s.name,
+                            "score": s.score,
+                            "description": s.description,
+                        })).collect::<Vec<_>>(),
+                    })
+                });
+                let found = r.infected() || r.spam.as_ref().is_some_and(|v| v.is_spam);
                 let v = json!({
                     "path": label,
-                    "verdict": if r.infected() { "FOUND" } else { "OK" },
+                    "verdict": if found { "FOUND" } else { "OK" },
                     "name": r.name(),
                     "detections": dets,
+                    "spam": spam,
                 });
                 writeln!(out, "{v}")
             } else {
-                match r.name() {
-                    Some(n) => writeln!(out, "{label}: {n} FOUND"),
-                    None => writeln!(out, "{label}: OK"),
+                match (r.name(), &r.spam) {
+                    (Some(n), _) => writeln!(out, "{label}: {n} FOUND"),
+                    (None, Some(v)) if v.is_spam => {
+                        let tests: Vec<&str> = v.symbols.iter().map(|s| s.name.as_str()).collect();
+                        writeln!(
+                            out,
+                            "{label}: Spam FOUND (score={:.1} required={:.1} tests={})",
+                            v.score,
+                            v.required,
+                            tests.join(",")
+                        )
+                    }
+                    _ => writeln!(out, "{label}: OK"),
                 }
             }
         };
@@ -140,12 +181,14 @@ pub fn scan(args: ScanArgs) -> ExitCode {
                         let name = format!("{label}#{}", i + 1);
                         scanned += 1;
                         infected += u64::from(r.infected());
+                        spam += u64::from(r.spam.as_ref().is_some_and(|v| v.is_spam));
                         emit(&mut out, &name, &r)?;
                     }
                 } else {
                     let r = scanner.scan(&data);
                     scanned += 1;
                     infected += u64::from(r.infected());
+                    spam += u64::from(r.spam.as_ref().is_some_and(|v| v.is_spam));
                     emit(&mut out, &label, &r)?;
                 }
             }
@@ -159,6 +202,8 @@ pub fn scan(args: ScanArgs) -> ExitCode {
                     "engine_version": env!("CARGO_PKG_VERSION"),
                     "scanned_files": scanned,
                     "infected_files": infected,
+                    "spam_messages": spam,
+                    "rules_active": rules_active,
                     "data_scanned_bytes": bytes,
                     "time_seconds": secs,
                     "load_errors": lr.errors.len(),
@@ -177,6 +222,10 @@ pub fn scan(args: ScanArgs) -> ExitCode {
             )?;
             writeln!(out, "Scanned files: {scanned}")?;
             writeln!(out, "Infected files: {infected}")?;
+            if rules_active > 0 {
+                writeln!(out, "Spam rules: {rules_active}")?;
+                writeln!(out, "Spam messages: {spam}")?;
+            }
             writeln!(out, "Data scanned: {mb:.2} MB")?;
             writeln!(out, "Load errors: {}", lr.errors.len())?;
             writeln!(out, "Unsupported signatures: {}", lr.unsupported.len())?;
@@ -195,7 +244,7 @@ pub fn scan(args: ScanArgs) -> ExitCode {
     }
     if failed {
         ExitCode::from(2)
-    } else if infected > 0 {
+    } else if infected > 0 || spam > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

@@ -7,7 +7,8 @@ use sha1::Sha1;
 use sha2::Sha256;
 
 use super::db::{
-    BodySig, ByteCompare, ContainerSig, Database, HashKind, HashSig, LoadReport, LogicalSig, SubSig,
+    ANY_SIZE, BodySig, ByteCompare, ContainerSig, Database, HashList, LoadReport, LogicalSig,
+    Names, Row, SubSig,
 };
 use super::matcher::{MatchState, Matcher, MatcherBuilder, PatternId};
 use super::pattern::{Base, Offset};
@@ -64,16 +65,6 @@ pub struct Context<'a> {
     pub layout: &'a Layout,
 }
 
-/// One hash-table row: digest, size (`u64::MAX` for any) and name index.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct Row<const N: usize> {
-    digest: [u8; N],
-    size: u64,
-    name: u32,
-}
-
-const ANY_SIZE: u64 = u64::MAX;
-
 /// Sorted rows of one digest kind.
 #[derive(Debug, Default)]
 struct Table<const N: usize> {
@@ -81,23 +72,23 @@ struct Table<const N: usize> {
 }
 
 impl<const N: usize> Table<N> {
-    fn push(&mut self, sig: &HashSig, name: u32) {
-        let mut digest = [0u8; N];
-        digest.copy_from_slice(&sig.digest[..N]);
-        self.rows.push(Row {
-            digest,
-            size: sig.size.unwrap_or(ANY_SIZE),
-            name,
-        });
-    }
-
     fn seal(&mut self) {
-        self.rows.sort_unstable();
+        // Digests are random: their first eight bytes nearly always decide,
+        // and compare as one integer.
+        let key = |r: &Row<N>| {
+            let mut k = [0u8; 8];
+            k.copy_from_slice(&r.digest[..8]);
+            u64::from_be_bytes(k)
+        };
+        self.rows
+            .sort_unstable_by(|a, b| key(a).cmp(&key(b)).then_with(|| a.cmp(b)));
         self.rows
             .dedup_by(|a, b| a.digest == b.digest && a.size == b.size);
         self.rows.shrink_to_fit();
     }
+}
 
+impl<const N: usize> Table<N> {
     /// The name of the first row for `digest` whose size is `size` or any.
     fn find(&self, digest: &[u8; N], size: u64) -> Option<u32> {
         let start = self.rows.partition_point(|r| r.digest < *digest);
@@ -122,12 +113,27 @@ struct Hashes {
 }
 
 impl Hashes {
-    fn push(&mut self, sig: &HashSig, name: u32) {
-        match sig.kind {
-            HashKind::Md5 => self.md5.push(sig, name),
-            HashKind::Sha1 => self.sha1.push(sig, name),
-            HashKind::Sha256 => self.sha256.push(sig, name),
+    /// Takes a list's rows (its names stay with the caller), adding
+    /// `base` to every name id.
+    fn from_list(list: &mut HashList, base: u32) -> Hashes {
+        let mut h = Hashes {
+            md5: Table {
+                rows: std::mem::take(&mut list.md5),
+            },
+            sha1: Table {
+                rows: std::mem::take(&mut list.sha1),
+            },
+            sha256: Table {
+                rows: std::mem::take(&mut list.sha256),
+            },
+        };
+        if base != 0 {
+            h.md5.rows.iter_mut().for_each(|r| r.name += base);
+            h.sha1.rows.iter_mut().for_each(|r| r.name += base);
+            h.sha256.rows.iter_mut().for_each(|r| r.name += base);
         }
+        h.seal();
+        h
     }
 
     fn seal(&mut self) {
@@ -180,29 +186,6 @@ impl Digests {
     fn sha256(&mut self, data: &[u8]) -> &[u8; 32] {
         self.sha256
             .get_or_insert_with(|| Sha256::digest(data).into())
-    }
-}
-
-/// Every signature name in one string: a million hash signatures cost
-/// their text and four bytes each, not an allocation each.
-#[derive(Debug, Default)]
-struct Names {
-    text: String,
-    /// End of name `i` in `text`; it starts where name `i - 1` ends.
-    ends: Vec<u32>,
-}
-
-impl Names {
-    fn add(&mut self, name: &str) -> u32 {
-        self.text.push_str(name);
-        self.ends.push(self.text.len() as u32);
-        (self.ends.len() - 1) as u32
-    }
-
-    fn get(&self, i: u32) -> &str {
-        let i = i as usize;
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        &self.text[start..self.ends[i] as usize]
     }
 }
 
@@ -269,35 +252,39 @@ impl Signatures {
     /// Compiles a loaded database.
     pub fn compile(db: Database) -> Signatures {
         let Database {
-            hashes,
-            section_hashes,
-            allow,
+            mut hashes,
+            mut section_hashes,
+            mut allow,
             bodies,
             logical,
             containers,
             report,
         } = db;
-        let mut names = Names::default();
-        let mut name = |s: String| names.add(&s);
-        let mut h = Hashes::default();
-        for mut sig in hashes {
-            let n = name(std::mem::take(&mut sig.name));
-            h.push(&sig, n);
+        // The hash names become the table of every name; the section
+        // hashes' names follow them, then the bodies'.
+        let h = Hashes::from_list(&mut hashes, 0);
+        let mut names: Names = std::mem::take(&mut hashes.names);
+        drop(hashes);
+        let sec = Hashes::from_list(&mut section_hashes, names.len() as u32);
+        let sec_names = std::mem::take(&mut section_hashes.names);
+        for i in 0..sec_names.len() as u32 {
+            names.push(sec_names.get(i), false);
         }
-        h.seal();
-        let mut sec = Hashes::default();
-        for mut sig in section_hashes {
-            let n = name(std::mem::take(&mut sig.name));
-            sec.push(&sig, n);
-        }
-        sec.seal();
-        let mut al = Hashes::default();
-        for sig in allow {
-            al.push(&sig, u32::MAX);
-        }
-        al.seal();
+        drop(sec_names);
+        // Allow-list names are never reported.
+        let al = Hashes::from_list(&mut allow, 0);
+        drop(allow);
+        // Room for every body name at once: growing the text by doubling
+        // would copy it again and again.
+        names.reserve(
+            bodies.iter().map(|b| b.name.len()).sum::<usize>()
+                + logical.iter().map(|l| l.name.len()).sum::<usize>(),
+            bodies.len() + logical.len(),
+        );
+        let mut name = |s: String| names.push(&s, false);
 
         let mut mb = MatcherBuilder::new();
+        mb.reserve(bodies.len());
         let mut owners = Vec::new();
         let mut body_meta = Vec::with_capacity(bodies.len());
         for BodySig {
@@ -331,8 +318,7 @@ impl Signatures {
             }
             logicals.push(Logical { sig, ids });
         }
-        names.text.shrink_to_fit();
-        names.ends.shrink_to_fit();
+        names.shrink_to_fit();
         Signatures {
             names,
             hashes: h,
@@ -695,16 +681,75 @@ mod tests {
     }
 
     #[test]
+    fn big_tables_sort_as_small_ones() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut rows = Vec::new();
+        for i in 0..20_000u32 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let mut d = [0u8; 16];
+            d[..8].copy_from_slice(&x.to_le_bytes());
+            // Some shared prefixes and some duplicate digests.
+            if i % 7 == 0 {
+                d[2..8].fill(0);
+            }
+            if i % 11 == 0 {
+                d = [3; 16];
+            }
+            rows.push(Row {
+                digest: d,
+                size: u64::from(i % 3),
+                name: i,
+            });
+        }
+        let mut want = rows.clone();
+        want.sort_unstable();
+        want.dedup_by(|a, b| a.digest == b.digest && a.size == b.size);
+        let mut t = Table { rows };
+        t.seal();
+        assert_eq!(t.rows, want);
+    }
+
+    /// `cargo test --release --lib sig::compile::tests::seal_speed -- --ignored --nocapture`
+    #[test]
+    #[ignore]
+    fn seal_speed() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut rows = Vec::new();
+        for i in 0..1_000_000u32 {
+            let mut d = [0u8; 16];
+            for c in d.chunks_mut(8) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                c.copy_from_slice(&x.to_le_bytes());
+            }
+            rows.push(Row {
+                digest: d,
+                size: u64::from(i),
+                name: i,
+            });
+        }
+        let mut t = Table { rows };
+        let start = std::time::Instant::now();
+        t.seal();
+        println!("seal 1M md5 rows: {:?}", start.elapsed());
+    }
+
+    #[test]
     fn hash_tables_honour_size() {
         let mut t = Hashes::default();
-        let sig = |d: u8, size: Option<u64>| HashSig {
-            kind: HashKind::Md5,
-            digest: [d; 32],
-            size,
-            name: String::new(),
-        };
-        t.push(&sig(1, Some(10)), 7);
-        t.push(&sig(2, None), 8);
+        t.md5.rows.push(Row {
+            digest: [1; 16],
+            size: 10,
+            name: 7,
+        });
+        t.md5.rows.push(Row {
+            digest: [2; 16],
+            size: ANY_SIZE,
+            name: 8,
+        });
         t.seal();
         assert_eq!(t.md5.find(&[1; 16], 10), Some(7));
         assert_eq!(t.md5.find(&[1; 16], 11), None);

@@ -2,7 +2,8 @@
 //! every pattern, with exact verification of the rest.
 //!
 //! Each form of each pattern (see [`super::pattern`]) is searched for its
-//! best *anchor*: a run of up to [`MAX_ANCHOR`] consecutive fixed bytes,
+//! best *anchor*: a run of up to [`MAX_ANCHOR`] consecutive fixed bytes
+//! (literal items, and for `::i` letters as case pairs),
 //! scored by rarity (`00`, `FF`, space and ASCII letters count as common).
 //! All anchors go into one [`AhoCorasick`] automaton (plus a second,
 //! ASCII-case-insensitive one for `::i` patterns), scanned once with
@@ -46,14 +47,71 @@ pub struct MatcherBuilder {
 #[derive(Clone)]
 struct AnchorInfo {
     pattern: PatternId,
-    /// The maximal run of one-byte items around the anchor, checked at
-    /// each hit before the pattern is triggered, and how far it starts
-    /// before the anchor.
-    run: Vec<ByteSet>,
-    back: u64,
+    /// The maximal run of fixed bytes around the anchor (in
+    /// [`Matcher::runs`] from `run_start`, `run_len` long), checked at each
+    /// hit before the pattern is triggered, and how far it starts before
+    /// the anchor.
+    run_start: u32,
+    run_len: u32,
+    back: u32,
+    /// Whether the run compares ASCII-case-insensitively (`::i`).
+    nocase: bool,
     /// Fewest / most bytes the items before the anchor span.
     pre_min: u64,
     pre_max: Option<u64>,
+}
+
+/// A maximal run of fixed bytes in a form (`len` bytes from `start` in a
+/// scratch buffer), and the span of what precedes it.
+#[derive(Clone, Copy)]
+struct Run {
+    start: usize,
+    len: usize,
+    pre_min: u64,
+    pre_max: Option<u64>,
+}
+
+/// Appends the runs of fixed bytes of a form to `runs`, their bytes to
+/// `bytes`: literal items, and (for `::i`) letters as case pairs;
+/// lower-cased for `::i`. Allocates nothing once the buffers have grown.
+fn fixed_runs(form: &[Item], nocase: bool, bytes: &mut Vec<u8>, runs: &mut Vec<Run>) {
+    let mut cur: Option<Run> = None;
+    let (mut lo, mut hi) = (0u64, Some(0u64));
+    for it in form {
+        let mut one = [0u8];
+        let fixed_bytes: Option<&[u8]> = match it {
+            Item::Lit(b) => Some(b),
+            Item::Set(set) => match fixed(set, nocase) {
+                Some(b) => {
+                    one[0] = b;
+                    Some(&one[..])
+                }
+                None => None,
+            },
+            _ => None,
+        };
+        match fixed_bytes {
+            Some(b) => {
+                let r = cur.get_or_insert(Run {
+                    start: bytes.len(),
+                    len: 0,
+                    pre_min: lo,
+                    pre_max: hi,
+                });
+                r.len += b.len();
+                if nocase {
+                    bytes.extend(b.iter().map(u8::to_ascii_lowercase));
+                } else {
+                    bytes.extend_from_slice(b);
+                }
+            }
+            None => runs.extend(cur.take()),
+        }
+        let (a, b) = it.span();
+        lo += a as u64;
+        hi = hi.zip(b).map(|(x, y)| x + y as u64);
+    }
+    runs.extend(cur.take());
 }
 
 /// Size of the 4-byte anchor filter, in bits.
@@ -86,60 +144,36 @@ fn fixed(set: &ByteSet, nocase: bool) -> Option<u8> {
     None
 }
 
-/// The best anchor of a form: (bytes, index of its first item).
-fn best_anchor(form: &[Item], nocase: bool) -> Option<(Vec<u8>, usize)> {
-    let mut best: Option<(u32, Vec<u8>, usize)> = None;
-    let mut i = 0;
-    while i < form.len() {
-        let mut run = Vec::new();
-        let start = i;
-        while let Some(Item::Set(s)) = form.get(i) {
-            match fixed(s, nocase) {
-                Some(b) => run.push(b),
-                None => break,
-            }
-            i += 1;
-        }
-        if run.is_empty() {
-            i += 1;
-            continue;
-        }
+/// The best anchor among a form's runs: (run, offset in it, length).
+fn best_anchor(runs: &[Run], bytes: &[u8]) -> Option<(Run, usize, usize)> {
+    let mut best: Option<(u32, Run, usize, usize)> = None;
+    for r in runs {
+        let run = &bytes[r.start..r.start + r.len];
         // Best window of at most MAX_ANCHOR bytes in this run.
         let w = run.len().min(MAX_ANCHOR);
+        let mut score: u32 = run[..w].iter().map(|&b| weight(b)).sum();
         for k in 0..=run.len() - w {
-            let score: u32 = run[k..k + w].iter().map(|&b| weight(b)).sum();
-            if best.as_ref().is_none_or(|(s, _, _)| score > *s) {
-                best = Some((score, run[k..k + w].to_vec(), start + k));
+            if k > 0 {
+                score = score + weight(run[k + w - 1]) - weight(run[k - 1]);
+            }
+            if best.as_ref().is_none_or(|(s, ..)| score > *s) {
+                best = Some((score, *r, k, w));
             }
         }
     }
     // A single common byte is not worth an automaton entry.
-    best.filter(|(s, _, _)| *s >= 6).map(|(_, a, i)| (a, i))
-}
-
-fn span(items: &[Item]) -> (u64, Option<u64>) {
-    let mut lo = 0u64;
-    let mut hi = Some(0u64);
-    for it in items {
-        let (a, b) = match it {
-            Item::Set(_) => (1, Some(1)),
-            Item::Gap { min, max } => (*min as u64, max.map(u64::from)),
-            Item::Alt { branches, .. } => (
-                branches.iter().map(|b| b.len() as u64).min().unwrap_or(0),
-                branches.iter().map(|b| b.len() as u64).max(),
-            ),
-            Item::Assert(_) => (0, Some(0)),
-        };
-        lo += a;
-        hi = hi.zip(b).map(|(x, y)| x + y);
-    }
-    (lo, hi)
+    best.filter(|(s, ..)| *s >= 6).map(|(_, r, k, w)| (r, k, w))
 }
 
 impl MatcherBuilder {
     /// An empty builder.
     pub fn new() -> MatcherBuilder {
         MatcherBuilder::default()
+    }
+
+    /// Makes room for `n` more patterns.
+    pub fn reserve(&mut self, n: usize) {
+        self.patterns.reserve(n);
     }
 
     /// Adds a pattern with its offset; ids are dense, from 0.
@@ -149,26 +183,35 @@ impl MatcherBuilder {
     }
 
     /// Compiles every pattern.
-    pub fn build(self) -> Matcher {
+    pub fn build(mut self) -> Matcher {
         let mut exact: (Vec<Vec<u8>>, Vec<AnchorInfo>) = Default::default();
         let mut nocase: (Vec<Vec<u8>>, Vec<AnchorInfo>) = Default::default();
         let mut direct = Vec::new();
         let mut always = Vec::new();
-        let mut quad: Vec<(u32, AnchorInfo)> = Vec::new();
+        let mut quad: Vec<(u32, AnchorInfo)> = Vec::with_capacity(self.patterns.len());
+        let mut arena: Vec<u8> = Vec::new();
+        // Scratch, reused for every pattern.
+        let mut bytes: Vec<u8> = Vec::new();
+        let mut runs: Vec<Run> = Vec::new();
+        let mut chosen: Vec<Option<(Run, usize, usize)>> = Vec::new();
         for (id, (pat, off)) in self.patterns.iter().enumerate() {
             let id = id as PatternId;
-            let anchors: Option<Vec<_>> = pat
-                .forms()
-                .iter()
-                .map(|f| best_anchor(f, pat.nocase()))
-                .collect();
+            let ci = pat.nocase();
+            bytes.clear();
+            chosen.clear();
+            for f in pat.forms() {
+                runs.clear();
+                fixed_runs(f, ci, &mut bytes, &mut runs);
+                chosen.push(best_anchor(&runs, &bytes));
+            }
+            let anchors = chosen.iter().all(Option::is_some).then_some(&chosen);
             // A pinned, bounded pattern is verified at its window on every
             // buffer, unless it has an anchor the hashed table takes: then
             // it costs nothing on the (many) buffers that lack the anchor.
-            let hashed = !pat.nocase()
+            let hashed = !ci
                 && anchors
                     .as_ref()
-                    .is_some_and(|a| a.iter().all(|(bytes, _)| bytes.len() >= 4));
+                    .is_some_and(|a| a.iter().flatten().all(|&(_, _, w)| w >= 4));
             if matches!(off, Offset::At { .. }) && pat.max_len().is_some() && !hashed {
                 direct.push(id);
                 continue;
@@ -177,61 +220,37 @@ impl MatcherBuilder {
                 always.push(id);
                 continue;
             };
-            for (form, (bytes, at)) in pat.forms().iter().zip(anchors) {
-                let (pre_min, pre_max) = span(&form[..at]);
+            for &(run, k, w) in anchors.iter().flatten() {
+                let run_bytes = &bytes[run.start..run.start + run.len];
+                // Where the anchor (or its hashed 4-byte key) starts in the run.
+                let at = if hashed {
+                    // The rarest 4-byte window for the hashed table.
+                    let win = &run_bytes[k..k + w];
+                    k + (0..=w - 4)
+                        .max_by_key(|&j| win[j..j + 4].iter().map(|&b| weight(b)).sum::<u32>())
+                        .unwrap_or(0)
+                } else {
+                    k
+                };
+                let run_start = arena.len() as u32;
+                arena.extend_from_slice(run_bytes);
                 let info = AnchorInfo {
                     pattern: id,
-                    run: Vec::new(),
-                    back: 0,
-                    pre_min,
-                    pre_max,
+                    run_start,
+                    run_len: run.len as u32,
+                    back: at as u32,
+                    nocase: ci,
+                    pre_min: run.pre_min + at as u64,
+                    pre_max: run.pre_max.map(|m| m + at as u64),
                 };
-                let local = |item: usize| -> (Vec<ByteSet>, u64) {
-                    let mut s = item;
-                    while s > 0 && matches!(form[s - 1], Item::Set(_)) {
-                        s -= 1;
-                    }
-                    let mut e = item;
-                    while let Some(Item::Set(_)) = form.get(e) {
-                        e += 1;
-                    }
-                    let run = form[s..e]
-                        .iter()
-                        .map(|it| match it {
-                            Item::Set(b) => *b,
-                            _ => unreachable!(),
-                        })
-                        .collect();
-                    (run, (item - s) as u64)
-                };
-                if !pat.nocase() && bytes.len() >= 4 {
-                    // Take the rarest 4-byte window for the hashed table.
-                    let k = (0..=bytes.len() - 4)
-                        .max_by_key(|&k| bytes[k..k + 4].iter().map(|&b| weight(b)).sum::<u32>())
-                        .unwrap_or(0);
-                    let key = u32::from_le_bytes(bytes[k..k + 4].try_into().expect("4 bytes"));
-                    let (pre_min, pre_max) = span(&form[..at + k]);
-                    let (run, back) = local(at + k);
-                    quad.push((
-                        key,
-                        AnchorInfo {
-                            pattern: id,
-                            run,
-                            back,
-                            pre_min,
-                            pre_max,
-                        },
-                    ));
+                if hashed {
+                    let key =
+                        u32::from_le_bytes(run_bytes[at..at + 4].try_into().expect("4 bytes"));
+                    quad.push((key, info));
                     continue;
                 }
-                let (run, back) = local(at);
-                let info = AnchorInfo { run, back, ..info };
-                let dst = if pat.nocase() {
-                    &mut nocase
-                } else {
-                    &mut exact
-                };
-                dst.0.push(bytes);
+                let dst = if ci { &mut nocase } else { &mut exact };
+                dst.0.push(run_bytes[k..k + w].to_vec());
                 dst.1.push(info);
             }
         }
@@ -247,7 +266,15 @@ impl MatcherBuilder {
                     .expect("anchors are short byte strings"),
             )
         };
-        quad.sort_by_key(|q| q.0);
+        quad.sort_unstable_by_key(|q| (q.0, q.1.pattern));
+        quad.shrink_to_fit();
+        arena.shrink_to_fit();
+        self.patterns.shrink_to_fit();
+        let (mut exact_info, mut nocase_info) = (exact.1, nocase.1);
+        exact_info.shrink_to_fit();
+        nocase_info.shrink_to_fit();
+        direct.shrink_to_fit();
+        always.shrink_to_fit();
         let mut filter = vec![0u64; QUAD_BITS / 64];
         for (k, _) in &quad {
             let h = quad_hash(*k);
@@ -257,9 +284,10 @@ impl MatcherBuilder {
             quad,
             filter,
             exact: build(&exact.0, false),
-            exact_info: exact.1,
+            exact_info,
             nocase: build(&nocase.0, true),
-            nocase_info: nocase.1,
+            nocase_info,
+            runs: arena,
             direct,
             always,
             patterns: self.patterns,
@@ -280,6 +308,8 @@ pub struct Matcher {
     direct: Vec<PatternId>,
     always: Vec<PatternId>,
     patterns: Vec<(Pattern, Offset)>,
+    /// The fixed-byte runs of every anchor, end to end.
+    runs: Vec<u8>,
 }
 
 impl Matcher {
@@ -311,7 +341,7 @@ impl Matcher {
                 }
                 let first = self.quad.partition_point(|q| q.0 < key);
                 for (_, info) in self.quad[first..].iter().take_while(|q| q.0 == key) {
-                    hit(info, p as u64, data, state);
+                    hit(info, &self.runs, p as u64, data, state);
                 }
             }
         }
@@ -323,6 +353,7 @@ impl Matcher {
             for m in ac.find_overlapping_iter(data) {
                 hit(
                     &infos[m.pattern().as_usize()],
+                    &self.runs,
                     m.start() as u64,
                     data,
                     state,
@@ -373,15 +404,27 @@ impl Matcher {
 
 /// An anchor occurred at `a`: check its local run, then trigger.
 #[inline]
-fn hit(info: &AnchorInfo, a: u64, data: &[u8], state: &mut MatchState) {
-    if a < info.pre_min || a < info.back {
+fn hit(info: &AnchorInfo, runs: &[u8], a: u64, data: &[u8], state: &mut MatchState) {
+    let back = u64::from(info.back);
+    if a < info.pre_min || a < back {
         return;
     }
-    let s = (a - info.back) as usize;
-    let Some(bytes) = data.get(s..s + info.run.len()) else {
+    let s = (a - back) as usize;
+    let len = info.run_len as usize;
+    let Some(bytes) = data.get(s..s + len) else {
         return;
     };
-    if !info.run.iter().zip(bytes).all(|(set, &b)| set.contains(b)) {
+    let start = info.run_start as usize;
+    let run = &runs[start..start + len];
+    let ok = if info.nocase {
+        // The run is lower case; a non-letter equals only itself.
+        run.iter()
+            .zip(bytes)
+            .all(|(&r, &b)| r == b.to_ascii_lowercase())
+    } else {
+        run == bytes
+    };
+    if !ok {
         return;
     }
     let hi = a - info.pre_min;

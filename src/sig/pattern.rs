@@ -12,10 +12,14 @@
 //!
 //! Parsing lowers all of this into a tiny, uniform item language: a
 //! pattern is one or more *forms* (two when `::wa` asks for both the ASCII
-//! and the wide spelling), each a sequence of [`Item`]s: a byte set, a gap
-//! with bounds, a list of alternatives, or a zero-width assertion. Anchored
-//! bytes become an ordinary bounded gap next to a one-byte set, which is
-//! exactly what they mean for the start offset of a match.
+//! and the wide spelling), each a sequence of [`Item`]s: a run of literal
+//! bytes, a byte set (only where a position really is a class, such as
+//! `??` or `(aa|bb)`), a gap with bounds, a list of alternatives, or a
+//! zero-width assertion. A run of exact bytes is stored once however long
+//! it is, so a hundred thousand bodies take a few megabytes rather than a
+//! 32-byte set per byte. Anchored bytes become an ordinary bounded gap next
+//! to a one-byte item, which is exactly what they mean for the start offset
+//! of a match.
 //!
 //! Because every item is either fixed-width or a gap, the set of start
 //! offsets at which a form matches can be computed right to left in one
@@ -360,10 +364,16 @@ impl Assertion {
 }
 
 /// One element of a lowered body.
+///
+/// Items are kept small (24 bytes): a run of exact bytes is one
+/// [`Item::Lit`] however long, and the rarer byte classes and alternatives
+/// are boxed, so that a hundred thousand bodies cost a few megabytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Item {
-    /// One byte from the set.
-    Set(ByteSet),
+    /// A run of exact bytes (never empty).
+    Lit(Box<[u8]>),
+    /// One byte from the set (never a single byte: that is a [`Item::Lit`]).
+    Set(Box<ByteSet>),
     /// Between `min` and `max` (unbounded when `None`) arbitrary bytes.
     Gap {
         /// Fewest bytes.
@@ -371,16 +381,60 @@ pub enum Item {
         /// Most bytes, or unbounded.
         max: Option<u32>,
     },
-    /// One of several byte-set sequences; when `negated`, any sequence of
-    /// the (common) length that matches none of them.
-    Alt {
-        /// The branches.
-        branches: Vec<Vec<ByteSet>>,
-        /// `!(..)`.
-        negated: bool,
-    },
+    /// One of several byte-set sequences.
+    Alt(Box<Alt>),
     /// A zero-width condition.
     Assert(Assertion),
+}
+
+/// The branches of an [`Item::Alt`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alt {
+    /// The branches.
+    pub branches: Vec<Vec<ByteSet>>,
+    /// `!(..)`: any sequence of the (common) length that matches none of
+    /// the branches.
+    pub negated: bool,
+}
+
+impl Item {
+    /// Fewest and most bytes the item spans (`None`: unbounded).
+    pub fn span(&self) -> (usize, Option<usize>) {
+        match self {
+            Item::Lit(b) => (b.len(), Some(b.len())),
+            Item::Set(_) => (1, Some(1)),
+            Item::Gap { min, max } => (*min as usize, max.map(|m| m as usize)),
+            Item::Alt(a) => (
+                a.branches.iter().map(Vec::len).min().unwrap_or(0),
+                a.branches.iter().map(Vec::len).max(),
+            ),
+            Item::Assert(_) => (0, Some(0)),
+        }
+    }
+}
+
+/// Appends one byte set to `items`: singletons join (or start) a literal run.
+fn push_set(items: &mut Vec<Item>, set: ByteSet) {
+    if set.len() == 1 {
+        let b = set.first().expect("one member");
+        push_lit(items, &[b]);
+    } else {
+        items.push(Item::Set(Box::new(set)));
+    }
+}
+
+/// Appends exact bytes to `items`, extending a literal run that ends it.
+fn push_lit(items: &mut Vec<Item>, bytes: &[u8]) {
+    if bytes.is_empty() {
+        return;
+    }
+    if let Some(Item::Lit(prev)) = items.last_mut() {
+        let mut v = std::mem::take(prev).into_vec();
+        v.extend_from_slice(bytes);
+        *prev = v.into_boxed_slice();
+    } else {
+        items.push(Item::Lit(bytes.into()));
+    }
 }
 
 /// One parsed body: the hex syntax with its modifiers applied.
@@ -429,6 +483,62 @@ fn parse_bytes(s: &[u8], at: usize) -> Result<Vec<ByteSet>, PatternError> {
     Ok(out)
 }
 
+/// Lowers a run of nibbles (hex digits and `?`) straight into items:
+/// exact bytes gather into literal runs without a byte set each.
+fn hex_run(s: &[u8], at: usize, items: &mut Vec<Item>) -> Result<(), PatternError> {
+    if !s.len().is_multiple_of(2) {
+        return Err(PatternError::OddNibble(at + s.len()));
+    }
+    // The common case: no wildcard, one literal sized exactly.
+    let mut lit: Vec<u8> = Vec::with_capacity(s.len() / 2);
+    for pair in s.chunks_exact(2) {
+        match (HEX[pair[0] as usize], HEX[pair[1] as usize]) {
+            (Some(h), Some(l)) => lit.push(h << 4 | l),
+            _ => break,
+        }
+    }
+    if lit.len() == s.len() / 2 {
+        if !lit.is_empty() {
+            match items.last_mut() {
+                Some(Item::Lit(_)) => push_lit(items, &lit),
+                _ => items.push(Item::Lit(lit.into_boxed_slice())),
+            }
+        }
+        return Ok(());
+    }
+    lit.clear();
+    for (k, pair) in s.chunks_exact(2).enumerate() {
+        if let (Some(h), Some(l)) = (HEX[pair[0] as usize], HEX[pair[1] as usize]) {
+            lit.push(h << 4 | l);
+            continue;
+        }
+        // A nibble wildcard (or a bad digit, reported by parse_bytes).
+        push_lit(items, &lit);
+        lit.clear();
+        let set = parse_bytes(pair, at + 2 * k)?;
+        push_set(items, set[0]);
+    }
+    push_lit(items, &lit);
+    Ok(())
+}
+
+/// Hex digit values, `None` for anything else.
+const HEX: [Option<u8>; 256] = {
+    let mut t = [None; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        t[i] = match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            b'A'..=b'F' => Some(c - b'A' + 10),
+            _ => None,
+        };
+        i += 1;
+    }
+    t
+};
+
 fn parse_range(s: &str, brace: bool) -> Result<(u32, Option<u32>), PatternError> {
     let bad = || PatternError::BadRange(s.to_string());
     let num = |t: &str| -> Result<u32, PatternError> {
@@ -466,7 +576,7 @@ fn lower(hex: &str) -> Result<Vec<Item>, PatternError> {
     if s.len() > MAX_BODY {
         return Err(PatternError::TooLong);
     }
-    let mut items = Vec::new();
+    let mut items = Vec::with_capacity(8);
     let mut classes: Vec<(usize, u8)> = Vec::new();
     let mut i = 0;
     while i < s.len() {
@@ -534,9 +644,9 @@ fn lower(hex: &str) -> Result<Vec<Item>, PatternError> {
                             set.0[k] |= b[0].0[k];
                         }
                     }
-                    items.push(Item::Set(set));
+                    push_set(&mut items, set);
                 } else {
-                    items.push(Item::Alt { branches, negated });
+                    items.push(Item::Alt(Box::new(Alt { branches, negated })));
                 }
                 i = end + 1;
             }
@@ -545,7 +655,7 @@ fn lower(hex: &str) -> Result<Vec<Item>, PatternError> {
                 while i < s.len() && (s[i] == b'?' || s[i].is_ascii_hexdigit()) {
                     i += 1;
                 }
-                items.extend(parse_bytes(&s[start..i], start)?.into_iter().map(Item::Set));
+                hex_run(&s[start..i], start, &mut items)?;
             }
             x => return Err(PatternError::Unexpected(x as char, i)),
         }
@@ -557,13 +667,13 @@ fn lower(hex: &str) -> Result<Vec<Item>, PatternError> {
         items[at] = match (class, at) {
             (b'L', 0) => Item::Assert(Assertion::LineBefore),
             (b'L', a) if a == last => Item::Assert(Assertion::LineAfter),
-            (b'L', _) => Item::Alt {
+            (b'L', _) => Item::Alt(Box::new(Alt {
                 branches: vec![
                     vec![ByteSet::single(b'\n')],
                     vec![ByteSet::single(b'\r'), ByteSet::single(b'\n')],
                 ],
                 negated: false,
-            },
+            })),
             (_, 0) => Item::Assert(Assertion::NonAlnumBefore),
             (_, a) if a == last => Item::Assert(Assertion::NonAlnumAfter),
             _ => {
@@ -573,7 +683,7 @@ fn lower(hex: &str) -> Result<Vec<Item>, PatternError> {
                         set.insert(b);
                     }
                 }
-                Item::Set(set)
+                Item::Set(Box::new(set))
             }
         };
     }
@@ -582,9 +692,29 @@ fn lower(hex: &str) -> Result<Vec<Item>, PatternError> {
     {
         return Err(PatternError::EdgeGap);
     }
-    // Merge adjacent gaps.
+    // Merge adjacent gaps and literal runs (rare: most bodies need no new
+    // vector).
+    let adjacent = items.windows(2).any(|w| {
+        matches!(
+            (&w[0], &w[1]),
+            (Item::Gap { .. }, Item::Gap { .. }) | (Item::Lit(_), Item::Lit(_))
+        )
+    });
+    if !adjacent {
+        if !items
+            .iter()
+            .any(|it| matches!(it, Item::Lit(_) | Item::Set(_) | Item::Alt(_)))
+        {
+            return Err(PatternError::NoBytes);
+        }
+        return Ok(exact(items));
+    }
     let mut merged: Vec<Item> = Vec::with_capacity(items.len());
     for it in items {
+        if let Item::Lit(b) = &it {
+            push_lit(&mut merged, b);
+            continue;
+        }
         if let (Some(Item::Gap { min, max }), Item::Gap { min: m2, max: x2 }) =
             (merged.last_mut(), &it)
         {
@@ -599,28 +729,53 @@ fn lower(hex: &str) -> Result<Vec<Item>, PatternError> {
     }
     if !merged
         .iter()
-        .any(|it| matches!(it, Item::Set(_) | Item::Alt { .. }))
+        .any(|it| matches!(it, Item::Lit(_) | Item::Set(_) | Item::Alt(_)))
     {
         return Err(PatternError::NoBytes);
     }
-    Ok(merged)
+    Ok(exact(merged))
 }
 
+/// Rewrites every byte position of `items` through `f` (one set in, a
+/// sequence out), keeping gaps and assertions, and re-packs literal runs.
 fn map_sets(items: &[Item], f: &dyn Fn(ByteSet) -> Vec<ByteSet>) -> Vec<Item> {
     let mut out = Vec::new();
     for it in items {
         match it {
-            Item::Set(s) => out.extend(f(*s).into_iter().map(Item::Set)),
-            Item::Alt { branches, negated } => out.push(Item::Alt {
-                branches: branches
+            Item::Lit(bytes) => {
+                for &b in bytes.iter() {
+                    for s in f(ByteSet::single(b)) {
+                        push_set(&mut out, s);
+                    }
+                }
+            }
+            Item::Set(s) => {
+                for s in f(**s) {
+                    push_set(&mut out, s);
+                }
+            }
+            Item::Alt(a) => out.push(Item::Alt(Box::new(Alt {
+                branches: a
+                    .branches
                     .iter()
                     .map(|b| b.iter().flat_map(|s| f(*s)).collect())
                     .collect(),
-                negated: *negated,
-            }),
+                negated: a.negated,
+            }))),
             other => out.push(other.clone()),
         }
     }
+    exact(out)
+}
+
+/// `items` in a vector of exactly its length. A copy rather than
+/// `shrink_to_fit`: shrinking in place frees the tail next to the heap's
+/// top, which makes glibc consolidate its free lists on every body (a
+/// third of the load time of 100,000 bodies); the scratch freed here is
+/// reused by the next body instead.
+fn exact(mut items: Vec<Item>) -> Vec<Item> {
+    let mut out = Vec::with_capacity(items.len());
+    out.append(&mut items);
     out
 }
 
@@ -715,6 +870,13 @@ impl Pattern {
             for item in form.iter().rev() {
                 work += width as u64 * item_cost(item);
                 match item {
+                    Item::Lit(bytes) => {
+                        let l = bytes.len();
+                        for k in 0..width {
+                            let p = lo + k;
+                            cur[k] = k + l < width && next[k + l] && data[p..p + l] == bytes[..];
+                        }
+                    }
                     Item::Set(set) => {
                         for k in 0..width {
                             let p = lo + k;
@@ -739,7 +901,8 @@ impl Pattern {
                             cur[k] = a <= b && prefix[b + 1] > prefix[a];
                         }
                     }
-                    Item::Alt { branches, negated } => {
+                    Item::Alt(alt) => {
+                        let (branches, negated) = (&alt.branches, &alt.negated);
                         for k in 0..width {
                             let p = lo + k;
                             cur[k] = if *negated {
@@ -793,7 +956,15 @@ impl Pattern {
 
 fn item_cost(item: &Item) -> u64 {
     match item {
-        Item::Alt { branches, .. } => branches.iter().map(|b| b.len() as u64).sum::<u64>().max(1),
+        // As much as the bytes one at a time: the work bound does not
+        // depend on how a body is stored.
+        Item::Lit(b) => b.len() as u64,
+        Item::Alt(a) => a
+            .branches
+            .iter()
+            .map(|b| b.len() as u64)
+            .sum::<u64>()
+            .max(1),
         _ => 1,
     }
 }
@@ -806,15 +977,7 @@ fn form_len(f: &[Item]) -> (usize, Option<usize>) {
     let mut lo = 0usize;
     let mut hi = Some(0usize);
     for it in f {
-        let (a, b) = match it {
-            Item::Set(_) => (1, Some(1)),
-            Item::Gap { min, max } => (*min as usize, max.map(|m| m as usize)),
-            Item::Alt { branches, .. } => (
-                branches.iter().map(Vec::len).min().unwrap_or(0),
-                branches.iter().map(Vec::len).max(),
-            ),
-            Item::Assert(_) => (0, Some(0)),
-        };
+        let (a, b) = it.span();
         lo += a;
         hi = match (hi, b) {
             (Some(x), Some(y)) => Some(x + y),
@@ -847,6 +1010,10 @@ fn naive_rec(
         return false;
     }
     let ok = match &items[i] {
+        Item::Lit(b) => {
+            data.get(p..p + b.len()) == Some(&b[..])
+                && naive_rec(items, i + 1, data, p + b.len(), failed)
+        }
         Item::Set(s) => {
             p < data.len() && s.contains(data[p]) && naive_rec(items, i + 1, data, p + 1, failed)
         }
@@ -856,19 +1023,14 @@ fn naive_rec(
             (p + *min as usize..=top.min(data.len()))
                 .any(|q| naive_rec(items, i + 1, data, q, failed))
         }
-        Item::Alt {
-            branches,
-            negated: false,
-        } => branches
+        Item::Alt(a) if !a.negated => a
+            .branches
             .iter()
             .any(|b| seq_at(b, data, p) && naive_rec(items, i + 1, data, p + b.len(), failed)),
-        Item::Alt {
-            branches,
-            negated: true,
-        } => {
-            let l = branches[0].len();
+        Item::Alt(a) => {
+            let l = a.branches[0].len();
             p + l <= data.len()
-                && !branches.iter().any(|b| seq_at(b, data, p))
+                && !a.branches.iter().any(|b| seq_at(b, data, p))
                 && naive_rec(items, i + 1, data, p + l, failed)
         }
     };

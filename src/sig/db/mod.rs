@@ -170,17 +170,229 @@ pub enum HashKind {
     Sha256,
 }
 
-/// A `.hdb/.hsb/.mdb/.msb/.fp/.sfp` entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HashSig {
+impl<'a> IntoIterator for &'a HashList {
+    type Item = HashSig<'a>;
+    type IntoIter = std::vec::IntoIter<HashSig<'a>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+/// One `.hdb/.hsb/.mdb/.msb/.fp/.sfp` entry, as [`HashList::iter`] shows
+/// it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashSig<'a> {
     /// Digest kind, from the hex length.
     pub kind: HashKind,
-    /// The digest, left-aligned (only `kind`'s length is meaningful).
-    pub digest: [u8; 32],
+    /// The digest (`kind`'s length).
+    pub digest: &'a [u8],
     /// Size in bytes, or `None` for `*`.
     pub size: Option<u64>,
     /// Name as reported (with `.UNOFFICIAL` where ClamAV adds it).
-    pub name: String,
+    pub name: &'a str,
+}
+
+/// Size of a hash row that matches any size (`*`).
+pub(crate) const ANY_SIZE: u64 = u64::MAX;
+
+/// One hash-table row: digest, size ([`ANY_SIZE`] for any) and name id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Row<const N: usize> {
+    pub(crate) digest: [u8; N],
+    pub(crate) size: u64,
+    pub(crate) name: u32,
+}
+
+/// Every signature name of a [`HashList`] in one string: a million hash
+/// signatures cost their text and four bytes each, not an allocation each.
+/// A name equal to the one added just before it is stored once.
+#[derive(Debug, Clone, Default)]
+pub struct Names {
+    text: String,
+    /// End of name `i` in `text` (it starts where name `i - 1` ends); the
+    /// top bit says the name ends in an added `.UNOFFICIAL`.
+    ends: Vec<u32>,
+}
+
+const UNOFFICIAL_BIT: u32 = 1 << 31;
+
+impl Names {
+    /// Adds `name` + `suffix` (an added `.UNOFFICIAL` when `unofficial`),
+    /// returning its id.
+    pub(crate) fn add(&mut self, name: &str, suffix: &str, unofficial: bool) -> u32 {
+        let flag = if unofficial { UNOFFICIAL_BIT } else { 0 };
+        if let Some(&last) = self.ends.last() {
+            let prev = self.get((self.ends.len() - 1) as u32);
+            if last & UNOFFICIAL_BIT == flag
+                && prev.len() == name.len() + suffix.len()
+                && prev.starts_with(name)
+                && prev.ends_with(suffix)
+            {
+                return (self.ends.len() - 1) as u32;
+            }
+        }
+        self.text.push_str(name);
+        self.text.push_str(suffix);
+        assert!(self.text.len() < UNOFFICIAL_BIT as usize, "2 GiB of names");
+        self.ends.push(self.text.len() as u32 | flag);
+        (self.ends.len() - 1) as u32
+    }
+
+    /// Adds `name` as a new id, even if it equals the last one.
+    pub(crate) fn push(&mut self, name: &str, unofficial: bool) -> u32 {
+        self.text.push_str(name);
+        assert!(self.text.len() < UNOFFICIAL_BIT as usize, "2 GiB of names");
+        let flag = if unofficial { UNOFFICIAL_BIT } else { 0 };
+        self.ends.push(self.text.len() as u32 | flag);
+        (self.ends.len() - 1) as u32
+    }
+
+    /// Name `i` as reported.
+    pub fn get(&self, i: u32) -> &str {
+        let i = i as usize;
+        let start = if i == 0 {
+            0
+        } else {
+            (self.ends[i - 1] & !UNOFFICIAL_BIT) as usize
+        };
+        &self.text[start..(self.ends[i] & !UNOFFICIAL_BIT) as usize]
+    }
+
+    /// Name `i` as written in its file (without an added `.UNOFFICIAL`).
+    pub(crate) fn raw(&self, i: u32) -> &str {
+        let n = self.get(i);
+        if self.ends[i as usize] & UNOFFICIAL_BIT != 0 {
+            n.strip_suffix(UNOFFICIAL).unwrap_or(n)
+        } else {
+            n
+        }
+    }
+
+    /// How many names.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.text.shrink_to_fit();
+        self.ends.shrink_to_fit();
+    }
+
+    /// Makes room for `names` more names of `bytes` bytes in all.
+    pub(crate) fn reserve(&mut self, bytes: usize, names: usize) {
+        self.text.reserve(bytes);
+        self.ends.reserve(names);
+    }
+}
+
+/// The entries of one family of hash files (`.hdb`/`.hsb`, `.mdb`/`.msb`
+/// or `.fp`/`.sfp`), stored compactly: one fixed-size row per entry, by
+/// digest kind, and the names end to end in one [`Names`]. Loading a
+/// million lines allocates nothing per line.
+#[derive(Debug, Clone, Default)]
+pub struct HashList {
+    pub(crate) md5: Vec<Row<16>>,
+    pub(crate) sha1: Vec<Row<20>>,
+    pub(crate) sha256: Vec<Row<32>>,
+    pub(crate) names: Names,
+}
+
+impl HashList {
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.md5.len() + self.sha1.len() + self.sha256.len()
+    }
+
+    /// Whether there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The entries, in the order they were loaded (for inspection: this
+    /// gathers them into a vector).
+    pub fn iter(&self) -> std::vec::IntoIter<HashSig<'_>> {
+        fn view<const N: usize>(
+            kind: HashKind,
+            rows: &[Row<N>],
+        ) -> impl Iterator<Item = (u32, HashKind, &[u8], u64)> {
+            rows.iter()
+                .map(move |r| (r.name, kind, &r.digest[..], r.size))
+        }
+        let mut all: Vec<_> = view(HashKind::Md5, &self.md5)
+            .chain(view(HashKind::Sha1, &self.sha1))
+            .chain(view(HashKind::Sha256, &self.sha256))
+            .collect();
+        // Name ids grow in load order.
+        all.sort_by_key(|e| e.0);
+        all.into_iter()
+            .map(|(name, kind, digest, size)| HashSig {
+                kind,
+                digest,
+                size: (size != ANY_SIZE).then_some(size),
+                name: self.names.get(name),
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
+
+    /// Entry `i` in load order.
+    pub fn get(&self, i: usize) -> Option<HashSig<'_>> {
+        self.iter().nth(i)
+    }
+
+    fn reserve(&mut self, lines: usize) {
+        self.md5.reserve(lines);
+        self.names.ends.reserve(lines);
+    }
+
+    fn push(&mut self, kind: HashKind, digest: &[u8; 32], size: Option<u64>, name: u32) {
+        let size = size.unwrap_or(ANY_SIZE);
+        fn row<const N: usize>(digest: &[u8; 32], size: u64, name: u32) -> Row<N> {
+            let mut d = [0u8; N];
+            d.copy_from_slice(&digest[..N]);
+            Row {
+                digest: d,
+                size,
+                name,
+            }
+        }
+        match kind {
+            HashKind::Md5 => self.md5.push(row(digest, size, name)),
+            HashKind::Sha1 => self.sha1.push(row(digest, size, name)),
+            HashKind::Sha256 => self.sha256.push(row(digest, size, name)),
+        }
+    }
+
+    /// Keeps the entries whose name id passes `keep`; returns how many went.
+    fn retain(&mut self, mut keep: impl FnMut(u32) -> bool) -> u64 {
+        let before = self.len();
+        self.md5.retain(|r| keep(r.name));
+        self.sha1.retain(|r| keep(r.name));
+        self.sha256.retain(|r| keep(r.name));
+        (before - self.len()) as u64
+    }
+
+    /// Whether an entry with a name id below `before` has raw name `name`.
+    fn has_before(&self, before: usize, name: &str) -> bool {
+        let hit = |id: u32| (id as usize) < before && self.names.raw(id) == name;
+        self.md5.iter().any(|r| hit(r.name))
+            || self.sha1.iter().any(|r| hit(r.name))
+            || self.sha256.iter().any(|r| hit(r.name))
+    }
+
+    /// Gives back unused capacity.
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.md5.shrink_to_fit();
+        self.sha1.shrink_to_fit();
+        self.sha256.shrink_to_fit();
+        self.names.shrink_to_fit();
+    }
 }
 
 /// An `.ndb` body signature.
@@ -384,11 +596,11 @@ pub struct LoadReport {
 #[derive(Debug, Clone, Default)]
 pub struct Database {
     /// `.hdb`/`.hsb` file hashes.
-    pub hashes: Vec<HashSig>,
+    pub hashes: HashList,
     /// `.mdb`/`.msb` PE section hashes (`size` is the section size).
-    pub section_hashes: Vec<HashSig>,
+    pub section_hashes: HashList,
     /// `.fp`/`.sfp` allow-list: a file with this hash is clean.
-    pub allow: Vec<HashSig>,
+    pub allow: HashList,
     /// `.ndb` bodies.
     pub bodies: Vec<BodySig>,
     /// `.ldb` logical signatures.
@@ -561,9 +773,6 @@ fn kind_of(name: &str) -> FileKind {
 /// against the name as written in its file).
 #[derive(Debug, Default)]
 struct Unofficial {
-    hashes: Vec<bool>,
-    section_hashes: Vec<bool>,
-    allow: Vec<bool>,
     bodies: Vec<bool>,
     logical: Vec<bool>,
     containers: Vec<bool>,
@@ -629,12 +838,11 @@ impl Loader {
         };
         let meta = std::fs::metadata(path).map_err(io)?;
         if !meta.is_dir() {
-            let bytes = std::fs::read(path).map_err(io)?;
             let label = path.file_name().map_or_else(
                 || path.display().to_string(),
                 |n| n.to_string_lossy().into_owned(),
             );
-            return self.load_file(&label, &bytes, false);
+            return self.load_disk_file(&label, path);
         }
         let mut files = Vec::new();
         for entry in std::fs::read_dir(path).map_err(io)? {
@@ -678,11 +886,7 @@ impl Loader {
                     }
                 }
             }
-            let bytes = std::fs::read(p).map_err(|source| LoadError::Io {
-                path: p.clone(),
-                source,
-            })?;
-            self.load_file(name, &bytes, false)?;
+            self.load_disk_file(name, p)?;
         }
         Ok(())
     }
@@ -723,14 +927,23 @@ impl Loader {
                     });
                 }};
             }
-            drop_ignored!(hashes);
-            drop_ignored!(section_hashes);
-            drop_ignored!(allow);
+            for list in [
+                &mut self.db.hashes,
+                &mut self.db.section_hashes,
+                &mut self.db.allow,
+            ] {
+                let names = std::mem::take(&mut list.names);
+                removed += list.retain(|id| !ign.contains(names.raw(id)));
+                list.names = names;
+            }
             drop_ignored!(bodies);
             drop_ignored!(logical);
             drop_ignored!(containers);
             self.db.report.ignored += removed;
         }
+        self.db.hashes.shrink_to_fit();
+        self.db.section_hashes.shrink_to_fit();
+        self.db.allow.shrink_to_fit();
         self.db
     }
 
@@ -762,9 +975,9 @@ impl Loader {
                             });
                     };
                 }
-                scan!(hashes, 0);
-                scan!(section_hashes, 1);
-                scan!(allow, 2);
+                hit |= db.hashes.has_before(e.before[0], name)
+                    || db.section_hashes.has_before(e.before[1], name)
+                    || db.allow.has_before(e.before[2], name);
                 scan!(bodies, 3);
                 scan!(logical, 4);
                 scan!(containers, 5);
@@ -840,18 +1053,20 @@ impl Loader {
                 self.db.report.skipped_pua += n as u64;
                 Ok(())
             }
-            _ => self.load_lines(label, bytes, kind, official),
+            _ => self.load_lines(label, bytes, kind, official, 0).map(|_| ()),
         }
     }
 
     /// Loads a line-based database.
+    /// Lines are numbered from `first + 1`; returns how many there were.
     fn load_lines(
         &mut self,
         label: &str,
         bytes: &[u8],
         kind: FileKind,
         official: bool,
-    ) -> Result<(), LoadError> {
+        first: usize,
+    ) -> Result<usize, LoadError> {
         let suffix = if official { "" } else { UNOFFICIAL };
         let counter: &'static str = match kind {
             FileKind::Hash(k) | FileKind::Section(k) | FileKind::Allow(k) => k,
@@ -873,20 +1088,26 @@ impl Loader {
             _ => {}
         }
         let mut loaded = 0u64;
-        let mut rest = bytes;
-        let mut lineno = 0usize;
-        while !rest.is_empty() {
-            let (raw, next) = match memchr::memchr(b'\n', rest) {
-                Some(n) => (&rest[..n], &rest[n + 1..]),
-                None => (rest, &rest[rest.len()..]),
-            };
-            rest = next;
+        let mut lineno = first;
+        // Checked once for the whole file; only a file that is not UTF-8
+        // pays for a lossy conversion per line.
+        let whole = std::str::from_utf8(bytes).ok();
+        let mut pos = 0;
+        while pos < bytes.len() {
+            let end = memchr::memchr(b'\n', &bytes[pos..]).map_or(bytes.len(), |n| pos + n);
+            let start = pos;
+            pos = end + 1;
             lineno += 1;
+            let raw = &bytes[start..end];
             let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
             if raw.first() == Some(&b'#') {
                 continue;
             }
-            let text = String::from_utf8_lossy(raw);
+            let text = match whole {
+                // Cut at ASCII bytes, so on character boundaries.
+                Some(w) => std::borrow::Cow::Borrowed(&w[start..start + raw.len()]),
+                None => String::from_utf8_lossy(raw),
+            };
             let line: &str = &text;
             let result = if line.is_empty() {
                 Err(LineError::EmptyLine)
@@ -905,6 +1126,92 @@ impl Loader {
             }
         }
         self.count(counter, loaded);
+        Ok(lineno - first)
+    }
+
+    /// Loads a line-based database file from disk a chunk at a time, so
+    /// that a large `.hdb` is never in memory whole (and its pages are
+    /// never faulted in); anything else is read whole.
+    fn load_disk_file(&mut self, label: &str, path: &Path) -> Result<(), LoadError> {
+        use std::io::Read as _;
+        const CHUNK: usize = 1 << 20;
+        let io = |source| LoadError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let kind = kind_of(label);
+        let streamed = matches!(
+            kind,
+            FileKind::Hash(_)
+                | FileKind::Section(_)
+                | FileKind::Allow(_)
+                | FileKind::Ignore(_)
+                | FileKind::Ndb
+                | FileKind::Ldb
+                | FileKind::Cdb
+        );
+        if !streamed {
+            let bytes = std::fs::read(path).map_err(io)?;
+            return self.load_file(label, &bytes, false);
+        }
+        let mut file = std::fs::File::open(path).map_err(io)?;
+        // A hash file's rows and names are reserved for the whole file at
+        // once (a line takes at least 36 bytes; a name at most the line plus
+        // `.UNOFFICIAL`), rather than grown and copied chunk by chunk. Pages
+        // never written are never resident; `finish` gives the rest back.
+        if let Ok(meta) = file.metadata() {
+            let len = usize::try_from(meta.len()).unwrap_or(0);
+            let list = match kind {
+                FileKind::Hash(_) => Some(&mut self.db.hashes),
+                FileKind::Section(_) => Some(&mut self.db.section_hashes),
+                FileKind::Allow(_) => Some(&mut self.db.allow),
+                _ => None,
+            };
+            if let Some(list) = list {
+                let lines = len / 36 + 1;
+                list.names
+                    .reserve(len.saturating_add(lines * UNOFFICIAL.len()), lines);
+                list.md5.reserve(lines);
+            }
+        }
+        self.db.report.files.push(DbInfo {
+            file: label.to_string(),
+            ..DbInfo::default()
+        });
+        let mut buf: Vec<u8> = Vec::new();
+        let mut eof = false;
+        let mut lineno = 0;
+        while !eof || !buf.is_empty() {
+            if !eof {
+                let mut filled = buf.len();
+                let want = filled + CHUNK;
+                buf.resize(want, 0);
+                while filled < want {
+                    match file.read(&mut buf[filled..]) {
+                        Ok(0) => {
+                            eof = true;
+                            break;
+                        }
+                        Ok(n) => filled += n,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(e) => return Err(io(e)),
+                    }
+                }
+                buf.truncate(filled);
+            }
+            // Whole lines only, until the end of the file; a line longer
+            // than a chunk reads on.
+            let cut = if eof {
+                buf.len()
+            } else {
+                match memchr::memrchr(b'\n', &buf) {
+                    Some(i) => i + 1,
+                    None => continue,
+                }
+            };
+            lineno += self.load_lines(label, &buf[..cut], kind, false, lineno)?;
+            buf.drain(..cut);
+        }
         Ok(())
     }
 
@@ -948,27 +1255,29 @@ impl Loader {
         match kind {
             FileKind::Hash(_) | FileKind::Section(_) | FileKind::Allow(_) => {
                 let section = matches!(kind, FileKind::Section(_));
-                let sig = match hash::parse(line, section, suffix)? {
+                let sig = match hash::parse(line, section)? {
                     hash::Parsed::Sig(s) => s,
                     hash::Parsed::SkipFlevel => skip!(),
                 };
-                let (list, f) = match kind {
-                    FileKind::Hash(_) => (&mut db.hashes, &mut flags.hashes),
-                    FileKind::Section(_) => (&mut db.section_hashes, &mut flags.section_hashes),
-                    _ => (&mut db.allow, &mut flags.allow),
+                let list = match kind {
+                    FileKind::Hash(_) => &mut db.hashes,
+                    FileKind::Section(_) => &mut db.section_hashes,
+                    _ => &mut db.allow,
                 };
-                list.push(sig);
-                f.push(unofficial);
+                let name = list.names.add(sig.name, suffix, unofficial);
+                list.push(sig.kind, &sig.digest, sig.size, name);
             }
             FileKind::Ignore(old) => match hash::ignore(line, old)? {
                 (name, None) => {
                     self.ignore.insert(name.to_string());
                 }
                 (name, Some(md5)) => {
+                    // For hash lists: the names so far (ids grow in
+                    // load order).
                     let before = [
-                        db.hashes.len(),
-                        db.section_hashes.len(),
-                        db.allow.len(),
+                        db.hashes.names.len(),
+                        db.section_hashes.names.len(),
+                        db.allow.names.len(),
                         db.bodies.len(),
                         db.logical.len(),
                         db.containers.len(),
@@ -1176,7 +1485,7 @@ mod tests {
     fn hash_files_and_naming() {
         let db = load("local.hdb", &format!("{EICAR_MD5}:68:Eicar-Test\n"));
         assert_eq!(db.hashes.len(), 1);
-        assert_eq!(db.hashes[0].name, "Eicar-Test.UNOFFICIAL");
+        assert_eq!(db.hashes.get(0).unwrap().name, "Eicar-Test.UNOFFICIAL");
         assert_eq!(db.report.loaded["hdb"], 1);
         assert_eq!(db.report.files[0].file, "local.hdb");
         assert!(db.report.errors.is_empty());
@@ -1187,14 +1496,14 @@ mod tests {
             format!("{EICAR_MD5}:68:Eicar-Test\n").as_bytes(),
         )
         .unwrap();
-        assert_eq!(l.finish().hashes[0].name, "Eicar-Test");
+        assert_eq!(l.finish().hashes.get(0).unwrap().name, "Eicar-Test");
 
         let db = load("x.MDB", &format!("4096:{EICAR_MD5}:Sec\n"));
         assert_eq!(db.section_hashes.len(), 1);
         assert_eq!(db.report.loaded["mdb"], 1);
         let db = load("x.sfp", &format!("{}:*:Clean:73\n", "ab".repeat(32)));
         assert_eq!(db.allow.len(), 1);
-        assert_eq!(db.allow[0].kind, HashKind::Sha256);
+        assert_eq!(db.allow.get(0).unwrap().kind, HashKind::Sha256);
         assert_eq!(db.report.loaded["sfp"], 1);
     }
 
@@ -1203,7 +1512,7 @@ mod tests {
         let text =
             format!("# comment\n{EICAR_MD5}:68:A\r\nzz:1:B\n\n{EICAR_MD5}:68:C\n{EICAR_MD5}:*:D\n");
         let db = load("t.hdb", &text);
-        let names: Vec<&str> = db.hashes.iter().map(|h| h.name.as_str()).collect();
+        let names: Vec<&str> = db.hashes.iter().map(|h| h.name).collect();
         assert_eq!(names, ["A.UNOFFICIAL", "C.UNOFFICIAL"]);
         assert_eq!(db.report.errors.len(), 3);
         assert!(issue("t.hdb", 3)(&db.report.errors[0]));
@@ -1245,7 +1554,7 @@ mod tests {
         let db = load("f.hdb", &text);
         assert_eq!(db.report.skipped_flevel, 3);
         assert_eq!(db.hashes.len(), 1);
-        assert_eq!(db.hashes[0].name, "D.UNOFFICIAL");
+        assert_eq!(db.hashes.get(0).unwrap().name, "D.UNOFFICIAL");
         let db = load("f.ndb", &format!("N:0:*:41:{}\nM:0:*:41:1:\n", FLEVEL + 1));
         assert_eq!(db.report.skipped_flevel, 2);
         let db = load(
@@ -1270,7 +1579,7 @@ mod tests {
                 l.load_bytes("c.ign2", b"# c\nDrop.Me\n").unwrap();
             }
             let db = l.finish();
-            let names: Vec<&str> = db.hashes.iter().map(|h| h.name.as_str()).collect();
+            let names: Vec<&str> = db.hashes.iter().map(|h| h.name).collect();
             assert_eq!(names, ["Keep.Me.UNOFFICIAL"]);
             assert_eq!(db.report.ignored, 1);
             assert_eq!(db.report.loaded["ign2"], 1);
@@ -1448,7 +1757,7 @@ mod tests {
         l.load_bytes("daily.cvd", &file).unwrap();
         let db = l.finish();
         assert_eq!(db.hashes.len(), 1);
-        assert_eq!(db.hashes[0].name, "Official.Eicar");
+        assert_eq!(db.hashes.get(0).unwrap().name, "Official.Eicar");
         assert_eq!(db.containers[0].name, "Zip.Any");
         assert_eq!(db.report.ignored, 1);
         assert!(db.report.errors.is_empty(), "{:?}", db.report.errors);
@@ -1489,7 +1798,7 @@ mod tests {
         // A .cld: plain tar, MD5 not checked.
         let cld = cvd::tests::cvd(&t, 27001, Some(&"0".repeat(32)));
         let db = load_raw("daily.cld", &cld);
-        assert_eq!(db.hashes[0].name, "Official.Eicar");
+        assert_eq!(db.hashes.get(0).unwrap().name, "Official.Eicar");
         assert_eq!(db.report.files[0].md5_ok, None);
 
         // A member that does not match the .info.
@@ -1556,7 +1865,7 @@ mod tests {
         let mut l = Loader::new();
         l.load_path(&dir).unwrap();
         let db = l.finish();
-        let names: Vec<&str> = db.hashes.iter().map(|h| h.name.as_str()).collect();
+        let names: Vec<&str> = db.hashes.iter().map(|h| h.name).collect();
         assert_eq!(names, ["A.UNOFFICIAL", "New"]);
         assert_eq!(db.report.ignored, 1);
         assert!(db.report.unsupported.is_empty());

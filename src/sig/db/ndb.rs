@@ -34,7 +34,13 @@ pub(super) fn target(s: &str) -> Result<u8, LineError> {
 }
 
 pub(super) fn parse(line: &str, suffix: &str) -> Result<Parsed, LineError> {
-    let f: Vec<&str> = line.splitn(7, ':').collect();
+    let mut fields = [""; 7];
+    let mut n = 0;
+    for (slot, part) in fields.iter_mut().zip(line.splitn(7, ':')) {
+        *slot = part;
+        n += 1;
+    }
+    let f = &fields[..n];
     if !(4..=6).contains(&f.len()) {
         return Err(LineError::Fields("4 to 6 `:`-separated fields"));
     }

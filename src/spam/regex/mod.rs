@@ -1,5 +1,72 @@
 //! Perl regexes as SpamAssassin writes them, run in one pass per text.
-//! (Stub: owned by the regex helper.)
+//!
+//! SpamAssassin compiles each rule with `qr/(?FLAGS)PATTERN/aa` and matches
+//! it against bytes: `\d`, `\s`, `\w` and `\b` are ASCII, `.` is one byte,
+//! `$` also matches before a final newline, and `/i` folds ASCII letters
+//! and, because a byte string is read as Latin-1, the Latin-1 letters too.
+//! This module keeps those semantics with two engines and a prefilter.
+//!
+//! **Translation.** [`perl`] parses the Perl dialect into a small tree with
+//! every flag already applied (case folding becomes byte classes, `.`
+//! becomes a class, `^`/`$` become explicit positions), and writes it back
+//! in the regex crate's syntax with Unicode off, every non-alphanumeric
+//! byte as `\xHH`. Perl's `$` is "end, or before a final `\n`"; the regex
+//! crate has no such assertion, so at the end of a pattern it is written
+//! `(?:\n?\z)`, which accepts the same texts. Where the exact meaning
+//! cannot be written without look-around (a `$` with more pattern after
+//! it, a `/m` `^` before a tail that may be empty), the pattern goes to the
+//! fallback engine instead of being approximated. The regex crate's octal
+//! option is never used: `\1` is a backreference in Perl.
+//!
+//! **Fallback.** Look-around, backreferences, atomic groups, possessive
+//! quantifiers, `\K` and `\G` run on fancy-regex, bounded per search by a
+//! backtrack limit and per message by a [`Budget`]; see [`fallback`].
+//!
+//! **Prefilter.** Each pattern contributes the strings one of which any of
+//! its matches must contain; one Aho-Corasick automaton finds them all, and
+//! [`Set::candidates`] names the patterns worth running. See [`prefilter`].
+//!
+//! **What is not Perl here.** The charset modifiers `u`, `l`, `d` are
+//! accepted and ignored (the set stays `/aa`). Counting follows the regex
+//! crate for empty matches: an empty match right after a non-empty one is
+//! not counted (Perl counts it); rules that can match the empty string are
+//! always true anyway. Recursion, conditionals, branch reset, `\p{…}`,
+//! `\X`, named characters other than `\N{U+…}` and backtracking verbs are
+//! rejected as [`RegexError::Unsupported`]; what Perl (with SpamAssassin's
+//! "warnings are fatal" compile) rejects is [`RegexError::Invalid`].
+//!
+//! ```
+//! use filter::spam::regex::{Budget, EngineKind, SetBuilder};
+//!
+//! let mut b = SetBuilder::new();
+//! let (viagra, kind) = b.add(r"\bv[i1]agra\b", "i").unwrap();
+//! assert_eq!(kind, EngineKind::Native);
+//! let (subject, _) = b.add(r"^Subject: .*free$", "m").unwrap();
+//! let set = b.build();
+//!
+//! let text = b"Subject: it is free\n\nBuy VIAGRA, v1agra!\n";
+//! let mut ids = Vec::new();
+//! set.candidates(text, &mut ids);
+//! assert_eq!(ids, [viagra, subject]);
+//! let mut budget = Budget::new(100);
+//! assert_eq!(set.count(viagra, text, 10, &mut budget), 2);
+//! assert_eq!(set.count(subject, text, 1, &mut budget), 1);
+//! ```
+
+pub mod fallback;
+pub mod perl;
+pub mod prefilter;
+
+#[cfg(test)]
+mod tests;
+
+use fallback::Fallback;
+use prefilter::Prefilter;
+
+/// Size limit for one compiled native regex (bytes of program).
+pub const SIZE_LIMIT: usize = 4 << 20;
+/// Lazy DFA cache limit per native regex.
+const DFA_SIZE_LIMIT: usize = 8 << 20;
 
 /// Why a Perl pattern could not be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -22,7 +89,9 @@ pub enum EngineKind {
 }
 
 /// A per-message work budget for fallback patterns. The core reads no
-/// clock, so the budget counts work, not time.
+/// clock, so the budget counts work, not time: each fallback run that gets
+/// past its linear pre-check costs one unit, and each run is itself capped
+/// at [`fallback::BACKTRACK_LIMIT`] backtracking steps per search.
 #[derive(Debug, Clone)]
 pub struct Budget {
     /// Fallback runs still allowed.
@@ -31,9 +100,105 @@ pub struct Budget {
     pub exhausted: bool,
 }
 
+impl Budget {
+    /// A budget of `runs` fallback runs.
+    pub fn new(runs: u64) -> Budget {
+        Budget {
+            left: runs,
+            exhausted: false,
+        }
+    }
+}
+
+/// A pattern in both target dialects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Translation {
+    /// The regex crate pattern (bytes, Unicode off), or why there is none.
+    pub native: Result<String, &'static str>,
+    /// The fancy-regex pattern (ASCII bytes mode).
+    pub fancy: String,
+    /// A native pattern matching a superset of the texts.
+    pub relaxed: String,
+}
+
+/// Translates a Perl pattern and SpamAssassin flags.
+///
+/// ```
+/// let t = filter::spam::regex::translate(r"a$", "").unwrap();
+/// assert_eq!(t.native.unwrap(), r"a(?:\n?\z)");
+/// let t = filter::spam::regex::translate(r"a(?=b)", "").unwrap();
+/// assert_eq!(t.native, Err("look-around"));
+/// ```
+pub fn translate(pattern: &str, flags: &str) -> Result<Translation, RegexError> {
+    translate_bytes(pattern.as_bytes(), flags)
+}
+
+/// [`translate`] for a pattern that is not UTF-8 (bytes from a `.cf` file).
+pub fn translate_bytes(pattern: &[u8], flags: &str) -> Result<Translation, RegexError> {
+    let (node, _groups) = perl::parse(pattern, flags)?;
+    Ok(Translation {
+        native: perl::native(&node),
+        fancy: perl::fancy(&node),
+        relaxed: perl::relaxed(&node),
+    })
+}
+
+/// Compiles a translated native pattern.
+pub(crate) fn native_regex(s: &str) -> Result<regex::bytes::Regex, RegexError> {
+    regex::bytes::RegexBuilder::new(s)
+        .unicode(false)
+        .size_limit(SIZE_LIMIT)
+        .dfa_size_limit(DFA_SIZE_LIMIT)
+        .build()
+        .map_err(|e| match e {
+            regex::Error::CompiledTooBig(_) => RegexError::Unsupported("pattern too large".into()),
+            e => RegexError::Invalid(format!("translation: {e}")),
+        })
+}
+
+/// Counts matches up to `max` the way Perl's `//g` walks a string: after
+/// a non-empty match ending at `e` the next search starts at `e` and may
+/// find an empty match there; after an empty match at `p` it starts at
+/// `p + 1`. (The regex crate's own iterator skips an empty match right
+/// after a non-empty one, so `/$/` would count once on `"a\n"` where Perl
+/// counts twice.)
+pub(crate) fn count_perl<E>(
+    len: usize,
+    max: usize,
+    mut find: impl FnMut(usize) -> Result<Option<std::ops::Range<usize>>, E>,
+) -> Result<usize, E> {
+    let mut n = 0;
+    let mut at = 0;
+    while n < max && at <= len {
+        let Some(m) = find(at)? else { break };
+        n += 1;
+        at = if m.is_empty() { m.end + 1 } else { m.end };
+    }
+    Ok(n)
+}
+
+fn required_literals(native_syntax: &str) -> Option<Vec<Vec<u8>>> {
+    let hir = regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .build()
+        .parse(native_syntax)
+        .ok()?;
+    prefilter::required(&hir)
+}
+
+#[derive(Debug)]
+enum Matcher {
+    Native(regex::bytes::Regex),
+    Fallback(Box<Fallback>),
+}
+
 /// Builds a [`Set`].
 #[derive(Debug, Default)]
-pub struct SetBuilder {}
+pub struct SetBuilder {
+    matchers: Vec<Matcher>,
+    literals: Vec<Option<Vec<Vec<u8>>>>,
+}
 
 impl SetBuilder {
     /// An empty builder.
@@ -44,21 +209,57 @@ impl SetBuilder {
     /// Adds a Perl pattern with its flags (`i`, `s`, `m`, `x`; unknown
     /// flags ignored as SpamAssassin does) and returns its id (0, 1, 2, ...
     /// in order of addition) and engine.
+    ///
+    /// Flags are the letters after the closing delimiter. Perl accepts
+    /// `i m s x xx n p a aa u l d`; `g`, `o` and `c` make Perl warn, which
+    /// SpamAssassin turns into a compile error, so they are
+    /// [`RegexError::Invalid`] here too.
     pub fn add(&mut self, pattern: &str, flags: &str) -> Result<(u32, EngineKind), RegexError> {
-        let _ = (pattern, flags);
-        Err(RegexError::Unsupported("stub".into()))
+        self.add_bytes(pattern.as_bytes(), flags)
+    }
+
+    /// [`SetBuilder::add`] for a pattern that is not UTF-8.
+    pub fn add_bytes(
+        &mut self,
+        pattern: &[u8],
+        flags: &str,
+    ) -> Result<(u32, EngineKind), RegexError> {
+        let id = u32::try_from(self.matchers.len())
+            .map_err(|_| RegexError::Unsupported("too many patterns".into()))?;
+        let t = translate_bytes(pattern, flags)?;
+        let (matcher, lits, kind) = match &t.native {
+            Ok(s) => (
+                Matcher::Native(native_regex(s)?),
+                required_literals(s),
+                EngineKind::Native,
+            ),
+            Err(_) => (
+                Matcher::Fallback(Box::new(Fallback::new(&t.fancy, &t.relaxed)?)),
+                required_literals(&t.relaxed),
+                EngineKind::Fallback,
+            ),
+        };
+        self.matchers.push(matcher);
+        self.literals.push(lits);
+        Ok((id, kind))
     }
 
     /// Compiles the prefilter.
     pub fn build(self) -> Set {
-        Set {}
+        Set {
+            prefilter: Prefilter::new(&self.literals),
+            matchers: self.matchers,
+        }
     }
 }
 
 /// Compiled patterns plus a prefilter of their required literals.
 /// Immutable, `Send + Sync`.
 #[derive(Debug)]
-pub struct Set {}
+pub struct Set {
+    matchers: Vec<Matcher>,
+    prefilter: Prefilter,
+}
 
 impl Set {
     /// Appends to `out` (sorted, without duplicates) the ids of the patterns
@@ -66,19 +267,71 @@ impl Set {
     /// occur in it, and those with no required literal. A pattern not
     /// returned cannot match `text` or any part of it.
     pub fn candidates(&self, text: &[u8], out: &mut Vec<u32>) {
-        let _ = (text, out);
+        self.prefilter.candidates(text, out);
     }
 
     /// Counts the non-overlapping matches of pattern `id` in `text`, up to
-    /// `max` (use 1 for a yes/no test).
+    /// `max` (use 1 for a yes/no test). An unknown id counts 0. A fallback
+    /// pattern that finds the budget empty, or exceeds its backtrack limit,
+    /// counts 0 and sets `budget.exhausted`.
     pub fn count(&self, id: u32, text: &[u8], max: usize, budget: &mut Budget) -> usize {
-        let _ = (id, text, max, budget);
-        0
+        if max == 0 {
+            return 0;
+        }
+        match self.matchers.get(id as usize) {
+            None => 0,
+            Some(Matcher::Native(re)) => {
+                if max == 1 {
+                    usize::from(re.is_match(text))
+                } else {
+                    let r: Result<usize, ()> = count_perl(text.len(), max, |at| {
+                        Ok(re.find_at(text, at).map(|m| m.range()))
+                    });
+                    r.unwrap_or(0)
+                }
+            }
+            Some(Matcher::Fallback(fb)) => {
+                if fb.ruled_out(text) {
+                    return 0;
+                }
+                if budget.left == 0 {
+                    budget.exhausted = true;
+                    return 0;
+                }
+                budget.left -= 1;
+                match fb.count(text, max) {
+                    Ok(n) => n,
+                    Err(_) => {
+                        budget.exhausted = true;
+                        0
+                    }
+                }
+            }
+        }
+    }
+
+    /// The engine of pattern `id`.
+    pub fn kind(&self, id: u32) -> Option<EngineKind> {
+        self.matchers.get(id as usize).map(|m| match m {
+            Matcher::Native(_) => EngineKind::Native,
+            Matcher::Fallback(_) => EngineKind::Fallback,
+        })
+    }
+
+    /// Number of patterns that are candidates on every text (no usable
+    /// required literal).
+    pub fn always_candidates(&self) -> usize {
+        self.prefilter.always_count()
+    }
+
+    /// Number of distinct strings in the prefilter automaton.
+    pub fn literal_count(&self) -> usize {
+        self.prefilter.literal_count()
     }
 
     /// Number of patterns.
     pub fn len(&self) -> usize {
-        0
+        self.matchers.len()
     }
 
     /// True when empty.

@@ -44,6 +44,18 @@ pub struct HeaderMods {
     pub addr: bool,
     /// `:name`: the first display name only.
     pub name: bool,
+    /// `:host`: the host name of the first address (SA 4 `feature_get_host`).
+    pub host: bool,
+    /// `:domain`: the registrable domain of `:host`.
+    pub domain: bool,
+    /// `:ip`: the host resolved to an IP address (needs DNS; SA 4).
+    pub ip: bool,
+    /// `:revip`: `:ip` reversed, as for a DNSBL query (SA 4).
+    pub revip: bool,
+    /// `:first`: only the first (topmost) instance of the header (SA 4).
+    pub first: bool,
+    /// `:last`: only the last (bottom) instance of the header (SA 4).
+    pub last: bool,
 }
 
 /// What kind of text a rule or an eval reads.
@@ -129,6 +141,9 @@ pub struct Tflags {
     pub multiple: bool,
     /// `maxhits=N` (implies multiple).
     pub maxhits: Option<u32>,
+    /// `nosubject`: a body rule that does not see the Subject line that
+    /// SpamAssassin otherwise puts first in the rendered body.
+    pub nosubject: bool,
     /// `a` / `autolearn_force`, `publish`, `nopublish`, ... seen but unused.
     pub other: u32,
 }
@@ -180,6 +195,9 @@ pub struct Config {
     pub settings: Vec<(String, String)>,
     /// What was not loaded, and why.
     pub skipped: Vec<Skipped>,
+    /// Plugins loaded when parsing ended (full Perl package names such as
+    /// `Mail::SpamAssassin::Plugin::Bayes`), sorted.
+    pub plugins: Vec<String>,
 }
 
 impl Default for Config {
@@ -193,6 +211,7 @@ impl Default for Config {
             required_score: 5.0,
             settings: Vec::new(),
             skipped: Vec::new(),
+            plugins: Vec::new(),
         }
     }
 }

@@ -1,6 +1,13 @@
 //! SpamAssassin rule files: parsed ([`parse`]) into a [`ast::Config`],
-//! compiled ([`compile`]) into an immutable rule set, and evaluated
-//! ([`eval`]) on a message's [`Features`](crate::spam::Features).
+//! compiled ([`compile`]) into an immutable [`Rules`], and run ([`eval`])
+//! on a message's [`Features`](crate::spam::Features).
 
 pub mod ast;
+pub mod compile;
+pub mod eval;
+pub mod meta;
 pub mod parse;
+
+pub use compile::{Rules, ScoreSet};
+pub use eval::{Hit, Outcome, Scratch};
+pub use parse::Parser;

@@ -1,0 +1,25 @@
+//! Rule-file parsing: arbitrary bytes, read as (lossy) UTF-8 text and as raw
+//! bytes, must never panic or hang; whatever is parsed must be consistent.
+
+#![no_main]
+
+use filter::spam::rules::parse::Parser;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+    let mut p = Parser::new();
+    p.parse_str("fuzz.cf", &text);
+    let cfg = p.finish();
+    // Rule names are unique (a redefinition replaces in place) and valid.
+    let mut seen = std::collections::HashSet::new();
+    for r in &cfg.rules {
+        assert!(seen.insert(r.name.as_str()), "duplicate rule {}", r.name);
+        assert!(!r.name.is_empty() && r.name.len() <= 100);
+        // Every rule has a score once parsing is finished.
+        assert!(cfg.scores.contains_key(&r.name));
+    }
+
+    let mut p = Parser::with_plugins([]);
+    p.parse_bytes("fuzz.cf", data);
+    let _ = p.finish();
+});

@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""Side-by-side spam run: libfilter and SpamAssassin on the same messages.
+
+    scripts/bench-spamassassin.py [--limit N] [--spamd] [--sa-cache FILE]
+
+Runs, on the messages listed in ../shared/corpus/spamassassin/labels.tsv
+(in that order; --limit N takes the first N of a fixed shuffle):
+
+  * libfilter with its embedded default rules (`filterscan scan --json`);
+  * libfilter with the stock SpamAssassin rules (`--rules /etc/spamassassin
+    --rules /usr/share/spamassassin`);
+  * SpamAssassin itself, one process that loads the rules once and checks
+    every message (tests/spam/sa_check.pl: local tests only, no Bayes) --
+    the work one spamd child does;
+  * with --spamd, also spamd with one child, fed by spamc one message at a
+    time (slower: it adds a connection and a fork per message).
+
+For each it prints spam caught and ham flagged at each engine's
+required_score, and messages per second per core of CPU time (user + sys
+of the child processes, so the figure does not depend on other load).
+SpamAssassin's results can be cached with --sa-cache (it takes minutes).
+
+Needs Debian's spamassassin (and spamc for --spamd), and builds filterscan
+in release mode unless FILTERSCAN names a binary.
+"""
+
+import argparse
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CORPUS = os.path.join(ROOT, "..", "shared", "corpus", "spamassassin")
+
+
+def cpu_of_children():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def run_timed(cmd, **kw):
+    before = cpu_of_children()
+    t0 = time.time()
+    out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False, **kw)
+    return out, cpu_of_children() - before, time.time() - t0
+
+
+def figures(name, verdicts, labels, cpu, wall):
+    spam = [p for p, l in labels if l == "spam"]
+    ham = [p for p, l in labels if l == "ham"]
+    caught = sum(1 for p in spam if verdicts.get(p))
+    flagged = sum(1 for p in ham if verdicts.get(p))
+    n = len(labels)
+    print(
+        f"{name:<34} {100.0 * caught / max(1, len(spam)):7.2f}% {100.0 * flagged / max(1, len(ham)):7.2f}%"
+        f" {n / max(cpu, 1e-9):10.1f} {wall:8.1f}"
+    )
+    return n / max(cpu, 1e-9)
+
+
+def filterscan_binary():
+    exe = os.environ.get("FILTERSCAN")
+    if exe:
+        return exe
+    subprocess.run(["cargo", "build", "--release", "-q", "-p", "filterscan"], cwd=ROOT, check=True)
+    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+    return os.path.join(target, "release", "filterscan")
+
+
+def ours(exe, files, extra):
+    out, cpu, wall = run_timed([exe, "scan", "--json", *extra, *files])
+    verdicts = {}
+    for line in out.stdout.decode("utf-8", "replace").splitlines():
+        try:
+            v = json.loads(line)
+        except ValueError:
+            continue
+        if "path" in v:
+            spam = v.get("spam") or {}
+            verdicts[v["path"]] = bool(spam.get("is_spam"))
+    if not verdicts:
+        sys.exit("filterscan produced no verdicts: " + out.stderr.decode()[:500])
+    return verdicts, cpu, wall
+
+
+def spamassassin(files, cache):
+    if cache and os.path.exists(cache):
+        with open(cache) as f:
+            rows = [l.rstrip("\n").split("\t") for l in f]
+        meta = rows.pop(0)
+        cpu, wall = float(meta[1]), float(meta[2])
+    else:
+        out, cpu, wall = run_timed(["perl", os.path.join(ROOT, "tests/spam/sa_check.pl"), *files])
+        rows = [l.split("\t") for l in out.stdout.decode("utf-8", "replace").splitlines()]
+        if cache:
+            with open(cache, "w") as f:
+                f.write(f"#cpu\t{cpu}\t{wall}\n")
+                f.writelines("\t".join(r) + "\n" for r in rows)
+    return {r[0]: float(r[1]) >= 5.0 for r in rows if len(r) >= 2}, cpu, wall
+
+
+def spamd(files):
+    port = "17830"
+    d = subprocess.Popen(
+        ["spamd", "-L", "--max-children=1", "--min-children=1", "-i", "127.0.0.1", "-p", port,
+         "-u", "nobody", "-x", "--cf=use_bayes 0"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            if subprocess.run(["spamc", "-p", port, "-c"], input=b"\n", stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL).returncode in (0, 1):
+                break
+            time.sleep(0.3)
+        verdicts = {}
+        t0 = time.time()
+        for f in files:
+            with open(f, "rb") as fh:
+                r = subprocess.run(["spamc", "-p", port, "-c"], stdin=fh, stdout=subprocess.PIPE)
+            verdicts[f] = r.returncode == 1
+        wall = time.time() - t0
+        # spamd's CPU time is not ours to read once it exits; wall time
+        # with one child on an otherwise idle machine is the figure.
+        return verdicts, wall, wall
+    finally:
+        d.terminate()
+        d.wait()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--limit", type=int, default=0)
+    ap.add_argument("--spamd", action="store_true")
+    ap.add_argument("--sa-cache")
+    a = ap.parse_args()
+
+    labels = []
+    with open(os.path.join(CORPUS, "labels.tsv")) as f:
+        for line in f:
+            l, p = line.rstrip("\n").split("\t")
+            labels.append((os.path.normpath(os.path.join(CORPUS, p)), l))
+    if a.limit:
+        random.Random(2004).shuffle(labels)
+        labels = labels[: a.limit]
+    files = [p for p, _ in labels]
+
+    exe = filterscan_binary()
+    print(f"{len(files)} messages ({sum(1 for _, l in labels if l == 'spam')} spam)")
+    print(f"{'engine':<34} {'spam':>8} {'ham FP':>8} {'msg/s/cpu':>10} {'wall s':>8}")
+    v, cpu, wall = ours(exe, files, [])
+    figures("libfilter, default rules", v, labels, cpu, wall)
+    stock = ["--rules", "/etc/spamassassin", "--rules", "/usr/share/spamassassin"]
+    v, cpu, wall = ours(exe, files, stock)
+    ours_rate = figures("libfilter, stock SA rules", v, labels, cpu, wall)
+    v, cpu, wall = spamassassin(files, a.sa_cache)
+    sa_rate = figures("SpamAssassin 4 (one process)", v, labels, cpu, wall)
+    if a.spamd:
+        v, cpu, wall = spamd(files)
+        figures("spamd + spamc (1 child, wall)", v, labels, cpu, wall)
+    print(f"libfilter / SpamAssassin, stock rules, per core: {ours_rate / sa_rate:.0f}x")
+
+
+if __name__ == "__main__":
+    main()

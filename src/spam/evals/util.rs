@@ -1,0 +1,704 @@
+//! What the eval tests share: SpamAssassin's header views (`get`), its date
+//! parser, and a small Received-header reader.
+//!
+//! SpamAssassin's `$pms->get(NAME)` returns every instance of a header,
+//! decoded and unfolded, each followed by `\n`, joined; `NAME:addr` the
+//! first address; `NAME:raw` the undecoded value. The functions here give
+//! the same views over a [`Message`], reading only the top-level header.
+
+use std::borrow::Cow;
+
+use crate::mime::{Message, address, encoded_word};
+
+/// Folding as SpamAssassin undoes it: each line break and the blanks
+/// after it become one space.
+pub(crate) fn sa_fold(raw: &[u8]) -> Cow<'_, [u8]> {
+    if memchr::memchr2(b'\r', b'\n', raw).is_none() {
+        return Cow::Borrowed(raw);
+    }
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        let b = raw[i];
+        if b == b'\r' || b == b'\n' {
+            while i < raw.len() && matches!(raw[i], b'\r' | b'\n') {
+                i += 1;
+            }
+            while i < raw.len() && matches!(raw[i], b' ' | b'\t') {
+                i += 1;
+            }
+            out.push(b' ');
+        } else {
+            out.push(b);
+            i += 1;
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Every instance of header `name` at the top level, unfolded, trimmed and
+/// decoded (RFC 2047), without a trailing newline.
+pub(crate) fn values(msg: &Message<'_>, name: &str) -> Vec<String> {
+    let root = msg.root();
+    msg.headers(root, name)
+        .map(|raw| {
+            let unf = sa_fold(raw);
+            encoded_word::decode(unf.trim_ascii(), root.charset.as_deref())
+                .0
+                .into_owned()
+        })
+        .collect()
+}
+
+/// SpamAssassin's scalar `get(NAME)`: every instance, decoded, each followed
+/// by `\n`, joined. Empty when the header is absent.
+pub(crate) fn get(msg: &Message<'_>, name: &str) -> String {
+    let mut s = String::new();
+    for v in values(msg, name) {
+        s.push_str(&v);
+        s.push('\n');
+    }
+    s
+}
+
+/// True when header `name` occurs at the top level.
+pub(crate) fn has(msg: &Message<'_>, name: &str) -> bool {
+    msg.header(msg.root(), name).is_some()
+}
+
+/// Every instance of header `name`, raw: everything after the colon,
+/// folding replaced by one space.
+pub(crate) fn raw_values<'m>(msg: &Message<'m>, name: &str) -> Vec<Cow<'m, [u8]>> {
+    msg.headers(msg.root(), name).map(sa_fold).collect()
+}
+
+/// The addresses of every instance of header `name`, in order.
+pub(crate) fn addrs(msg: &Message<'_>, name: &str) -> Vec<String> {
+    msg.headers(msg.root(), name)
+        .flat_map(|v| address::parse_list(v).0)
+        .map(|a| a.email)
+        .filter(|e| !e.is_empty())
+        .collect()
+}
+
+/// SpamAssassin's `get(NAME:addr)`: the first address, or empty.
+pub(crate) fn addr(msg: &Message<'_>, name: &str) -> String {
+    addrs(msg, name).into_iter().next().unwrap_or_default()
+}
+
+/// The `MESSAGEID` pseudo-header: X-Message-Id, Resent-Message-Id,
+/// X-Original-Message-ID and Message-Id, non-empty instances, joined.
+pub(crate) fn message_id(msg: &Message<'_>) -> String {
+    let mut s = String::new();
+    for h in [
+        "X-Message-Id",
+        "Resent-Message-Id",
+        "X-Original-Message-ID",
+        "Message-Id",
+    ] {
+        for v in values(msg, h) {
+            if !v.is_empty() {
+                s.push_str(&v);
+                s.push('\n');
+            }
+        }
+    }
+    s
+}
+
+/// True when a Received header comes before the first header `name` in the
+/// top-level header (SpamAssassin then distrusts it as an envelope).
+fn after_received(msg: &Message<'_>, name: &str) -> bool {
+    let mut seen_rcvd = false;
+    for f in msg.fields(msg.root()) {
+        let n = msg.field_name(f);
+        if n.eq_ignore_ascii_case(b"received") {
+            seen_rcvd = true;
+        } else if n.eq_ignore_ascii_case(name.as_bytes()) {
+            return seen_rcvd;
+        }
+    }
+    false
+}
+
+/// The `EnvelopeFrom` pseudo-header, as SpamAssassin guesses it with no
+/// `envelope_sender_header` configured: the envelope sender the topmost
+/// relay recorded, else X-Envelope-From, Envelope-Sender or Return-Path
+/// when no Received header precedes them. Empty when none is usable.
+pub(crate) fn envelope_from(msg: &Message<'_>) -> String {
+    // The first untrusted hop's envelope sender, else the last trusted one's.
+    let (trusted, untrusted) = trust_split(msg);
+    if let Some(r) = untrusted.first().or(trusted.last())
+        && let Some(e) = &r.envfrom
+        && (e.find('@').is_some_and(|i| i > 0) || e.is_empty())
+    {
+        return e.clone();
+    }
+    let xs = addr(msg, "X-Sender");
+    if xs.contains('@')
+        && values(msg, "Received")
+            .iter()
+            .any(|r| r.contains("(fetchmail"))
+    {
+        return String::new();
+    }
+    for h in ["X-Envelope-From", "Envelope-Sender", "Return-Path"] {
+        if has(msg, h) {
+            let a = addr(msg, h);
+            if after_received(msg, h) {
+                if h == "X-Envelope-From" {
+                    return String::new();
+                }
+                continue;
+            }
+            return a;
+        }
+    }
+    String::new()
+}
+
+/// All top-level header fields as SpamAssassin's `get('ALL')` lists them:
+/// `Name: value`, decoded and unfolded, one per entry.
+pub(crate) fn all_lines(msg: &Message<'_>) -> Vec<String> {
+    let root = msg.root();
+    msg.fields(root)
+        .iter()
+        .map(|f| {
+            let name = String::from_utf8_lossy(msg.field_name(f));
+            let unf = sa_fold(msg.field_raw(f));
+            let v = encoded_word::decode(unf.trim_ascii(), root.charset.as_deref()).0;
+            format!("{name}: {v}")
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------- dates
+
+const MONTHS: [&str; 12] = [
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+];
+
+const ZONES: &[(&str, i64)] = &[
+    ("UT", 0),
+    ("UTC", 0),
+    ("NDT", -230),
+    ("AST", -400),
+    ("ADT", -300),
+    ("NST", -330),
+    ("EST", -500),
+    ("EDT", -400),
+    ("CST", -600),
+    ("CDT", -500),
+    ("MST", -700),
+    ("MDT", -600),
+    ("PST", -800),
+    ("PDT", -700),
+    ("HST", -1000),
+    ("AKST", -900),
+    ("AKDT", -800),
+    ("HADT", -900),
+    ("HAST", -1000),
+    ("GMT", 0),
+    ("BST", 100),
+    ("IST", 100),
+    ("WET", 0),
+    ("WEST", 100),
+    ("CET", 100),
+    ("CEST", 200),
+    ("EET", 200),
+    ("EEST", 300),
+    ("MSK", 300),
+    ("MSD", 400),
+    ("MET", 100),
+    ("MEZ", 100),
+    ("MEST", 200),
+    ("MESZ", 200),
+    ("BRST", -200),
+    ("BRT", -300),
+    ("AEST", 1000),
+    ("AEDT", 1100),
+    ("ACST", 930),
+    ("ACDT", 1030),
+    ("AWST", 800),
+    ("NZST", 1200),
+    ("NZDT", 1300),
+    ("JST", 900),
+    ("KST", 900),
+    ("HKT", 800),
+    ("SGT", 800),
+    ("PHT", 800),
+    ("IDT", 300),
+];
+
+fn month(tok: &str) -> Option<i64> {
+    let l = tok.to_ascii_lowercase();
+    MONTHS.iter().position(|m| *m == l).map(|i| i as i64 + 1)
+}
+
+fn all_digits(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn num(s: &str) -> i64 {
+    // Digits only, at most 9 of them matter for a date.
+    s.bytes()
+        .take(9)
+        .fold(0i64, |n, b| n * 10 + i64::from(b - b'0'))
+}
+
+/// Days from 1970-01-01 to `y-m-d` (proleptic Gregorian).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146097 + doe - 719468
+}
+
+/// An RFC 822 date in seconds since the epoch, read as SpamAssassin's
+/// `parse_rfc822_date` reads it (lenient; years clamped to 1970..=2037,
+/// out-of-range fields clamped). `None` when no day, month and year are
+/// found.
+pub(crate) fn parse_date(date: &str) -> Option<i64> {
+    // Commas become spaces; tokens are split on whitespace.
+    let cleaned = date.replace(',', " ");
+    let mut toks: Vec<&str> = cleaned.split_whitespace().collect();
+    if toks.len() > 64 {
+        toks.truncate(64);
+    }
+    let (mut dd, mut mon, mut yyyy) = (0i64, 0i64, 0i64);
+    let mut found = None;
+    // `DD Mon YYYY`
+    for i in 0..toks.len().saturating_sub(2) {
+        if all_digits(toks[i])
+            && toks[i + 2].len() == 4
+            && all_digits(toks[i + 2])
+            && let Some(m) = month(toks[i + 1])
+        {
+            (dd, mon, yyyy) = (num(toks[i]), m, num(toks[i + 2]));
+            found = Some((i, 3));
+            break;
+        }
+    }
+    // `Mon DD HH:MM:SS YYYY`
+    if found.is_none() {
+        for i in 0..toks.len().saturating_sub(3) {
+            if let Some(m) = month(toks[i])
+                && all_digits(toks[i + 1])
+                && is_hms(toks[i + 2])
+                && toks[i + 3].len() == 4
+                && all_digits(toks[i + 3])
+            {
+                // SpamAssassin removes the time with the date here, so an
+                // asctime date reads as midnight.
+                (dd, mon, yyyy) = (num(toks[i + 1]), m, num(toks[i + 3]));
+                found = Some((i, 4));
+                break;
+            }
+        }
+    }
+    // `DD Mon YY`
+    if found.is_none() {
+        for i in 0..toks.len().saturating_sub(2) {
+            let y = toks[i + 2];
+            if all_digits(toks[i])
+                && (2..=3).contains(&y.len())
+                && all_digits(y)
+                && let Some(m) = month(toks[i + 1])
+            {
+                (dd, mon, yyyy) = (num(toks[i]), m, num(y));
+                if y.len() == 2 && yyyy < 50 {
+                    yyyy += 2000;
+                } else {
+                    yyyy += 1900;
+                }
+                found = Some((i, 3));
+                break;
+            }
+        }
+    }
+    let (at, n) = found?;
+    toks.drain(at..at + n);
+    let (mut hh, mut mm, mut ss) = (0i64, 0i64, 0i64);
+    if let Some(i) = toks.iter().position(|t| is_hm(t)) {
+        let mut it = toks[i].split(':');
+        hh = num(it.next().unwrap_or("0"));
+        mm = num(it.next().unwrap_or("0"));
+        ss = it.next().map(num).unwrap_or(0);
+        toks.remove(i);
+    }
+    let mut tzoff = 0i64;
+    if let Some(t) = toks
+        .iter()
+        .find(|t| t.len() == 5 && (t.starts_with('+') || t.starts_with('-')) && all_digits(&t[1..]))
+    {
+        let v = num(&t[1..]);
+        tzoff = (v / 100 * 60 + v % 100) * 60;
+        if t.starts_with('-') {
+            tzoff = -tzoff;
+        }
+    } else if let Some(z) = first_upper_word(&toks)
+        && let Some(&(_, v)) = ZONES.iter().find(|(n, _)| *n == z)
+    {
+        let (a, sign) = (v.abs(), v.signum());
+        tzoff = sign * (a / 100 * 60 + a % 100) * 60;
+    }
+    ss = ss.min(59);
+    mm = mm.min(59);
+    hh = hh.min(23);
+    let leap = yyyy % 4 == 0 && (yyyy % 100 != 0 || yyyy % 400 == 0);
+    let max_dd = match mon {
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => 31,
+    };
+    if dd > max_dd {
+        dd = 1;
+        mon += 1;
+        if mon > 12 {
+            mon = 1;
+            yyyy += 1;
+        }
+    }
+    yyyy = yyyy.clamp(1970, 2037);
+    if dd < 1 {
+        return None;
+    }
+    let t = days_from_civil(yyyy, mon, dd) * 86400 + hh * 3600 + mm * 60 + ss;
+    Some(if tzoff > 0 && t < tzoff { 0 } else { t - tzoff })
+}
+
+fn is_hm(t: &str) -> bool {
+    let mut parts = t.split(':');
+    let h = parts.next().unwrap_or("");
+    let m = parts.next().unwrap_or("");
+    let s = parts.next();
+    parts.next().is_none()
+        && (1..=2).contains(&h.len())
+        && all_digits(h)
+        && m.len() == 2
+        && all_digits(m)
+        && s.is_none_or(|s| s.len() == 2 && all_digits(s))
+}
+
+fn is_hms(t: &str) -> bool {
+    let p: Vec<&str> = t.split(':').collect();
+    p.len() == 3 && p.iter().all(|x| all_digits(x))
+}
+
+/// The first word of 2 to 4 capitals (optionally `-DST`), as the zone.
+fn first_upper_word<'a>(toks: &[&'a str]) -> Option<&'a str> {
+    for t in toks {
+        // Perl's \b boundaries: look inside the token for a run of capitals
+        // delimited by non-word characters.
+        let b = t.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            if b[i].is_ascii_alphanumeric() || b[i] == b'_' {
+                let s = i;
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+                    i += 1;
+                }
+                let w = &t[s..i];
+                if (2..=4).contains(&w.len()) && w.bytes().all(|c| c.is_ascii_uppercase()) {
+                    return Some(w);
+                }
+            } else {
+                i += 1;
+            }
+        }
+    }
+    None
+}
+
+/// The first `D Mon YYYY HH:MM:SS ZONE` found in a Received header
+/// (SpamAssassin's `\s.?\d+ \S\S\S \d+ \d+:\d+:\d+ \S+`), parsed.
+pub(crate) fn received_date(rcvd: &str) -> Option<i64> {
+    let toks: Vec<&str> = rcvd.split(' ').collect();
+    for i in 0..toks.len().saturating_sub(4) {
+        let d = toks[i].trim_start_matches(|c: char| !c.is_ascii_digit());
+        let lead = toks[i].len() - d.len();
+        if lead <= 1
+            && all_digits(d)
+            && toks[i + 1].chars().count() == 3
+            && all_digits(toks[i + 2])
+            && is_hms(toks[i + 3])
+            && !toks[i + 4].is_empty()
+        {
+            let s = format!(
+                "{} {} {} {} {}",
+                d,
+                toks[i + 1],
+                toks[i + 2],
+                toks[i + 3],
+                toks[i + 4]
+            );
+            return parse_date(&s);
+        }
+    }
+    None
+}
+
+/// The Received headers, each unfolded with runs of whitespace as one
+/// space, newest first.
+pub(crate) fn received_lines(msg: &Message<'_>) -> Vec<String> {
+    values(msg, "Received")
+        .into_iter()
+        .map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|v| !v.is_empty())
+        .collect()
+}
+
+// ---------------------------------------------------------------- relays
+
+/// One hop of the Received chain, as far as a simple reader can tell.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Relay {
+    /// The connecting IP address.
+    pub ip: String,
+    /// Its reverse DNS name, lower case (empty when unknown).
+    pub rdns: String,
+    /// The HELO name, lower case.
+    pub helo: String,
+    /// The receiving host, lower case.
+    pub by: String,
+    /// The envelope sender recorded, if any.
+    pub envfrom: Option<String>,
+    /// The hop was authenticated.
+    pub auth: bool,
+}
+
+/// What became of one Received header.
+#[derive(Debug, Clone)]
+pub(crate) enum RelayParse {
+    /// A hop from a host with an IP address.
+    Relay(Relay),
+    /// A local hop (no `from`, or no address), ignored as SpamAssassin does.
+    Skip,
+}
+
+/// True for a dotted-quad IPv4 address.
+pub(crate) fn is_ipv4(s: &str) -> bool {
+    let p: Vec<&str> = s.split('.').collect();
+    p.len() == 4
+        && p.iter()
+            .all(|x| (1..=3).contains(&x.len()) && all_digits(x) && num(x) <= 255)
+}
+
+/// True for an address in a private, loopback, link-local or CGN range
+/// (SpamAssassin's `IP_PRIVATE`, IPv4 part; IPv6 loopback and ULA too).
+pub(crate) fn is_private_ip(s: &str) -> bool {
+    if is_ipv4(s) {
+        let o: Vec<i64> = s.split('.').map(num).collect();
+        return o[0] == 10
+            || o[0] == 127
+            || (o[0] == 169 && o[1] == 254)
+            || (o[0] == 172 && (16..=31).contains(&o[1]))
+            || (o[0] == 192 && o[1] == 168)
+            || (o[0] == 100 && (64..=127).contains(&o[1]));
+    }
+    let l = s.to_ascii_lowercase();
+    let l = l.strip_prefix("ipv6:").unwrap_or(&l);
+    l == "::1" || l.starts_with("fc") || l.starts_with("fd") || l.starts_with("fe80:")
+}
+
+/// The first IP address in `s`: IPv4 as a dotted quad, IPv6 with
+/// colons and hex digits.
+fn find_ip(s: &str) -> Option<String> {
+    for tok in s.split(|c: char| !(c.is_ascii_hexdigit() || c == '.' || c == ':')) {
+        let t = tok.trim_matches(|c| c == '.' || c == ':');
+        if is_ipv4(t) {
+            return Some(t.to_string());
+        }
+        let t6 = tok.strip_prefix("::ffff:").unwrap_or(tok);
+        if is_ipv4(t6) {
+            return Some(t6.to_string());
+        }
+        if tok.matches(':').count() >= 2
+            && tok.bytes().any(|b| b.is_ascii_hexdigit())
+            && tok.len() <= 45
+        {
+            return Some(tok.to_ascii_lowercase());
+        }
+    }
+    None
+}
+
+fn word_after<'a>(s: &'a str, key: &str) -> Option<&'a str> {
+    let i = s.find(key)?;
+    let rest = &s[i + key.len()..];
+    let end = rest
+        .find(|c: char| c.is_whitespace() || c == ')' || c == ';' || c == ']' || c == '(')
+        .unwrap_or(rest.len());
+    Some(&rest[..end])
+}
+
+/// Reads one unfolded Received header.
+pub(crate) fn parse_received(line: &str) -> RelayParse {
+    let l = line.trim();
+    let lower = l.to_ascii_lowercase();
+    let Some(from_at) = lower.find("from ") else {
+        return RelayParse::Skip;
+    };
+    // The `from` clause ends at ` by `.
+    // `from` and its space; the clause ends at ` by ` (which may be that
+    // very space when the clause is empty).
+    let by_at = lower[from_at + 4..].find(" by ").map(|i| from_at + 4 + i);
+    let from_part = &l[(from_at + 5).min(by_at.unwrap_or(l.len()))..by_at.unwrap_or(l.len())];
+    let by = by_at
+        .and_then(|i| lower[i + 4..].split_whitespace().next())
+        .unwrap_or("")
+        .trim_end_matches(';')
+        .to_string();
+    let mut r = Relay {
+        by,
+        ..Default::default()
+    };
+    let first = from_part.split_whitespace().next().unwrap_or("");
+    // Inside the parentheses: `(rdns [ip])`, `([ip] helo=x)`, `(HELO x)`, `(ip)`.
+    let paren = from_part
+        .find('(')
+        .map(|i| &from_part[i + 1..])
+        .unwrap_or("");
+    let ip = find_ip(
+        from_part
+            .find('[')
+            .map(|i| &from_part[i..])
+            .unwrap_or(from_part),
+    )
+    .or_else(|| find_ip(from_part));
+    let Some(ip) = ip else {
+        return RelayParse::Skip;
+    };
+    r.ip = ip;
+    let lp = paren.to_ascii_lowercase();
+    if let Some(h) = word_after(&lp, "helo=").or_else(|| word_after(&lp, "helo ")) {
+        r.helo = h.trim_matches(|c| c == '[' || c == ']').to_string();
+        if first.starts_with('[') || first.eq_ignore_ascii_case("unknown") {
+            r.rdns = String::new();
+        } else {
+            r.rdns = first.to_ascii_lowercase();
+        }
+    } else {
+        r.helo = first
+            .trim_matches(|c| c == '[' || c == ']')
+            .to_ascii_lowercase();
+        let inner = lp.split_whitespace().next().unwrap_or("");
+        if !inner.starts_with('[') && !is_ipv4(inner.trim_end_matches(')')) && inner.contains('.') {
+            r.rdns = inner.trim_end_matches(')').to_string();
+        }
+    }
+    if r.rdns == "unknown" {
+        r.rdns.clear();
+    }
+    if let Some(e) = word_after(&lower, "envelope-from ") {
+        let e = e.trim_matches(|c| c == '<' || c == '>');
+        // Keep the original case of the address.
+        if let Some(i) = lower.find(e) {
+            r.envfrom = Some(l[i..i + e.len()].to_string());
+        }
+    }
+    r.auth = lower.contains("with esmtpa")
+        || lower.contains("with esmtpsa")
+        || lower.contains("authenticated")
+        || lower.contains("with asmtp");
+    RelayParse::Relay(r)
+}
+
+/// Every Received header read, newest first, then the `X-Originating-IP`
+/// family as synthetic hops, as SpamAssassin appends them.
+pub(crate) fn relays(msg: &Message<'_>) -> Vec<RelayParse> {
+    let mut out: Vec<RelayParse> = received_lines(msg)
+        .iter()
+        .map(|l| parse_received(l))
+        .collect();
+    for h in [
+        "X-Yahoo-Post-IP",
+        "X-Originating-IP",
+        "X-Apparently-From",
+        "X-SenderIP",
+    ] {
+        if let Some(v) = values(msg, h).last()
+            && let Some(ip) = find_ip(v)
+            && is_ipv4(&ip)
+        {
+            out.push(RelayParse::Relay(Relay {
+                ip,
+                ..Default::default()
+            }));
+        }
+    }
+    out
+}
+
+/// The relays split at the trust boundary SpamAssassin infers when no
+/// trusted_networks are configured: hops from private addresses (or
+/// authenticated hops) are trusted until the first that is not.
+pub(crate) fn trust_split(msg: &Message<'_>) -> (Vec<Relay>, Vec<Relay>) {
+    let mut trusted = Vec::new();
+    let mut untrusted = Vec::new();
+    let mut in_trusted = true;
+    for r in relays(msg) {
+        if let RelayParse::Relay(r) = r {
+            if in_trusted && !(is_private_ip(&r.ip) || r.auth) {
+                in_trusted = false;
+            }
+            if in_trusted {
+                trusted.push(r);
+            } else {
+                untrusted.push(r);
+            }
+        }
+    }
+    (trusted, untrusted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(parse_date("Thu, 01 Jan 1970 00:00:00 +0000"), Some(0));
+        assert_eq!(parse_date("Fri, 2 Jan 1970 01:00:00 +0100"), Some(86400));
+        assert_eq!(parse_date("2 Jan 70 00:00:00 GMT"), Some(86400));
+        assert_eq!(parse_date("Fri Jan  2 10:00:00 1970"), Some(86400));
+        assert_eq!(
+            parse_date("Fri, 2 Jan 1970 00:00:00 EST"),
+            Some(86400 + 5 * 3600)
+        );
+        assert_eq!(parse_date("garbage"), None);
+        assert_eq!(
+            received_date("from x by y; Fri, 2 Jan 1970 00:00:00 +0000 (GMT)"),
+            Some(86400)
+        );
+    }
+
+    #[test]
+    fn received() {
+        let RelayParse::Relay(r) = parse_received(
+            "from mail.example.com (mail.example.com [192.0.2.1]) by mx.example.org \
+             (Postfix) with ESMTP id 1; Fri, 2 Jan 1970 00:00:00 +0000",
+        ) else {
+            panic!("not parsed")
+        };
+        assert_eq!(r.ip, "192.0.2.1");
+        assert_eq!(r.helo, "mail.example.com");
+        assert_eq!(r.rdns, "mail.example.com");
+        assert_eq!(r.by, "mx.example.org");
+        let RelayParse::Relay(r) =
+            parse_received("from [10.0.0.2] (helo=1.2.3.4) by mx.example.org with esmtp")
+        else {
+            panic!("not parsed")
+        };
+        assert_eq!((r.ip.as_str(), r.helo.as_str()), ("10.0.0.2", "1.2.3.4"));
+        assert!(matches!(
+            parse_received("by localhost with local"),
+            RelayParse::Skip
+        ));
+        assert!(is_private_ip("192.168.1.1") && !is_private_ip("192.0.2.1"));
+    }
+}

@@ -1,0 +1,463 @@
+//! Required literals and the one automaton that looks for all of them.
+//!
+//! Most SpamAssassin rules cannot match a message unless some plain string
+//! occurs in it: `/\bviagra\b/i` needs `viagra`, `/(?:cheap|free) pills/`
+//! needs ` pills`. If every pattern's string is put into one Aho-Corasick
+//! automaton, one pass over the text tells which patterns are worth running
+//! at all, and the regex engines only see the few that are.
+//!
+//! [`required`] computes, from a pattern's HIR (regex-syntax), a set of
+//! strings such that every match contains at least one of them:
+//!
+//! * a literal requires itself, and a small class (after merging ASCII case
+//!   pairs) is a set of one-byte strings;
+//! * a concatenation glues runs of children whose whole language is a small
+//!   finite set (their cross product), and keeps the best of those runs and
+//!   of its other children's own sets;
+//! * an alternation needs the union of its branches' sets, and has none as
+//!   soon as one branch has none;
+//! * a repetition with a minimum of at least one requires what its body
+//!   requires; with a minimum of zero, nothing.
+//!
+//! A set is only usable when all its strings are at least [`MIN_LEN`] bytes
+//! long; shorter ones would make the pattern a candidate on nearly every
+//! text anyway. Everything is lowercased and the automaton compares ASCII
+//! case-insensitively, which can only add candidates, never lose one.
+//!
+//! The automaton reports overlapping matches, so every occurrence of every
+//! string is seen: a match of `abc` cannot hide one of `bcd`.
+//!
+//! ```
+//! use filter::spam::regex::SetBuilder;
+//! let mut b = SetBuilder::new();
+//! b.add(r"\bcheap (?:pills|meds)\b", "i").unwrap();
+//! b.add(r"^\s*$", "").unwrap(); // no literal: always a candidate
+//! let set = b.build();
+//! let mut out = Vec::new();
+//! set.candidates(b"nothing here", &mut out);
+//! assert_eq!(out, [1]);
+//! out.clear();
+//! set.candidates(b"Buy CHEAP Meds now", &mut out);
+//! assert_eq!(out, [0, 1]);
+//! ```
+
+use std::collections::HashMap;
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use regex_syntax::hir::{Class, Hir, HirKind};
+
+/// Shortest string worth looking for.
+pub const MIN_LEN: usize = 3;
+/// Most strings in one set.
+const MAX_SET: usize = 64;
+/// Most distinct bytes a class may have to count as a set of literals.
+const MAX_CLASS: usize = 8;
+/// Longest string handed to the automaton (a prefix is still required).
+const MAX_LIT: usize = 32;
+
+type Lits = Vec<Vec<u8>>;
+
+/// What is known about one HIR node.
+struct Info {
+    /// The whole language, when small and finite.
+    exact: Option<Lits>,
+    /// The best usable required set.
+    best: Option<Lits>,
+    /// Every match starts with one of these.
+    pre: Option<Lits>,
+    /// Every match ends with one of these.
+    suf: Option<Lits>,
+}
+
+/// Rarity of a byte in mail text (higher is rarer).
+fn weight(b: u8) -> u32 {
+    match b {
+        b' ' | b'e' | b't' | b'a' | b'o' | b'i' | b'n' | b's' | b'r' | b'h' | b'l' => 1,
+        b'a'..=b'z' => 2,
+        b'0'..=b'9' | b'.' | b',' | b'\n' => 2,
+        _ => 3,
+    }
+}
+
+fn usable(l: &Lits) -> bool {
+    !l.is_empty() && l.len() <= MAX_SET && l.iter().all(|s| s.len() >= MIN_LEN)
+}
+
+/// Higher is better: the rarity of the weakest string, less a little for
+/// set size.
+fn score(l: &Lits) -> i64 {
+    let min = l
+        .iter()
+        .map(|s| s.iter().map(|&b| i64::from(weight(b))).sum::<i64>())
+        .min()
+        .unwrap_or(0);
+    min * 4 - i64::from(usize::BITS - l.len().leading_zeros())
+}
+
+fn better(a: Option<Lits>, b: Option<Lits>) -> Option<Lits> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(if score(&b) > score(&a) { b } else { a }),
+        (a, b) => a.or(b),
+    }
+}
+
+fn only_usable(l: Option<Lits>) -> Option<Lits> {
+    l.filter(usable)
+}
+
+fn norm(mut l: Lits) -> Lits {
+    for s in &mut l {
+        s.make_ascii_lowercase();
+    }
+    l.sort_unstable();
+    l.dedup();
+    l
+}
+
+fn product(a: &Lits, b: &Lits) -> Option<Lits> {
+    if a.len().saturating_mul(b.len()) > MAX_SET {
+        return None;
+    }
+    let mut out = Vec::with_capacity(a.len() * b.len());
+    for x in a {
+        for y in b {
+            let mut s = x.clone();
+            s.extend_from_slice(y);
+            out.push(s);
+        }
+    }
+    Some(norm(out))
+}
+
+fn class_lits(c: &Class) -> Option<Lits> {
+    let mut bytes: Vec<u8> = Vec::new();
+    match c {
+        Class::Bytes(b) => {
+            for r in b.iter() {
+                for x in r.start()..=r.end() {
+                    bytes.push(x.to_ascii_lowercase());
+                    if bytes.len() > 4 * MAX_CLASS {
+                        return None;
+                    }
+                }
+            }
+        }
+        Class::Unicode(u) => {
+            for r in u.iter() {
+                let (lo, hi) = (u32::from(r.start()), u32::from(r.end()));
+                if hi >= 0x80 || hi - lo > 4 * MAX_CLASS as u32 {
+                    return None;
+                }
+                for x in lo..=hi {
+                    bytes.push((x as u8).to_ascii_lowercase());
+                }
+            }
+        }
+    }
+    bytes.sort_unstable();
+    bytes.dedup();
+    (bytes.len() <= MAX_CLASS).then(|| bytes.into_iter().map(|b| vec![b]).collect())
+}
+
+fn none() -> Info {
+    Info {
+        exact: None,
+        best: None,
+        pre: None,
+        suf: None,
+    }
+}
+
+fn exact_info(e: Lits) -> Info {
+    Info {
+        best: only_usable(Some(e.clone())),
+        pre: Some(e.clone()),
+        suf: Some(e.clone()),
+        exact: Some(e),
+    }
+}
+
+fn union(a: Option<Lits>, b: Option<Lits>) -> Option<Lits> {
+    let mut a = a?;
+    a.extend(b?);
+    let a = norm(a);
+    (a.len() <= MAX_SET).then_some(a)
+}
+
+fn info(h: &Hir, depth: u32) -> Info {
+    if depth > 100 {
+        return none();
+    }
+    match h.kind() {
+        HirKind::Empty | HirKind::Look(_) => exact_info(vec![Vec::new()]),
+        HirKind::Literal(l) => exact_info(norm(vec![l.0.to_vec()])),
+        HirKind::Class(c) => match class_lits(c) {
+            Some(e) => exact_info(e),
+            None => none(),
+        },
+        HirKind::Capture(c) => info(&c.sub, depth + 1),
+        HirKind::Repetition(r) => {
+            let sub = info(&r.sub, depth + 1);
+            let mut exact = None;
+            if let (Some(se), Some(mx)) = (&sub.exact, r.max)
+                && mx <= 4
+            {
+                let mut all: Lits = Vec::new();
+                let mut pow: Lits = vec![Vec::new()];
+                let mut ok = true;
+                for k in 0..=mx {
+                    if k >= r.min {
+                        all.extend(pow.iter().cloned());
+                    }
+                    if k < mx {
+                        match product(&pow, se) {
+                            Some(p) => pow = p,
+                            None => {
+                                ok = false;
+                                break;
+                            }
+                        }
+                    }
+                }
+                if ok && all.len() <= MAX_SET {
+                    exact = Some(norm(all));
+                }
+            }
+            if let Some(e) = exact {
+                let mut i = exact_info(e);
+                if r.min >= 1 {
+                    i.best = better(i.best, sub.best);
+                }
+                return i;
+            }
+            if r.min == 0 {
+                return none();
+            }
+            // At least `min` iterations: a match starts with the body's
+            // prefix and ends with its suffix, and contains body^min.
+            let mut best = sub.best;
+            let (mut pre, mut suf) = (sub.pre, sub.suf);
+            if let Some(se) = &sub.exact {
+                let mut pow = se.clone();
+                for _ in 1..r.min.min(8) {
+                    match product(&pow, se) {
+                        Some(p) => pow = p,
+                        None => break,
+                    }
+                }
+                best = better(best, only_usable(Some(pow.clone())));
+                pre = Some(pow.clone());
+                suf = Some(pow);
+            }
+            Info {
+                exact: None,
+                best,
+                pre,
+                suf,
+            }
+        }
+        HirKind::Concat(subs) => {
+            let empty = || vec![Vec::new()];
+            let mut run: Lits = empty();
+            let mut all_exact = true;
+            let mut best: Option<Lits> = None;
+            let mut pre: Option<Lits> = None;
+            for s in subs {
+                let i = info(s, depth + 1);
+                best = better(best, i.best);
+                if let Some(e) = &i.exact {
+                    match product(&run, e) {
+                        Some(p) => run = p,
+                        None => {
+                            if all_exact && pre.is_none() {
+                                pre = Some(run.clone());
+                            }
+                            all_exact = false;
+                            best = better(best, only_usable(Some(run)));
+                            run = e.clone();
+                        }
+                    }
+                    continue;
+                }
+                // A child with no finite language: the run so far, extended
+                // by the child's prefix, is required; a new run starts with
+                // the child's suffix.
+                let ext = i.pre.as_ref().and_then(|p| product(&run, p));
+                if all_exact && pre.is_none() {
+                    pre = Some(ext.clone().unwrap_or_else(|| run.clone()));
+                }
+                all_exact = false;
+                best = better(best, only_usable(Some(run)));
+                best = better(best, only_usable(ext));
+                run = i.suf.unwrap_or_else(empty);
+            }
+            let exact = all_exact.then(|| run.clone());
+            let suf = Some(run.clone());
+            best = better(best, only_usable(Some(run)));
+            Info {
+                pre: if all_exact { exact.clone() } else { pre },
+                exact,
+                best,
+                suf,
+            }
+        }
+        HirKind::Alternation(subs) => {
+            let mut exact: Option<Lits> = Some(Vec::new());
+            let mut best: Option<Lits> = Some(Vec::new());
+            let mut pre: Option<Lits> = Some(Vec::new());
+            let mut suf: Option<Lits> = Some(Vec::new());
+            for s in subs {
+                let i = info(s, depth + 1);
+                let b = better(i.best, only_usable(i.exact.clone()));
+                match (&mut best, b) {
+                    (Some(acc), Some(b)) => acc.extend(b),
+                    _ => best = None,
+                }
+                exact = union(exact, i.exact);
+                pre = union(pre, i.pre);
+                suf = union(suf, i.suf);
+            }
+            let best = best.map(norm).filter(usable);
+            Info {
+                best: better(best, only_usable(exact.clone())),
+                exact,
+                pre,
+                suf,
+            }
+        }
+    }
+}
+
+/// A set of strings, one of which every match of `hir` contains
+/// (lowercased: compare ASCII case-insensitively), or `None` when there is
+/// no usable set.
+pub fn required(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+    let i = info(hir, 0);
+    better(i.best, only_usable(i.exact)).map(|mut l| {
+        for s in &mut l {
+            s.truncate(MAX_LIT);
+        }
+        minimize(l)
+    })
+}
+
+/// Drops strings that contain another string of the set.
+fn minimize(mut l: Lits) -> Lits {
+    l.sort_by_key(Vec::len);
+    let mut out: Lits = Vec::new();
+    for s in l {
+        if !out.iter().any(|o| memchr::memmem::find(&s, o).is_some()) {
+            out.push(s);
+        }
+    }
+    out
+}
+
+/// The compiled prefilter over all patterns of a set.
+#[derive(Debug)]
+pub struct Prefilter {
+    ac: Option<AhoCorasick>,
+    /// Pattern ids for each automaton string.
+    owners: Vec<Vec<u32>>,
+    /// Patterns without a usable set.
+    always: Vec<u32>,
+    /// Number of patterns.
+    n: usize,
+}
+
+impl Prefilter {
+    /// Builds from each pattern's required set (index = pattern id).
+    pub fn new(sets: &[Option<Vec<Vec<u8>>>]) -> Prefilter {
+        let mut index: HashMap<&[u8], usize> = HashMap::new();
+        let mut lits: Vec<&[u8]> = Vec::new();
+        let mut owners: Vec<Vec<u32>> = Vec::new();
+        let mut always = Vec::new();
+        for (id, set) in sets.iter().enumerate() {
+            let id = id as u32;
+            match set {
+                None => always.push(id),
+                Some(set) => {
+                    for s in set {
+                        let k = *index.entry(s.as_slice()).or_insert_with(|| {
+                            lits.push(s);
+                            owners.push(Vec::new());
+                            lits.len() - 1
+                        });
+                        if owners[k].last() != Some(&id) {
+                            owners[k].push(id);
+                        }
+                    }
+                }
+            }
+        }
+        let ac = if lits.is_empty() {
+            None
+        } else {
+            let mut b = AhoCorasick::builder();
+            b.ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                .kind(Some(AhoCorasickKind::DFA));
+            match b.build(&lits) {
+                Ok(ac) => Some(ac),
+                Err(_) => {
+                    // Too big for a DFA: let the crate pick.
+                    b.kind(None);
+                    match b.build(&lits) {
+                        Ok(ac) => Some(ac),
+                        Err(_) => {
+                            // Keep soundness: every pattern becomes a candidate.
+                            always = (0..sets.len() as u32).collect();
+                            None
+                        }
+                    }
+                }
+            }
+        };
+        Prefilter {
+            ac,
+            owners,
+            always,
+            n: sets.len(),
+        }
+    }
+
+    /// Number of patterns that are candidates on every text.
+    pub fn always_count(&self) -> usize {
+        self.always.len()
+    }
+
+    /// Number of distinct strings in the automaton.
+    pub fn literal_count(&self) -> usize {
+        self.owners.len()
+    }
+
+    /// Appends the candidate ids for `text`, sorted and distinct.
+    pub fn candidates(&self, text: &[u8], out: &mut Vec<u32>) {
+        let mut bits = vec![0u64; self.n.div_ceil(64)];
+        for &id in &self.always {
+            bits[id as usize / 64] |= 1 << (id % 64);
+        }
+        if let Some(ac) = &self.ac {
+            let mut seen = vec![0u64; self.owners.len().div_ceil(64)];
+            for m in ac.find_overlapping_iter(text) {
+                let k = m.pattern().as_usize();
+                let (w, bit) = (k / 64, 1u64 << (k % 64));
+                if seen[w] & bit != 0 {
+                    continue;
+                }
+                seen[w] |= bit;
+                for &id in &self.owners[k] {
+                    bits[id as usize / 64] |= 1 << (id % 64);
+                }
+            }
+        }
+        for (w, &word) in bits.iter().enumerate() {
+            let mut word = word;
+            while word != 0 {
+                let b = word.trailing_zeros();
+                out.push((w * 64) as u32 + b);
+                word &= word - 1;
+            }
+        }
+    }
+}

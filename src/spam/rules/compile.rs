@@ -1,0 +1,588 @@
+//! From a parsed [`Config`] to an immutable, shareable [`Rules`].
+//!
+//! Compiling decides, once, everything the per-message pass should not
+//! have to: each rule's score in the chosen score set, which rules run at
+//! all (SpamAssassin never runs a rule whose score is 0, and metas then see
+//! it as 0), which Perl regexes go to the native engine and which to the
+//! bounded fallback, which eval tests we implement, and the order in which
+//! metas can be evaluated. Every regex of one kind of text goes into one
+//! [`Set`], so that the text is scanned once by the set's literal
+//! prefilter and only the rules it selects run.
+//!
+//! Nothing that fails to compile is dropped silently: [`Rules::stats`]
+//! counts regexes by engine, and [`Rules::problems`] lists each rule that
+//! will never hit (bad regex, unimplemented eval, meta cycle) with the
+//! reason.
+
+use super::ast::{Config, HeaderMods, HeaderTarget, Skipped, Target, Test, Tflags};
+use super::meta::{Expr, expand_rules_matching};
+use crate::spam::evals::{self, EvalFn};
+use crate::spam::regex::{EngineKind, Set, SetBuilder};
+use std::collections::{BTreeMap, HashMap};
+
+/// Which of SpamAssassin's four score sets applies: bit 0 is "network
+/// tests on", bit 1 "Bayes on".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ScoreSet(pub u8);
+
+impl ScoreSet {
+    /// The set for the given switches.
+    pub fn new(net: bool, bayes: bool) -> ScoreSet {
+        ScoreSet(u8::from(net) | (u8::from(bayes) << 1))
+    }
+}
+
+/// What a compiled rule tests.
+#[derive(Debug, Clone)]
+pub(crate) enum Kind {
+    /// Header regex: its id in the header set.
+    Header { id: u32, negate: bool },
+    /// `exists:`.
+    Exists,
+    /// Body, rawbody, full or uri regex (the target's set knows it).
+    Text,
+    /// `mimeheader`.
+    Mime {
+        name: String,
+        raw: bool,
+        negate: bool,
+        id: u32,
+    },
+    /// A native eval test.
+    Eval { f: EvalFn, args: Vec<String> },
+    /// A meta expression, and the rule index of each name it reads
+    /// (`None`: no such rule, always 0).
+    Meta { expr: Expr, deps: Vec<Option<u32>> },
+    /// Never hits: see [`Rules::problems`].
+    Never,
+}
+
+/// One compiled rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// Name.
+    pub name: String,
+    /// Score in the compiled score set.
+    pub score: f64,
+    /// `describe` text.
+    pub description: String,
+    /// tflags.
+    pub tflags: Tflags,
+    /// What was written: header, body, ..., meta; for reports.
+    pub target: &'static str,
+    pub(crate) kind: Kind,
+}
+
+impl Rule {
+    /// Whether the rule runs: SpamAssassin skips rules scored 0.
+    pub fn runs(&self) -> bool {
+        self.score != 0.0 && !matches!(self.kind, Kind::Never)
+    }
+    /// SpamAssassin's report prefix for the rule's kind.
+    pub fn area(&self) -> &'static str {
+        match self.target {
+            "body" => "BODY: ",
+            "rawbody" => "RAW: ",
+            "full" => "FULL: ",
+            "uri" => "URI: ",
+            _ => "",
+        }
+    }
+    /// Sub-rules (`__NAME`) never score or show; metas read them.
+    pub fn is_subrule(&self) -> bool {
+        self.name.starts_with("__")
+    }
+    /// Most hits counted for one rule: 1 unless `multiple`, then `maxhits`
+    /// if given.
+    pub fn max_hits(&self) -> usize {
+        // As in SpamAssassin, maxhits only matters with multiple.
+        match (self.tflags.multiple, self.tflags.maxhits) {
+            (true, Some(n)) => n.max(1) as usize,
+            (true, None) => MAX_MULTIPLE,
+            (false, _) => 1,
+        }
+    }
+}
+
+/// Hits counted for a `multiple` rule without `maxhits`.
+pub const MAX_MULTIPLE: usize = 1000;
+
+/// A header value to fetch once per message, shared by the rules that
+/// read it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct HeaderKey {
+    pub target: HeaderTarget,
+    pub mods: HeaderMods,
+    pub if_unset: Option<String>,
+}
+
+/// Counts of what compiled, for `filterscan rules --check`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Rules in the configuration.
+    pub rules: usize,
+    /// Rules that run (score not 0, compiled).
+    pub active: usize,
+    /// Regexes on the native engine.
+    pub native: usize,
+    /// Regexes on the fallback engine.
+    pub fallback: usize,
+    /// Metas.
+    pub metas: usize,
+    /// Native evals.
+    pub evals: usize,
+    /// Rules with score 0, never run.
+    pub zero_score: usize,
+    /// Unimplemented eval functions, with the rules that call them.
+    pub unimplemented_evals: BTreeMap<String, Vec<String>>,
+}
+
+/// A rule that will never hit, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Rule name.
+    pub rule: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// The compiled rule set. Immutable, `Send + Sync`.
+#[derive(Debug)]
+pub struct Rules {
+    pub(crate) rules: Vec<Rule>,
+    pub(crate) by_name: HashMap<String, u32>,
+    pub(crate) header_keys: Vec<HeaderKey>,
+    /// Per header group, the rule indexes that read it.
+    pub(crate) header_rules: Vec<Vec<u32>>,
+    pub(crate) header_set: Set,
+    pub(crate) sets: [TextSet; 4],
+    pub(crate) mime_set: Set,
+    pub(crate) mime_ids: Vec<u32>,
+    pub(crate) evals: Vec<u32>,
+    /// Metas in an order where each comes after the metas it reads.
+    pub(crate) metas: Vec<u32>,
+    required_score: f64,
+    score_set: ScoreSet,
+    stats: Stats,
+    problems: Vec<Problem>,
+    skipped: Vec<Skipped>,
+    settings: Vec<(String, String)>,
+}
+
+/// The regexes of one kind of text.
+#[derive(Debug)]
+pub(crate) struct TextSet {
+    pub set: Set,
+    /// Rule index of each set id.
+    pub ids: Vec<u32>,
+}
+
+/// Order of [`Rules::sets`].
+pub(crate) const TEXT_TARGETS: [Target; 4] =
+    [Target::Body, Target::Rawbody, Target::Full, Target::Uri];
+
+fn target_name(t: &Test) -> &'static str {
+    match t {
+        Test::Header { .. } | Test::Exists(_) => "header",
+        Test::Regex { target, .. } | Test::Eval { target, .. } => match target {
+            Target::Header => "header",
+            Target::Body => "body",
+            Target::Rawbody => "rawbody",
+            Target::Full => "full",
+            Target::Uri => "uri",
+            Target::Mimeheader => "mimeheader",
+        },
+        Test::Mimeheader { .. } => "mimeheader",
+        Test::Meta(_) => "meta",
+    }
+}
+
+impl Rules {
+    /// Compiles `config` for `score_set`.
+    pub fn compile(config: &Config, score_set: ScoreSet) -> Rules {
+        let set_index = score_set.0 as usize & 3;
+        let mut problems = Vec::new();
+        let mut stats = Stats {
+            rules: config.rules.len(),
+            ..Stats::default()
+        };
+        let mut rules: Vec<Rule> = Vec::with_capacity(config.rules.len());
+        let mut by_name = HashMap::with_capacity(config.rules.len());
+        let mut header_keys: Vec<HeaderKey> = Vec::new();
+        let mut header_rules: Vec<Vec<u32>> = Vec::new();
+        let mut header_b = SetBuilder::new();
+        let mut text_b: [(SetBuilder, Vec<u32>); 4] =
+            std::array::from_fn(|_| (SetBuilder::new(), Vec::new()));
+        let mut mime_b = SetBuilder::new();
+        let mut mime_ids = Vec::new();
+        let mut eval_list = Vec::new();
+        let mut meta_src: Vec<(u32, String)> = Vec::new();
+
+        for def in &config.rules {
+            let idx = rules.len() as u32;
+            let tflags = config.tflags.get(&def.name).copied().unwrap_or_default();
+            let score = match config.scores.get(&def.name) {
+                Some(s) => s[set_index],
+                None => {
+                    let base = if def.name.starts_with("T_") {
+                        0.01
+                    } else {
+                        1.0
+                    };
+                    if tflags.nice { -base } else { base }
+                }
+            };
+            let mut never = |reason: String| {
+                problems.push(Problem {
+                    rule: def.name.clone(),
+                    reason,
+                });
+                Kind::Never
+            };
+            // Rules scored 0 never run, so there is nothing to compile.
+            let kind = if score == 0.0 {
+                stats.zero_score += 1;
+                Kind::Never
+            } else {
+                match &def.test {
+                    Test::Header {
+                        target,
+                        mods,
+                        negate,
+                        re,
+                        if_unset,
+                    } => match add(&mut header_b, re) {
+                        Ok((id, engine)) => {
+                            count_engine(&mut stats, engine);
+                            let key = HeaderKey {
+                                target: target.clone(),
+                                mods: *mods,
+                                if_unset: if_unset.clone(),
+                            };
+                            group_of(&mut header_keys, &mut header_rules, key, idx);
+                            Kind::Header {
+                                id,
+                                negate: *negate,
+                            }
+                        }
+                        Err(e) => never(e),
+                    },
+                    Test::Exists(name) => {
+                        let key = HeaderKey {
+                            target: HeaderTarget::Named(vec![name.clone()]),
+                            mods: HeaderMods::default(),
+                            if_unset: None,
+                        };
+                        group_of(&mut header_keys, &mut header_rules, key, idx);
+                        Kind::Exists
+                    }
+                    Test::Regex { target, re } => {
+                        match TEXT_TARGETS.iter().position(|t| t == target) {
+                            Some(slot) => {
+                                let (b, ids) = &mut text_b[slot];
+                                match add(b, re) {
+                                    Ok((id, engine)) => {
+                                        count_engine(&mut stats, engine);
+                                        debug_assert_eq!(id as usize, ids.len());
+                                        ids.push(idx);
+                                        Kind::Text
+                                    }
+                                    Err(e) => never(e),
+                                }
+                            }
+                            None => never(format!("no regex rules of type {target:?}")),
+                        }
+                    }
+                    Test::Mimeheader {
+                        name,
+                        raw,
+                        negate,
+                        re,
+                    } => match add(&mut mime_b, re) {
+                        Ok((id, engine)) => {
+                            count_engine(&mut stats, engine);
+                            mime_ids.push(idx);
+                            Kind::Mime {
+                                name: name.clone(),
+                                raw: *raw,
+                                negate: *negate,
+                                id,
+                            }
+                        }
+                        Err(e) => never(e),
+                    },
+                    Test::Eval { function, args, .. } => match evals::lookup(function) {
+                        Some(f) => {
+                            stats.evals += 1;
+                            eval_list.push(idx);
+                            Kind::Eval {
+                                f,
+                                args: args.clone(),
+                            }
+                        }
+                        None => {
+                            stats
+                                .unimplemented_evals
+                                .entry(function.clone())
+                                .or_default()
+                                .push(def.name.clone());
+                            never(format!("eval:{function} is not implemented"))
+                        }
+                    },
+                    Test::Meta(src) => {
+                        meta_src.push((idx, src.clone()));
+                        // Filled in below, once every name is known.
+                        Kind::Never
+                    }
+                }
+            };
+            by_name.insert(def.name.clone(), idx);
+            rules.push(Rule {
+                name: def.name.clone(),
+                score,
+                description: config.describes.get(&def.name).cloned().unwrap_or_default(),
+                tflags,
+                target: target_name(&def.test),
+                kind,
+            });
+        }
+
+        // Metas: parse against the full name list, then order them.
+        let scored: Vec<&str> = config
+            .rules
+            .iter()
+            .map(|r| r.name.as_str())
+            .filter(|n| config.scores.contains_key(*n))
+            .collect();
+        let mut parsed: Vec<(u32, Expr)> = Vec::new();
+        for (idx, src) in meta_src {
+            let rule = &rules[idx as usize];
+            if rule.score == 0.0 {
+                continue;
+            }
+            let expanded = if src.contains("rules_matching(") {
+                expand_rules_matching(&src, &rule.name, scored.iter().copied())
+            } else {
+                src
+            };
+            match Expr::parse(&expanded) {
+                Ok(expr) => parsed.push((idx, expr)),
+                Err(e) => problems.push(Problem {
+                    rule: rule.name.clone(),
+                    reason: format!("meta: {e}"),
+                }),
+            }
+        }
+        let metas = order_metas(&mut rules, &by_name, parsed, &mut problems);
+        stats.metas = metas.len();
+        stats.active = rules.iter().filter(|r| r.runs()).count();
+
+        let [b0, b1, b2, b3] = text_b;
+        let sets = [b0, b1, b2, b3].map(|(b, ids)| TextSet {
+            set: b.build(),
+            ids,
+        });
+        Rules {
+            rules,
+            by_name,
+            header_keys,
+            header_rules,
+            header_set: header_b.build(),
+            sets,
+            mime_set: mime_b.build(),
+            mime_ids,
+            evals: eval_list,
+            metas,
+            required_score: config.required_score,
+            score_set,
+            stats,
+            problems,
+            skipped: config.skipped.clone(),
+            settings: config.settings.clone(),
+        }
+    }
+
+    /// Whether rule `name` behaves as in SpamAssassin as far as we know:
+    /// it is defined, compiled, not a network or Bayes test, and — for a
+    /// meta — every rule it reads is the same. A rule scored 0 counts as
+    /// exact (neither side runs it). Differential tests compare these.
+    pub fn exact(&self, name: &str) -> bool {
+        let Some(&i) = self.by_name.get(name) else {
+            return false;
+        };
+        let mut seen = vec![false; self.rules.len()];
+        self.exact_at(i, &mut seen, 0)
+    }
+
+    fn exact_at(&self, i: u32, seen: &mut [bool], depth: usize) -> bool {
+        if seen[i as usize] || depth > 256 {
+            return true;
+        }
+        seen[i as usize] = true;
+        let r = &self.rules[i as usize];
+        if r.tflags.net || r.tflags.learn {
+            return false;
+        }
+        match &r.kind {
+            Kind::Never => r.score == 0.0,
+            Kind::Meta { deps, .. } => deps
+                .iter()
+                .all(|d| d.is_some_and(|d| self.exact_at(d, seen, depth + 1))),
+            _ => true,
+        }
+    }
+
+    /// Every rule, in definition order.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// The rule called `name`.
+    pub fn get(&self, name: &str) -> Option<&Rule> {
+        self.by_name.get(name).map(|&i| &self.rules[i as usize])
+    }
+
+    /// `required_score`.
+    pub fn required_score(&self) -> f64 {
+        self.required_score
+    }
+
+    /// The score set compiled for.
+    pub fn score_set(&self) -> ScoreSet {
+        self.score_set
+    }
+
+    /// Counts by kind and engine.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Rules that will never hit, with the reason.
+    pub fn problems(&self) -> &[Problem] {
+        &self.problems
+    }
+
+    /// Lines and directives the parser did not load.
+    pub fn skipped(&self) -> &[Skipped] {
+        &self.skipped
+    }
+
+    /// Directives stored without effect (`report`, `add_header`, ...).
+    pub fn settings(&self) -> &[(String, String)] {
+        &self.settings
+    }
+}
+
+/// Adds a rule's regex to a set. SpamAssassin 4's capture templates
+/// (`%{NAME}`, filled at run time from another rule's named capture) are
+/// not supported: such rules never hit.
+fn add(b: &mut SetBuilder, re: &super::ast::PerlRe) -> Result<(u32, EngineKind), String> {
+    if re.pattern.contains("%{") {
+        return Err("capture templates (%{NAME}) are not supported".into());
+    }
+    b.add(&re.pattern, &re.flags).map_err(|e| e.to_string())
+}
+
+fn count_engine(stats: &mut Stats, engine: EngineKind) {
+    match engine {
+        EngineKind::Native => stats.native += 1,
+        EngineKind::Fallback => stats.fallback += 1,
+    }
+}
+
+fn group_of(keys: &mut Vec<HeaderKey>, rules: &mut Vec<Vec<u32>>, key: HeaderKey, idx: u32) {
+    let g = match keys.iter().position(|k| *k == key) {
+        Some(g) => g,
+        None => {
+            keys.push(key);
+            rules.push(Vec::new());
+            keys.len() - 1
+        }
+    };
+    rules[g].push(idx);
+}
+
+/// Resolves each meta's names and returns the metas in dependency order.
+/// A meta in a cycle never hits (SpamAssassin drops it at lint).
+fn order_metas(
+    rules: &mut [Rule],
+    by_name: &HashMap<String, u32>,
+    parsed: Vec<(u32, Expr)>,
+    problems: &mut Vec<Problem>,
+) -> Vec<u32> {
+    let mut deps_of: HashMap<u32, Vec<Option<u32>>> = HashMap::new();
+    for (idx, expr) in &parsed {
+        let deps = expr
+            .names()
+            .iter()
+            .map(|n| by_name.get(n).copied())
+            .collect();
+        deps_of.insert(*idx, deps);
+    }
+    // Depth-first topological sort; 0 unvisited, 1 on stack, 2 done.
+    let mut state: HashMap<u32, u8> = HashMap::new();
+    let mut order = Vec::new();
+    let mut cyclic = Vec::new();
+    for (idx, _) in &parsed {
+        visit(*idx, &deps_of, &mut state, &mut order, &mut cyclic);
+    }
+    for (idx, expr) in parsed {
+        let rule = &mut rules[idx as usize];
+        if cyclic.contains(&idx) {
+            problems.push(Problem {
+                rule: rule.name.clone(),
+                reason: "meta: depends on itself".into(),
+            });
+            continue;
+        }
+        let deps = deps_of.remove(&idx).unwrap_or_default();
+        rule.kind = Kind::Meta { expr, deps };
+    }
+    order.retain(|i| !cyclic.contains(i));
+    order
+}
+
+fn visit(
+    idx: u32,
+    deps_of: &HashMap<u32, Vec<Option<u32>>>,
+    state: &mut HashMap<u32, u8>,
+    order: &mut Vec<u32>,
+    cyclic: &mut Vec<u32>,
+) {
+    // Iterative, so that a long meta chain cannot overflow the stack.
+    let mut stack: Vec<(u32, usize)> = vec![(idx, 0)];
+    if state.get(&idx).copied().unwrap_or(0) != 0 {
+        return;
+    }
+    state.insert(idx, 1);
+    while let Some((node, next)) = stack.last_mut() {
+        let deps = deps_of.get(node).map(Vec::as_slice).unwrap_or(&[]);
+        if let Some(dep) = deps.get(*next) {
+            *next += 1;
+            let Some(d) = *dep else { continue };
+            if !deps_of.contains_key(&d) {
+                continue;
+            }
+            match state.get(&d).copied().unwrap_or(0) {
+                0 => {
+                    state.insert(d, 1);
+                    stack.push((d, 0));
+                }
+                1 => {
+                    // A cycle: every meta on the stack from d up is in it.
+                    let from = stack.iter().position(|(n, _)| *n == d).unwrap_or(0);
+                    for (n, _) in &stack[from..] {
+                        if !cyclic.contains(n) {
+                            cyclic.push(*n);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        } else {
+            let (n, _) = stack.pop().expect("stack is not empty");
+            state.insert(n, 2);
+            order.push(n);
+        }
+    }
+}

@@ -1,0 +1,278 @@
+//! One pass of the compiled rules over one message.
+//!
+//! The pass follows SpamAssassin's order of kinds — header, body, rawbody,
+//! full, uri, mimeheader and eval tests, then metas — but not its
+//! one-regex-at-a-time loop. Each text (a header value, the body lines, the
+//! URI list, ...) goes once through its set's literal prefilter, and only
+//! the rules the prefilter selects run their regex, line by line as
+//! SpamAssassin runs them.
+//!
+//! Hit counting follows SpamAssassin's `got_hit`: a rule counts one hit and
+//! adds its score once, unless it has `tflags multiple`, in which case every
+//! match (up to `maxhits`) counts and adds the score again. A meta's value
+//! is its expression's value; metas read the other rules' counts.
+
+use super::ast::{HeaderMods, HeaderTarget};
+use super::compile::{Kind, Rules, TEXT_TARGETS};
+use crate::mime::Message;
+use crate::spam::Features;
+use crate::spam::evals::EvalCtx;
+use crate::spam::regex::Budget;
+use std::borrow::Cow;
+
+/// Fallback-engine runs allowed per message (see [`Budget`]).
+pub const FALLBACK_RUNS: u64 = 20_000;
+
+/// Per-thread scratch for [`Rules::check`]; reuse it across messages.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    values: Vec<f64>,
+    cands: Vec<u32>,
+    header: Vec<u8>,
+}
+
+/// One rule that hit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    /// Index in [`Rules::rules`].
+    pub rule: u32,
+    /// Hit count (or the meta's value).
+    pub count: f64,
+    /// Score added for it.
+    pub score: f64,
+}
+
+/// What the rules said about one message.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Outcome {
+    /// Sum of the scores of the rules hit.
+    pub score: f64,
+    /// Rules hit that show (sub-rules `__X` left out), sorted by name.
+    pub hits: Vec<Hit>,
+    /// Sub-rules (`__X`) that hit, with their values (score 0), sorted by
+    /// name: what metas read, for tests and debugging.
+    pub subrules: Vec<Hit>,
+    /// A fallback regex was skipped or cut short for lack of budget.
+    pub budget_exhausted: bool,
+}
+
+impl Rules {
+    /// Runs every rule on `msg`, whose rendered view is `features`.
+    pub fn check(&self, msg: &Message<'_>, features: &Features, scratch: &mut Scratch) -> Outcome {
+        let n = self.rules.len();
+        scratch.values.clear();
+        scratch.values.resize(n, 0.0);
+        let mut budget = Budget {
+            left: FALLBACK_RUNS,
+            exhausted: false,
+        };
+
+        self.headers(msg, features, scratch, &mut budget);
+        for (slot, target) in TEXT_TARGETS.iter().enumerate() {
+            let ts = &self.sets[slot];
+            if ts.ids.is_empty() {
+                continue;
+            }
+            let full = [msg.input()];
+            let lines: Box<dyn Iterator<Item = &[u8]>> = match target {
+                super::ast::Target::Body => Box::new(features.body.iter()),
+                super::ast::Target::Rawbody => Box::new(features.rawbody.iter()),
+                super::ast::Target::Uri => Box::new(features.uris.iter()),
+                _ => Box::new(full.iter().copied()),
+            };
+            let lines: Vec<&[u8]> = lines.collect();
+            let whole: &[u8] = match target {
+                super::ast::Target::Body => &features.body.buf,
+                super::ast::Target::Rawbody => &features.rawbody.buf,
+                super::ast::Target::Uri => &features.uris.buf,
+                _ => msg.input(),
+            };
+            scratch.cands.clear();
+            ts.set.candidates(whole, &mut scratch.cands);
+            for &id in &scratch.cands {
+                let Some(&ri) = ts.ids.get(id as usize) else {
+                    continue;
+                };
+                let rule = &self.rules[ri as usize];
+                let max = rule.max_hits();
+                let mut hits = 0;
+                for line in &lines {
+                    hits += ts.set.count(id, line, max - hits, &mut budget);
+                    if hits >= max {
+                        break;
+                    }
+                }
+                scratch.values[ri as usize] = hits as f64;
+            }
+        }
+        self.mime(msg, features, scratch, &mut budget);
+        let ctx = EvalCtx { msg, features };
+        for &ri in &self.evals {
+            if let Kind::Eval { f, args } = &self.rules[ri as usize].kind
+                && f(&ctx, args)
+            {
+                scratch.values[ri as usize] = 1.0;
+            }
+        }
+        for &ri in &self.metas {
+            if let Kind::Meta { expr, deps } = &self.rules[ri as usize].kind {
+                let values = &scratch.values;
+                let v = expr.eval(&|i| deps[i].map_or(0.0, |d| values[d as usize]));
+                if v != 0.0 && !v.is_nan() {
+                    scratch.values[ri as usize] = if v > 0.0 { v } else { 1.0 };
+                }
+            }
+        }
+
+        let mut out = Outcome {
+            budget_exhausted: budget.exhausted,
+            ..Outcome::default()
+        };
+        for (i, &v) in scratch.values.iter().enumerate() {
+            let rule = &self.rules[i];
+            if v == 0.0 || !rule.runs() {
+                continue;
+            }
+            if rule.is_subrule() {
+                out.subrules.push(Hit {
+                    rule: i as u32,
+                    count: v,
+                    score: 0.0,
+                });
+                continue;
+            }
+            let times = if rule.tflags.multiple { v } else { 1.0 };
+            let score = rule.score * times;
+            out.score += score;
+            out.hits.push(Hit {
+                rule: i as u32,
+                count: v,
+                score,
+            });
+        }
+        let by_name = |a: &Hit, b: &Hit| {
+            self.rules[a.rule as usize]
+                .name
+                .cmp(&self.rules[b.rule as usize].name)
+        };
+        out.hits.sort_by(by_name);
+        out.subrules.sort_by(by_name);
+        out
+    }
+
+    fn headers(
+        &self,
+        msg: &Message<'_>,
+        features: &Features,
+        scratch: &mut Scratch,
+        budget: &mut Budget,
+    ) {
+        for (g, key) in self.header_keys.iter().enumerate() {
+            let group = &self.header_rules[g];
+            if !group.iter().any(|&ri| self.rules[ri as usize].runs()) {
+                continue;
+            }
+            let value = header_value(features, msg, &key.target, key.mods, &mut scratch.header);
+            let text: &[u8] = match (&value, &key.if_unset) {
+                (Some(v), _) => v,
+                (None, Some(d)) => d.as_bytes(),
+                (None, None) => b"",
+            };
+            let present = value.is_some();
+            scratch.cands.clear();
+            self.header_set.candidates(text, &mut scratch.cands);
+            for &ri in group {
+                let rule = &self.rules[ri as usize];
+                if !rule.runs() {
+                    continue;
+                }
+                let v = match &rule.kind {
+                    Kind::Exists => f64::from(u8::from(present)),
+                    Kind::Header { id, negate, .. } => {
+                        let matched = if scratch.cands.binary_search(id).is_ok() {
+                            let max = if *negate { 1 } else { rule.max_hits() };
+                            self.header_set.count(*id, text, max, budget)
+                        } else {
+                            0
+                        };
+                        match (negate, matched) {
+                            (false, n) => n as f64,
+                            (true, 0) => 1.0,
+                            (true, _) => 0.0,
+                        }
+                    }
+                    _ => 0.0,
+                };
+                scratch.values[ri as usize] = v;
+            }
+        }
+    }
+
+    fn mime(
+        &self,
+        msg: &Message<'_>,
+        features: &Features,
+        scratch: &mut Scratch,
+        budget: &mut Budget,
+    ) {
+        for &ri in &self.mime_ids {
+            let rule = &self.rules[ri as usize];
+            let Kind::Mime {
+                name,
+                raw,
+                negate,
+                id,
+            } = &rule.kind
+            else {
+                continue;
+            };
+            if !rule.runs() {
+                continue;
+            }
+            let mut hits = 0;
+            for v in features.mime_header(msg, name, *raw) {
+                hits += self.mime_set.count(*id, &v, rule.max_hits() - hits, budget);
+                if hits >= rule.max_hits() {
+                    break;
+                }
+            }
+            scratch.values[ri as usize] = match (negate, hits) {
+                (false, n) => n as f64,
+                (true, 0) => 1.0,
+                (true, _) => 0.0,
+            };
+        }
+    }
+}
+
+/// The text a header rule reads, as SpamAssassin's `get()` builds it;
+/// `None` when no header of the name is present.
+fn header_value<'m>(
+    features: &Features,
+    msg: &Message<'m>,
+    target: &HeaderTarget,
+    mods: HeaderMods,
+    buf: &mut Vec<u8>,
+) -> Option<Cow<'m, [u8]>> {
+    match target {
+        HeaderTarget::All => features.header(msg, "ALL", mods),
+        HeaderTarget::ToCc => features.header(msg, "ToCc", mods),
+        HeaderTarget::EnvelopeFrom => features.header(msg, "EnvelopeFrom", mods),
+        HeaderTarget::MessageId => features.header(msg, "MESSAGEID", mods),
+        HeaderTarget::Named(names) if names.len() == 1 => features.header(msg, &names[0], mods),
+        HeaderTarget::Named(names) => {
+            buf.clear();
+            let mut any = false;
+            for n in names {
+                if let Some(v) = features.header(msg, n, mods) {
+                    if any && !buf.ends_with(b"\n") {
+                        buf.push(b'\n');
+                    }
+                    buf.extend_from_slice(&v);
+                    any = true;
+                }
+            }
+            any.then(|| Cow::Owned(buf.clone()))
+        }
+    }
+}

@@ -1,0 +1,480 @@
+//! Meta rule expressions.
+//!
+//! A `meta` rule combines other rules' results with Perl's arithmetic and
+//! boolean operators: `(__A && !__B) || (__C + __D + __E > 1)`. SpamAssassin
+//! turns each rule name into its hit count (0 when it did not hit, more than
+//! 1 for `tflags multiple` rules and for metas whose value is a count), pastes
+//! the result into Perl and evaluates it. We parse the same token set once,
+//! at compile time, into a small tree, and evaluate it with Perl's meaning of
+//! each operator:
+//!
+//! - `&&` and `||` return one of their operands, not a boolean: `2 && 3` is
+//!   3, `0 || 5` is 5;
+//! - `!x` is 1 or 0;
+//! - comparisons are numeric and give 1 or 0;
+//! - `^` is Perl's integer exclusive or; `/` by zero gives 0 rather than
+//!   dying (SpamAssassin's lint rejects metas that could);
+//! - `?:` is the conditional.
+//!
+//! Precedence, from tightest: unary `! - +`; `* /`; `+ -`; `< > <= >=`;
+//! `== !=`; `^`; `&&`; `||`; `?:`.
+//!
+//! `rules_matching(GLOB)` expands, as in SpamAssassin 4, to the sum of all
+//! rules whose names match the glob (`*` and `?`), the meta itself excluded.
+//!
+//! ```
+//! use filter::spam::rules::meta::Expr;
+//!
+//! let e = Expr::parse("(A && !B) || C + D > 1").unwrap();
+//! let value = |name: &str| match name { "A" => 1.0, "C" => 1.0, "D" => 1.0, _ => 0.0 };
+//! assert_eq!(e.eval(&|i| value(e.names()[i].as_str())), 1.0);
+//! ```
+
+use thiserror::Error;
+
+/// Why an expression did not parse.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum MetaError {
+    /// A character or word the meta language does not have.
+    #[error("invalid token {0:?}")]
+    Token(String),
+    /// Operands and operators in an impossible order, or unbalanced
+    /// parentheses.
+    #[error("syntax error at token {0}")]
+    Syntax(usize),
+    /// Deeper than [`MAX_DEPTH`] levels.
+    #[error("expression nested too deeply")]
+    TooDeep,
+}
+
+/// Parenthesis and operator nesting allowed in one expression.
+pub const MAX_DEPTH: usize = 64;
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Num(f64),
+    Name(String),
+    Op(&'static str),
+    Open,
+    Close,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Node {
+    Num(f64),
+    Rule(usize),
+    Not(Box<Node>),
+    Neg(Box<Node>),
+    Bin(&'static str, Box<Node>, Box<Node>),
+    Cond(Box<Node>, Box<Node>, Box<Node>),
+}
+
+/// A parsed meta expression: a tree over rule names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expr {
+    root: Node,
+    names: Vec<String>,
+}
+
+const OPS: [&str; 17] = [
+    "&&", "||", "<=", ">=", "==", "!=", "!", "<", ">", "+", "-", "*", "/", "^", "?", ":", "=",
+];
+
+fn lex(s: &str) -> Result<Vec<Tok>, MetaError> {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c.is_ascii_whitespace() {
+            i += 1;
+        } else if c.is_ascii_digit() || (c == b'.' && b.get(i + 1).is_some_and(u8::is_ascii_digit))
+        {
+            let start = i;
+            while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'.') {
+                i += 1;
+            }
+            let text = &s[start..i];
+            let v = text
+                .parse::<f64>()
+                .map_err(|_| MetaError::Token(text.into()))?;
+            out.push(Tok::Num(v));
+        } else if c == b'_' || c.is_ascii_alphabetic() {
+            let start = i;
+            while i < b.len() && (b[i] == b'_' || b[i].is_ascii_alphanumeric() || b[i] == b':') {
+                i += 1;
+            }
+            out.push(Tok::Name(s[start..i].to_string()));
+        } else if c == b'(' {
+            out.push(Tok::Open);
+            i += 1;
+        } else if c == b')' {
+            out.push(Tok::Close);
+            i += 1;
+        } else {
+            let op = OPS
+                .iter()
+                .find(|op| s[i..].starts_with(*op))
+                .ok_or_else(|| MetaError::Token(s[i..].chars().next().unwrap_or('?').into()))?;
+            if *op == "=" {
+                return Err(MetaError::Token("=".into()));
+            }
+            out.push(Tok::Op(op));
+            i += op.len();
+        }
+    }
+    Ok(out)
+}
+
+struct P<'a> {
+    toks: &'a [Tok],
+    pos: usize,
+    names: Vec<String>,
+    depth: usize,
+}
+
+/// Binary operator levels, loosest first (the conditional is handled above
+/// them).
+const LEVELS: [&[&str]; 7] = [
+    &["||"],
+    &["&&"],
+    &["^"],
+    &["==", "!="],
+    &["<", ">", "<=", ">="],
+    &["+", "-"],
+    &["*", "/"],
+];
+
+impl P<'_> {
+    fn peek_op(&self) -> Option<&'static str> {
+        match self.toks.get(self.pos) {
+            Some(Tok::Op(o)) => Some(o),
+            _ => None,
+        }
+    }
+
+    fn enter(&mut self) -> Result<(), MetaError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            Err(MetaError::TooDeep)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn cond(&mut self) -> Result<Node, MetaError> {
+        self.enter()?;
+        let c = self.binary(0)?;
+        let r = if self.peek_op() == Some("?") {
+            self.pos += 1;
+            let a = self.cond()?;
+            if self.peek_op() != Some(":") {
+                return Err(MetaError::Syntax(self.pos));
+            }
+            self.pos += 1;
+            let b = self.cond()?;
+            Node::Cond(Box::new(c), Box::new(a), Box::new(b))
+        } else {
+            c
+        };
+        self.depth -= 1;
+        Ok(r)
+    }
+
+    fn binary(&mut self, level: usize) -> Result<Node, MetaError> {
+        if level == LEVELS.len() {
+            return self.unary();
+        }
+        let mut left = self.binary(level + 1)?;
+        while let Some(op) = self.peek_op().filter(|o| LEVELS[level].contains(o)) {
+            self.pos += 1;
+            let right = self.binary(level + 1)?;
+            left = Node::Bin(op, Box::new(left), Box::new(right));
+        }
+        Ok(left)
+    }
+
+    fn unary(&mut self) -> Result<Node, MetaError> {
+        self.enter()?;
+        let r = match self.toks.get(self.pos) {
+            Some(Tok::Op("!")) => {
+                self.pos += 1;
+                Node::Not(Box::new(self.unary()?))
+            }
+            Some(Tok::Op("-")) => {
+                self.pos += 1;
+                Node::Neg(Box::new(self.unary()?))
+            }
+            Some(Tok::Op("+")) => {
+                self.pos += 1;
+                self.unary()?
+            }
+            Some(Tok::Num(v)) => {
+                self.pos += 1;
+                Node::Num(*v)
+            }
+            Some(Tok::Name(n)) => {
+                self.pos += 1;
+                let i = match self.names.iter().position(|x| x == n) {
+                    Some(i) => i,
+                    None => {
+                        self.names.push(n.clone());
+                        self.names.len() - 1
+                    }
+                };
+                Node::Rule(i)
+            }
+            Some(Tok::Open) => {
+                self.pos += 1;
+                let e = self.cond()?;
+                if self.toks.get(self.pos) != Some(&Tok::Close) {
+                    return Err(MetaError::Syntax(self.pos));
+                }
+                self.pos += 1;
+                e
+            }
+            _ => return Err(MetaError::Syntax(self.pos)),
+        };
+        self.depth -= 1;
+        Ok(r)
+    }
+}
+
+fn truth(v: f64) -> bool {
+    v != 0.0 && !v.is_nan()
+}
+
+fn bool_num(b: bool) -> f64 {
+    if b { 1.0 } else { 0.0 }
+}
+
+fn eval(n: &Node, value: &dyn Fn(usize) -> f64) -> f64 {
+    match n {
+        Node::Num(v) => *v,
+        Node::Rule(i) => value(*i),
+        Node::Not(a) => bool_num(!truth(eval(a, value))),
+        Node::Neg(a) => -eval(a, value),
+        Node::Cond(c, a, b) => {
+            if truth(eval(c, value)) {
+                eval(a, value)
+            } else {
+                eval(b, value)
+            }
+        }
+        Node::Bin(op, a, b) => {
+            let x = eval(a, value);
+            match *op {
+                "&&" => {
+                    if truth(x) {
+                        eval(b, value)
+                    } else {
+                        x
+                    }
+                }
+                "||" => {
+                    if truth(x) {
+                        x
+                    } else {
+                        eval(b, value)
+                    }
+                }
+                _ => {
+                    let y = eval(b, value);
+                    match *op {
+                        "+" => x + y,
+                        "-" => x - y,
+                        "*" => x * y,
+                        "/" => {
+                            if y == 0.0 {
+                                0.0
+                            } else {
+                                x / y
+                            }
+                        }
+                        "<" => bool_num(x < y),
+                        ">" => bool_num(x > y),
+                        "<=" => bool_num(x <= y),
+                        ">=" => bool_num(x >= y),
+                        "==" => bool_num(x == y),
+                        "!=" => bool_num(x != y),
+                        "^" => ((x as i64) ^ (y as i64)) as f64,
+                        _ => 0.0,
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Expr {
+    /// Parses an expression. `rules_matching(...)` must have been expanded
+    /// already (see [`expand_rules_matching`]).
+    pub fn parse(s: &str) -> Result<Expr, MetaError> {
+        let toks = lex(s)?;
+        let mut p = P {
+            toks: &toks,
+            pos: 0,
+            names: Vec::new(),
+            depth: 0,
+        };
+        let root = p.cond()?;
+        if p.pos != toks.len() {
+            return Err(MetaError::Syntax(p.pos));
+        }
+        Ok(Expr {
+            root,
+            names: p.names,
+        })
+    }
+
+    /// The rule names the expression reads, each once; [`Expr::eval`]'s
+    /// callback is given indexes into this list.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Evaluates with `value(i)` as the value of `names()[i]`.
+    pub fn eval(&self, value: &dyn Fn(usize) -> f64) -> f64 {
+        eval(&self.root, value)
+    }
+}
+
+/// Replaces each `rules_matching(GLOB)` in `s` with `(A + B + ...)` over
+/// the names in `all` matching GLOB (sorted, `own` excluded), or `0`.
+pub fn expand_rules_matching<'a>(
+    s: &str,
+    own: &str,
+    all: impl Iterator<Item = &'a str> + Clone,
+) -> String {
+    const KEY: &str = "rules_matching(";
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(at) = rest.find(KEY) {
+        let preceded_by_word = rest[..at]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c == '_' || c.is_ascii_alphanumeric());
+        let Some(close) = rest[at..].find(')') else {
+            break;
+        };
+        let glob = rest[at + KEY.len()..at + close].trim();
+        out.push_str(&rest[..at]);
+        if preceded_by_word {
+            out.push_str(&rest[at..at + close + 1]);
+        } else {
+            let mut names: Vec<&str> = all
+                .clone()
+                .filter(|n| *n != own && glob_match(glob, n))
+                .collect();
+            names.sort_unstable();
+            names.dedup();
+            if names.is_empty() {
+                out.push_str(" 0 ");
+            } else {
+                out.push_str(" (");
+                out.push_str(&names.join("+"));
+                out.push_str(") ");
+            }
+        }
+        rest = &rest[at + close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `*` and `?` glob over ASCII names, linear-time (greedy with backtrack to
+/// the last star).
+fn glob_match(glob: &str, name: &str) -> bool {
+    let (g, n) = (glob.as_bytes(), name.as_bytes());
+    let (mut gi, mut ni) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ni < n.len() {
+        if gi < g.len() && (g[gi] == b'?' || g[gi] == n[ni]) {
+            gi += 1;
+            ni += 1;
+        } else if gi < g.len() && g[gi] == b'*' {
+            star = Some((gi, ni));
+            gi += 1;
+        } else if let Some((sg, sn)) = star {
+            gi = sg + 1;
+            ni = sn + 1;
+            star = Some((sg, sn + 1));
+        } else {
+            return false;
+        }
+    }
+    while gi < g.len() && g[gi] == b'*' {
+        gi += 1;
+    }
+    gi == g.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(s: &str, vals: &[(&str, f64)]) -> f64 {
+        let e = Expr::parse(s).unwrap();
+        let names = e.names().to_vec();
+        e.eval(&|i| {
+            vals.iter()
+                .find(|(n, _)| *n == names[i])
+                .map(|v| v.1)
+                .unwrap_or(0.0)
+        })
+    }
+
+    #[test]
+    fn perl_semantics() {
+        // (expression, values, expected) — each checked with perl -e.
+        let cases: &[(&str, &[(&str, f64)], f64)] = &[
+            ("A && B", &[("A", 2.0), ("B", 3.0)], 3.0),
+            ("A && B", &[("B", 3.0)], 0.0),
+            ("A || B", &[("B", 5.0)], 5.0),
+            ("A || B", &[("A", 2.0), ("B", 5.0)], 2.0),
+            ("!A", &[], 1.0),
+            ("!A", &[("A", 3.0)], 0.0),
+            ("A + B + C > 1", &[("A", 1.0), ("C", 1.0)], 1.0),
+            ("A + B + C > 1", &[("A", 1.0)], 0.0),
+            ("1 + 2 * 3", &[], 7.0),
+            ("(1 + 2) * 3", &[], 9.0),
+            ("A - B", &[("A", 1.0), ("B", 1.0)], 0.0),
+            ("-A + 2", &[("A", 1.0)], 1.0),
+            ("A == 1 && B != 1", &[("A", 1.0)], 1.0),
+            ("A >= 2 || B <= 0", &[("A", 1.0), ("B", 1.0)], 0.0),
+            ("A ? B : C", &[("A", 1.0), ("B", 4.0), ("C", 5.0)], 4.0),
+            ("A ? B : C", &[("B", 4.0), ("C", 5.0)], 5.0),
+            ("A ^ B", &[("A", 1.0)], 1.0),
+            ("A ^ B", &[("A", 1.0), ("B", 1.0)], 0.0),
+            ("1 / 0", &[], 0.0),
+            ("1 < 2 == 1", &[], 1.0),
+            ("!A && !B", &[], 1.0),
+            ("0.5 * A", &[("A", 3.0)], 1.5),
+            ("A || B && C", &[("B", 1.0)], 0.0),
+        ];
+        for (s, vals, want) in cases {
+            assert_eq!(run(s, vals), *want, "{s}");
+        }
+    }
+
+    #[test]
+    fn errors() {
+        for bad in ["A &&", "(A", "A)", "A = B", "A; B", "$x", "A B", ""] {
+            assert!(Expr::parse(bad).is_err(), "{bad}");
+        }
+        let deep = "(".repeat(200) + "A" + &")".repeat(200);
+        assert_eq!(Expr::parse(&deep), Err(MetaError::TooDeep));
+    }
+
+    #[test]
+    fn rules_matching() {
+        let all = ["FOO_A", "FOO_B", "BAR", "META"];
+        let s = expand_rules_matching("rules_matching(FOO_*) > 1", "META", all.iter().copied());
+        assert_eq!(s.trim(), "(FOO_A+FOO_B)  > 1");
+        let s = expand_rules_matching("rules_matching(NONE?) && X", "META", all.iter().copied());
+        assert_eq!(s.trim(), "0  && X");
+        assert!(glob_match("F*_?", "FOO_A"));
+        assert!(!glob_match("F*_?", "FOO_AB"));
+        assert!(glob_match("*", ""));
+    }
+}

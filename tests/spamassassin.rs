@@ -1,0 +1,211 @@
+//! Differential test against SpamAssassin itself.
+//!
+//! SpamAssassin 4.0.1 (Debian's package; `.ci/run` installs it) checks every
+//! message of ../shared/corpus/spamassassin-tdata with its stock rules,
+//! local tests only and no Bayes (tests/spam/sa_check.pl). We run the same
+//! stock rules over the same messages and compare, message by message, the
+//! rules hit — sub-rules (`__X`) included, since metas are built from them.
+//!
+//! Only rules that can agree are compared: [`Rules::exact`] leaves out
+//! network and Bayes tests, eval tests we do not implement, and metas that
+//! read any of those. Rules whose differences we understand and accept are
+//! listed, each with its reason, in tests/spam/SPAMASSASSIN_DIFFERENCES.md;
+//! any other disagreement fails the test.
+
+use filter::mime::Message;
+use filter::spam::Features;
+use filter::spam::rules::{Parser, Rules, ScoreSet, Scratch};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const STOCK: &str = "/usr/share/spamassassin";
+const SITE: &str = "/etc/spamassassin";
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
+}
+
+fn have_spamassassin() -> bool {
+    let ok = Path::new(STOCK).is_dir()
+        && Command::new("perl")
+            .args(["-MMail::SpamAssassin", "-e", "1"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+    if !ok && std::env::var_os("CI").is_some() {
+        panic!("SpamAssassin is not installed; .ci/run installs Debian's spamassassin");
+    }
+    if !ok {
+        eprintln!("note: SpamAssassin not installed; skipping the differential test");
+    }
+    ok
+}
+
+/// The stock configuration, read in SpamAssassin's order: the site's
+/// `.pre` files, the default rules, then the site's `.cf` files.
+pub fn stock_rules() -> Rules {
+    let mut p = Parser::new();
+    let mut site: Vec<PathBuf> = std::fs::read_dir(SITE)
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    site.sort();
+    for f in site
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "pre"))
+    {
+        p.parse_path(f).expect("read .pre");
+    }
+    p.parse_path(Path::new(STOCK)).expect("read stock rules");
+    for f in site
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "cf"))
+    {
+        p.parse_path(f).expect("read site .cf");
+    }
+    Rules::compile(&p.finish(), ScoreSet::new(false, false))
+}
+
+fn messages() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root().join("../shared/corpus/spamassassin-tdata/t")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("tdata directory").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Rule names with hit counts, as SpamAssassin reported them.
+type Hits = BTreeMap<String, usize>;
+
+fn spamassassin(files: &[PathBuf]) -> HashMap<PathBuf, Hits> {
+    let out = Command::new("perl")
+        .arg(root().join("tests/spam/sa_check.pl"))
+        .args(files)
+        .output()
+        .expect("run sa_check.pl");
+    assert!(
+        out.status.success(),
+        "sa_check.pl failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut map = HashMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let f: Vec<&str> = line.split('\t').collect();
+        if f.len() < 4 {
+            continue;
+        }
+        let mut hits = Hits::new();
+        for name in f[2].split(',').chain(f[3].split(',')) {
+            if !name.is_empty() && name != "none" {
+                *hits.entry(name.to_string()).or_default() += 1;
+            }
+        }
+        map.insert(PathBuf::from(f[0]), hits);
+    }
+    map
+}
+
+fn excused() -> BTreeSet<String> {
+    let text = std::fs::read_to_string(root().join("tests/spam/SPAMASSASSIN_DIFFERENCES.md"))
+        .unwrap_or_default();
+    text.lines()
+        .filter_map(|l| l.strip_prefix("- `"))
+        .filter_map(|l| l.split('`').next())
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn agrees_with_spamassassin() {
+    if !have_spamassassin() {
+        return;
+    }
+    let files = messages();
+    assert!(
+        files.len() > 150,
+        "expected the tdata corpus, found {} files",
+        files.len()
+    );
+    let theirs = spamassassin(&files);
+    assert!(
+        theirs.len() > 150,
+        "SpamAssassin checked only {} files",
+        theirs.len()
+    );
+    let rules = stock_rules();
+    let excused = excused();
+
+    let mut features = Features::default();
+    let mut scratch = Scratch::default();
+    // rule -> (missed by us, extra in ours, an example file)
+    let mut diff: BTreeMap<String, (usize, usize, String)> = BTreeMap::new();
+    let (mut compared, mut agreed) = (0usize, 0usize);
+    for file in &files {
+        let Some(sa) = theirs.get(file) else { continue };
+        let data = std::fs::read(file).unwrap();
+        let msg = Message::parse(&data);
+        features.build(&msg, &filter::Limits::default());
+        let outcome = rules.check(&msg, &features, &mut scratch);
+        let ours: BTreeSet<&str> = outcome
+            .hits
+            .iter()
+            .chain(&outcome.subrules)
+            .map(|h| rules.rules()[h.rule as usize].name.as_str())
+            .collect();
+        let names: BTreeSet<&str> = ours
+            .iter()
+            .copied()
+            .chain(sa.keys().map(String::as_str))
+            .collect();
+        for name in names {
+            if !rules.exact(name) {
+                continue;
+            }
+            compared += 1;
+            let (a, b) = (sa.contains_key(name), ours.contains(name));
+            if a == b {
+                agreed += 1;
+                continue;
+            }
+            let e = diff
+                .entry(name.to_string())
+                .or_insert((0, 0, file.display().to_string()));
+            if a {
+                e.0 += 1;
+            } else {
+                e.1 += 1;
+            }
+        }
+    }
+    let unexcused: Vec<_> = diff.iter().filter(|(n, _)| !excused.contains(*n)).collect();
+    eprintln!(
+        "{} messages; {} (message, rule) hits compared; {} agree; {} rules differ ({} excused)",
+        files.len(),
+        compared,
+        agreed,
+        diff.len(),
+        diff.len() - unexcused.len()
+    );
+    for (name, (missed, extra, example)) in &diff {
+        let tag = if excused.contains(name) {
+            "excused"
+        } else {
+            "DIFFERS"
+        };
+        eprintln!("  {tag} {name}: missed {missed}, extra {extra}; e.g. {example}");
+    }
+    assert!(compared > 1000, "too few comparable hits: {compared}");
+    assert!(
+        unexcused.is_empty(),
+        "{} rules disagree with SpamAssassin (see above)",
+        unexcused.len()
+    );
+}
