@@ -1056,7 +1056,13 @@ Content-Transfer-Encoding: quoted-printable\n\
 caf=E9 caf=E9 caf=E9 caf=E9 caf=E9 caf=E9 caf=E9 caf=E9 caf=E9 caf=E9 caf=E9 caf=E9 caf=E9 caf=E9 caf=E9 caf=E9 caf=E9 caf=E9 caf=E9 caf=E9 \n\
 and =3D sign =41=42\n\
 ",
-        &["MIME_QP_LONG_LINE", "__KAM_BODY_LENGTH_LT_1024", "__KAM_BODY_LENGTH_LT_256", "__KAM_BODY_LENGTH_LT_512", "__MIME_QP", "__MIME_QPC"],
+        &[
+            "__KAM_BODY_LENGTH_LT_1024",
+            "__KAM_BODY_LENGTH_LT_256",
+            "__KAM_BODY_LENGTH_LT_512",
+            "__MIME_QP",
+            "__MIME_QPC",
+        ],
     ),
     (
         "mpart_alt_diff",
@@ -1496,7 +1502,15 @@ Content-Transfer-Encoding: base64\n\
 JVBERi0xLjQK\n\
 --XX--\n\
 ",
-        &["__KAM_BODY_LENGTH_LT_1024", "__KAM_BODY_LENGTH_LT_256", "__KAM_BODY_LENGTH_LT_512", "__MIME_ATTACHMENT", "__MIME_BASE64"],
+        &[
+            "__KAM_BODY_LENGTH_LT_1024",
+            "__KAM_BODY_LENGTH_LT_256",
+            "__KAM_BODY_LENGTH_LT_512",
+            "__MIME_ATTACHMENT",
+            "__MIME_BASE64",
+            "__MIME_QP",
+            "__MIME_QPC",
+        ],
     ),
     (
         "bad_iso_charset",
@@ -1999,7 +2013,12 @@ pub const CORPUS_CASES: &[(&str, &[&str])] = &[
     ),
     (
         "easy_ham/01358.856ab1787169df5216c2c426392cbfbd",
-        &["HEADER_FROM_DIFFERENT_DOMAINS", "T_TVD_MIME_EPI"],
+        &[
+            "HEADER_FROM_DIFFERENT_DOMAINS",
+            "T_TVD_MIME_EPI",
+            "__MIME_QP",
+            "__MIME_QPC",
+        ],
     ),
     (
         "easy_ham/01454.9d6b2206cc67fc7bdce65109a7bf1b5f",
@@ -2239,6 +2258,8 @@ pub const CORPUS_CASES: &[(&str, &[&str])] = &[
             "__ENV_AND_HDR_FROM_MATCH",
             "__HTML_LINK_IMAGE",
             "__MIME_HTML",
+            "__MIME_QP",
+            "__MIME_QPC",
             "__TAG_EXISTS_BODY",
             "__TAG_EXISTS_CENTER",
             "__TAG_EXISTS_HEAD",
@@ -2299,6 +2320,8 @@ pub const CORPUS_CASES: &[(&str, &[&str])] = &[
             "__ENV_AND_HDR_FROM_MATCH",
             "__HTML_LENGTH_1536_2048",
             "__MIME_HTML",
+            "__MIME_QP",
+            "__MIME_QPC",
             "__TAG_EXISTS_BODY",
             "__TAG_EXISTS_CENTER",
             "__TAG_EXISTS_HEAD",
@@ -2396,6 +2419,8 @@ pub const CORPUS_CASES: &[(&str, &[&str])] = &[
             "DATE_IN_PAST_96_XX",
             "MSGID_OUTLOOK_INVALID",
             "__ENV_AND_HDR_FROM_MATCH",
+            "__MIME_QP",
+            "__MIME_QPC",
         ],
     ),
     ("spam_2/00104.67ea4a37ac02d37f4baa7631ba17a824", &[]),
@@ -2422,6 +2447,8 @@ pub const CORPUS_CASES: &[(&str, &[&str])] = &[
             "__ENV_AND_HDR_FROM_MATCH",
             "__HTML_LENGTH_0000_1024",
             "__MIME_HTML",
+            "__MIME_QP",
+            "__MIME_QPC",
             "__TAG_EXISTS_BODY",
             "__TAG_EXISTS_HTML",
         ],
@@ -2434,6 +2461,8 @@ pub const CORPUS_CASES: &[(&str, &[&str])] = &[
             "HTML_MESSAGE",
             "__ENV_AND_HDR_FROM_MATCH",
             "__MIME_HTML",
+            "__MIME_QP",
+            "__MIME_QPC",
             "__TAG_EXISTS_BODY",
             "__TAG_EXISTS_CENTER",
             "__TAG_EXISTS_HEAD",
@@ -2457,6 +2486,8 @@ pub const CORPUS_CASES: &[(&str, &[&str])] = &[
             "__FORGED_HOTMAIL_RCVD",
             "__HTML_LENGTH_1024_1536",
             "__MIME_HTML",
+            "__MIME_QP",
+            "__MIME_QPC",
             "__TAG_EXISTS_BODY",
             "__TAG_EXISTS_CENTER",
             "__TAG_EXISTS_HEAD",
@@ -2472,6 +2503,8 @@ pub const CORPUS_CASES: &[(&str, &[&str])] = &[
             "MSGID_OUTLOOK_INVALID",
             "__ENV_AND_HDR_FROM_MATCH",
             "__MIME_HTML",
+            "__MIME_QP",
+            "__MIME_QPC",
             "__TAG_EXISTS_BODY",
             "__TAG_EXISTS_HEAD",
             "__TAG_EXISTS_HTML",
@@ -2489,6 +2522,8 @@ pub const CORPUS_CASES: &[(&str, &[&str])] = &[
             "MSGID_OUTLOOK_INVALID",
             "__ENV_AND_HDR_FROM_MATCH",
             "__MIME_HTML",
+            "__MIME_QP",
+            "__MIME_QPC",
             "__TAG_EXISTS_BODY",
             "__TAG_EXISTS_CENTER",
             "__TAG_EXISTS_HEAD",
@@ -2521,6 +2556,8 @@ pub const CORPUS_CASES: &[(&str, &[&str])] = &[
             "__FORGED_HOTMAIL_RCVD",
             "__HTML_LENGTH_1536_2048",
             "__MIME_HTML",
+            "__MIME_QP",
+            "__MIME_QPC",
             "__TAG_EXISTS_BODY",
             "__TAG_EXISTS_CENTER",
             "__TAG_EXISTS_HEAD",
@@ -2550,9 +2587,10 @@ pub const CORPUS_CASES: &[(&str, &[&str])] = &[
             "HEADER_FROM_DIFFERENT_DOMAINS",
             "HTML_MESSAGE",
             "HTML_TAG_BALANCE_BODY",
-            "MIME_QP_LONG_LINE",
             "T_TVD_MIME_EPI",
             "__MIME_HTML",
+            "__MIME_QP",
+            "__MIME_QPC",
             "__TAG_EXISTS_BODY",
             "__TAG_EXISTS_CENTER",
             "__TAG_EXISTS_HEAD",
@@ -2580,10 +2618,11 @@ pub const CORPUS_CASES: &[(&str, &[&str])] = &[
             "HTML_IMAGE_ONLY_28",
             "HTML_IMAGE_RATIO_02",
             "HTML_MESSAGE",
-            "MIME_QP_LONG_LINE",
             "__ENV_AND_HDR_FROM_MATCH",
             "__HTML_LINK_IMAGE",
             "__MIME_HTML",
+            "__MIME_QP",
+            "__MIME_QPC",
             "__TAG_EXISTS_BODY",
             "__TAG_EXISTS_HEAD",
             "__TAG_EXISTS_HTML",
@@ -3001,4 +3040,91 @@ fn corpus_hit_rates() {
             );
         }
     }
+}
+
+/// SpamAssassin measures each rendered body line with its trailing `\n`:
+/// "Orbitz Travel Document\n" has 2 spaces to 21 other characters, 9%,
+/// which `tvd_vertical_words(0, 10)` accepts (10% without the newline
+/// would not). SpamAssassin 4.0.1 hits `__TVD_SPACE_RATIO` on this.
+#[test]
+fn tvd_vertical_words_counts_the_newline() {
+    let raw = b"From: a@example.com\nTo: b@example.org\nSubject: Orbitz Travel Document\n\
+Content-Type: text/plain\n\nOrbitzTravelDocumentIsHere\n";
+    let msg = Message::parse(raw);
+    let mut features = Features::default();
+    features.build(&msg, &Limits::default());
+    let lens: Vec<usize> = features.body.iter_sa().map(|(_, n)| n).collect();
+    assert_eq!(lens[0], "Orbitz Travel Document\n".len());
+    assert!(run(
+        &msg,
+        &features,
+        "tvd_vertical_words",
+        &args(&["0", "10"])
+    ));
+    assert!(!run(
+        &msg,
+        &features,
+        "tvd_vertical_words",
+        &args(&["10", "100"])
+    ));
+    // Hand-pushed lines carry no newline.
+    let mut f = Features::default();
+    f.body.push(b"Orbitz Travel Document");
+    assert_eq!(f.body.iter_sa().next().map(|(_, n)| n), Some(22));
+    assert!(run(&msg, &f, "tvd_vertical_words", &args(&["10", "100"])));
+}
+
+/// SpamAssassin 4.0.1 compares `$cte eq "quoted-printable"` against a
+/// value that keeps its newline, so no QP region is ever measured: a QP
+/// line of 100 characters does not make `mime_qp_long_line`, and
+/// `mime_qp_count` is the number of QP parts even without `=XX` escapes.
+#[test]
+fn qp_counts_follow_spamassassin() {
+    let long = "x".repeat(100);
+    let raw = format!(
+        "From: a@example.com\nSubject: s\nContent-Type: text/plain\n\
+Content-Transfer-Encoding: quoted-printable\n\n{long}\n"
+    );
+    let msg = Message::parse(raw.as_bytes());
+    let mut features = Features::default();
+    features.build(&msg, &Limits::default());
+    assert!(!run(
+        &msg,
+        &features,
+        "check_for_mime",
+        &args(&["mime_qp_long_line"])
+    ));
+    assert!(!run(
+        &msg,
+        &features,
+        "check_for_mime",
+        &args(&["mime_qp_ratio"])
+    ));
+    assert!(run(
+        &msg,
+        &features,
+        "check_for_mime",
+        &args(&["mime_qp_count"])
+    ));
+    // `Content-Type: BINARY` stays `binary` for SpamAssassin, not text.
+    let raw = b"From: a@example.com\nSubject: s\nContent-Type: BINARY\n\
+Content-Transfer-Encoding: base64\n\naGVsbG8=\n";
+    let msg = Message::parse(raw);
+    features.build(&msg, &Limits::default());
+    assert!(!run(
+        &msg,
+        &features,
+        "check_for_mime",
+        &args(&["mime_base64_encoded_text"])
+    ));
+    let raw = b"From: a@example.com\nSubject: s\nContent-Type: text/plain\n\
+Content-Transfer-Encoding: base64\n\naGVsbG8=\n";
+    let msg = Message::parse(raw);
+    features.build(&msg, &Limits::default());
+    assert!(run(
+        &msg,
+        &features,
+        "check_for_mime",
+        &args(&["mime_base64_encoded_text"])
+    ));
 }

@@ -907,3 +907,81 @@ fn scan_reads_stdin() {
         "{stdout}"
     );
 }
+
+#[test]
+fn scan_calls_the_sample_spam_spam_with_the_default_rules() {
+    let offer = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/offer.eml");
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/sample.eml");
+    let out = run(&[&"scan", &offer, &sample], None);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(
+        lines[0].starts_with(&format!("{}: Spam FOUND (score=", offer.display())),
+        "{stdout}"
+    );
+    assert!(lines[0].contains("LF_PHARMA"), "{stdout}");
+    assert_eq!(lines[1], format!("{}: OK", sample.display()));
+    assert!(stdout.contains("\nSpam messages: 1\n"), "{stdout}");
+
+    let out = run(&[&"scan", &"--json", &offer], None);
+    let first_line = out.stdout.split(|&b| b == b'\n').next().unwrap();
+    let first = parse(first_line);
+    let spam = &first["spam"];
+    assert_eq!(spam["is_spam"], true, "{first}");
+    assert_eq!(spam["required"], 5.0);
+    assert!(spam["score"].as_f64().unwrap() >= 5.0);
+    assert!(
+        spam["symbols"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"] == "LF_PHARMA")
+    );
+}
+
+#[test]
+fn scan_with_rules_uses_only_those_rules() {
+    let t = TempDir::new("scan-rules");
+    let cf = t.write(
+        "local.cf",
+        b"header LOCAL_HELLO Subject =~ /\\bhello\\b/i\ndescribe LOCAL_HELLO says hello\nscore LOCAL_HELLO 5.5\n",
+    );
+    let m = t.write(
+        "m.eml",
+        b"From: a@example.com\nSubject: Hello there\n\nbody\n",
+    );
+    let out = run(&[&"scan", &"--rules", &cf, &m], None);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert_eq!(
+        stdout.lines().next().unwrap(),
+        format!(
+            "{}: Spam FOUND (score=5.5 required=5.0 tests=LOCAL_HELLO)",
+            m.display()
+        )
+    );
+    assert!(stdout.contains("\nSpam rules: 1\n"), "{stdout}");
+}
+
+#[test]
+fn rules_check_reports_what_loaded_and_what_did_not() {
+    let out = run(&[&"rules", &"--check"], None);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("skipped lines: 0\n"), "{stdout}");
+    assert!(stdout.contains("unimplemented eval rules: 0 "), "{stdout}");
+
+    let t = TempDir::new("rules-check");
+    let cf = t.write(
+        "odd.cf",
+        b"body GOOD /viagra/i\nfrobnicate yes\nheader NETTY eval:check_rbl('x', 'zen.example.')\nmeta BAD (GOOD &&\n",
+    );
+    let out = run(&[&"rules", &"--check", &"-v", &cf], None);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("skipped lines: "), "{stdout}");
+    assert!(!stdout.contains("skipped lines: 0\n"), "{stdout}");
+    assert!(stdout.contains("frobnicate"), "{stdout}");
+    assert!(stdout.contains("check_rbl: NETTY"), "{stdout}");
+}

@@ -72,6 +72,9 @@ pub struct Text {
     pub buf: Vec<u8>,
     /// Each line as `start..end` in `buf`, without its `\n`.
     pub lines: Vec<(u32, u32)>,
+    /// For each line, whether SpamAssassin's copy of it ends in `\n`
+    /// (a line cut short at 2,048 bytes, or the last line, may not).
+    pub newline: Vec<bool>,
 }
 
 impl Text {
@@ -79,10 +82,16 @@ impl Text {
     pub fn clear(&mut self) {
         self.buf.clear();
         self.lines.clear();
+        self.newline.clear();
     }
     /// Appends one line (a `\n` is added after it). A line that would
     /// take the buffer past 4 GiB (the offsets are `u32`) is dropped.
     pub fn push(&mut self, line: &[u8]) {
+        self.push_line(line, false);
+    }
+    /// Appends one line, noting whether SpamAssassin's copy of it ends
+    /// in `\n` (see [`Text::newline`]).
+    pub fn push_line(&mut self, line: &[u8], newline: bool) {
         if self.buf.len() + line.len() >= u32::MAX as usize {
             return;
         }
@@ -91,6 +100,14 @@ impl Text {
         let end = self.buf.len() as u32;
         self.buf.push(b'\n');
         self.lines.push((start, end));
+        self.newline.push(newline);
+    }
+    /// The lines, each with its length as SpamAssassin measures it
+    /// (counting the `\n` its copy ends in, if any).
+    pub fn iter_sa(&self) -> impl Iterator<Item = (&[u8], usize)> + '_ {
+        self.iter()
+            .zip(&self.newline)
+            .map(|(l, &nl)| (l, l.len() + usize::from(nl)))
     }
     /// The lines.
     pub fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
@@ -680,7 +697,7 @@ fn part_facts(msg: &Message<'_>, idx: usize, part: &Part<'_>) -> PartFacts {
 }
 
 /// SpamAssassin's `parse_content_type`, the type part.
-fn sa_content_type(field: Option<&[u8]>) -> String {
+pub(crate) fn sa_content_type(field: Option<&[u8]>) -> String {
     let v = field.unwrap_or(b"").trim_ascii_start();
     let v = v.split(|&b| b == b';').next().unwrap_or(b"");
     // ^([^/]+(?:/[^/\s]*)?)
@@ -910,7 +927,10 @@ fn push_paragraphs(out: &mut Text, b: &[u8]) {
 /// Pushes one element of a SpamAssassin array, dropping its final newline
 /// (the [`Text`] adds one back).
 fn push_elem(out: &mut Text, e: &[u8]) {
-    out.push(e.strip_suffix(b"\n").unwrap_or(e));
+    match e.strip_suffix(b"\n") {
+        Some(l) => out.push_line(l, true),
+        None => out.push(e),
+    }
 }
 
 /// SpamAssassin's body white space rule: a run of white space holding two

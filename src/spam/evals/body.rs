@@ -161,8 +161,7 @@ pub fn tvd_vertical_words(ctx: &EvalCtx<'_, '_>, args: &[String]) -> bool {
     }
     let mut best = -1i64;
     // Lengths in bytes of UTF-8, as SpamAssassin measures its body lines.
-    for line in ctx.features.body.iter() {
-        let len = line.len();
+    for (line, len) in ctx.features.body.iter_sa() {
         if len <= 5 {
             continue;
         }

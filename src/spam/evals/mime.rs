@@ -133,10 +133,13 @@ fn mime_stats(msg: &Message<'_>) -> MimeStats {
     let mut part_bytes: Vec<Option<usize>> = Vec::new();
     let mut part_type: Vec<String> = Vec::new();
     for (_, p) in sa_parts(msg) {
-        let ctype = p.content_type();
+        // The type as SpamAssassin's `parse_content_type` reads the last
+        // Content-Type field: `BINARY` stays `binary`, not text/plain.
+        let ctype = crate::spam::features::sa_content_type(msg.headers(p, "content-type").last());
         if ctype == "multipart/alternative" {
             s.multipart_alternative = true;
         }
+        let cte_missing = msg.headers(p, "content-transfer-encoding").next().is_none();
         let cte = part_header(msg, p, "content-transfer-encoding");
         let cd = part_header(msg, p, "content-disposition");
         let cs = p
@@ -186,7 +189,13 @@ fn mime_stats(msg: &Message<'_>) -> MimeStats {
             {
                 *b += len;
             }
-            if cte == "quoted-printable" && !line.starts_with(b"SPAM: ") {
+            // SpamAssassin 4.0.1 compares `$cte eq "quoted-printable"`
+            // (and `eq "7bit"` below) against a header value that still
+            // ends in a newline after its `chomp`, so these tests never
+            // hold for a part that has the header at all: no QP region is
+            // ever measured, and `mime_qp_count` stays the number of QP
+            // parts. We reproduce that.
+            if sa_cte_eq(&cte, "quoted-printable") && !line.starts_with(b"SPAM: ") {
                 if len > 79 {
                     s.qp_long_line = true;
                 }
@@ -205,7 +214,9 @@ fn mime_stats(msg: &Message<'_>) -> MimeStats {
             {
                 s.ascii_text_illegal += 1;
             }
-            if ctype == "text/plain" && (cte.is_empty() || cte == "7bit" || cte == "8bit") {
+            if ctype == "text/plain"
+                && (cte_missing || sa_cte_eq(&cte, "7bit") || sa_cte_eq(&cte, "8bit"))
+            {
                 let subs = count_unicode_entities(line);
                 normal += len - subs * 8;
                 unicode += subs;
@@ -252,6 +263,13 @@ fn mime_stats(msg: &Message<'_>) -> MimeStats {
 
 /// `=XX` escapes of characters that did not need encoding (SpamAssassin's
 /// `=(?:09|3[0-9ABCEF]|[2456][0-9A-F]|7[0-9A-E])`).
+/// SpamAssassin's `$cte eq WANT` on the value it has in hand: that value
+/// keeps a trailing newline, so an exact comparison with a word never
+/// holds (only an absent header reads as `''`).
+fn sa_cte_eq(_cte: &str, _want: &str) -> bool {
+    false
+}
+
 fn qp_encoded(line: &[u8]) -> usize {
     let mut n = 0;
     let mut i = 0;

@@ -62,6 +62,7 @@ mod tests;
 
 use fallback::Fallback;
 use prefilter::Prefilter;
+pub use prefilter::{ALL_LINES, Scratch as SetScratch};
 
 /// Size limit for one compiled native regex (bytes of program).
 pub const SIZE_LIMIT: usize = 4 << 20;
@@ -268,6 +269,27 @@ impl Set {
     /// returned cannot match `text` or any part of it.
     pub fn candidates(&self, text: &[u8], out: &mut Vec<u32>) {
         self.prefilter.candidates(text, out);
+    }
+
+    /// [`Set::candidates`] with reusable buffers.
+    pub fn candidates_with(&self, text: &[u8], out: &mut Vec<u32>, scratch: &mut SetScratch) {
+        self.prefilter.candidates_with(text, out, scratch);
+    }
+
+    /// Like [`Set::candidates`], but says in which lines each candidate
+    /// may match: appends `(id, line)` pairs, sorted and distinct, where
+    /// `line` indexes `lines` (`start..end` ranges of `text`, increasing,
+    /// not overlapping) or is [`ALL_LINES`] for a pattern with no required
+    /// string. A match of pattern `id` inside a line not named for it is
+    /// impossible.
+    pub fn candidate_lines(
+        &self,
+        text: &[u8],
+        lines: &[(u32, u32)],
+        out: &mut Vec<(u32, u32)>,
+        scratch: &mut SetScratch,
+    ) {
+        self.prefilter.candidate_lines(text, lines, out, scratch);
     }
 
     /// Counts the non-overlapping matches of pattern `id` in `text`, up to

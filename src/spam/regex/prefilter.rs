@@ -433,12 +433,21 @@ impl Prefilter {
 
     /// Appends the candidate ids for `text`, sorted and distinct.
     pub fn candidates(&self, text: &[u8], out: &mut Vec<u32>) {
-        let mut bits = vec![0u64; self.n.div_ceil(64)];
+        self.candidates_with(text, out, &mut Scratch::default());
+    }
+
+    /// [`Prefilter::candidates`] with reusable buffers.
+    pub fn candidates_with(&self, text: &[u8], out: &mut Vec<u32>, scratch: &mut Scratch) {
+        let bits = &mut scratch.bits;
+        bits.clear();
+        bits.resize(self.n.div_ceil(64), 0);
         for &id in &self.always {
             bits[id as usize / 64] |= 1 << (id % 64);
         }
         if let Some(ac) = &self.ac {
-            let mut seen = vec![0u64; self.owners.len().div_ceil(64)];
+            let seen = &mut scratch.seen;
+            seen.clear();
+            seen.resize(self.owners.len().div_ceil(64), 0);
             for m in ac.find_overlapping_iter(text) {
                 let k = m.pattern().as_usize();
                 let (w, bit) = (k / 64, 1u64 << (k % 64));
@@ -460,4 +469,67 @@ impl Prefilter {
             }
         }
     }
+
+    /// Appends `(id, line)` pairs, sorted and distinct: pattern `id` may
+    /// match inside line `line` (an index into `lines`, each a `start..end`
+    /// range of `text`, in increasing order and not overlapping), because
+    /// one of its required strings lies wholly inside that line. A pattern
+    /// with no required set gets the single pair `(id, ALL_LINES)`. A
+    /// pattern whose pairs do not name a line cannot match inside it.
+    pub fn candidate_lines(
+        &self,
+        text: &[u8],
+        lines: &[(u32, u32)],
+        out: &mut Vec<(u32, u32)>,
+        scratch: &mut Scratch,
+    ) {
+        let start = out.len();
+        for &id in &self.always {
+            out.push((id, ALL_LINES));
+        }
+        if let Some(ac) = &self.ac {
+            let last = &mut scratch.last;
+            last.clear();
+            last.resize(self.owners.len(), u32::MAX);
+            for m in ac.find_overlapping_iter(text) {
+                let (s, e) = (m.start(), m.end());
+                // The last line starting at or before `s`.
+                let i = lines.partition_point(|&(ls, _)| ls as usize <= s);
+                let Some(i) = i.checked_sub(1) else { continue };
+                if e > lines[i].1 as usize {
+                    continue;
+                }
+                let k = m.pattern().as_usize();
+                let line = i as u32;
+                if last[k] == line {
+                    continue;
+                }
+                last[k] = line;
+                for &id in &self.owners[k] {
+                    out.push((id, line));
+                }
+            }
+        }
+        out[start..].sort_unstable();
+        let mut w = start;
+        for r in start..out.len() {
+            if w == start || out[w - 1] != out[r] {
+                out[w] = out[r];
+                w += 1;
+            }
+        }
+        out.truncate(w);
+    }
+}
+
+/// The line index that stands for "every line" in
+/// [`Prefilter::candidate_lines`].
+pub const ALL_LINES: u32 = u32::MAX;
+
+/// Reusable buffers for the prefilter.
+#[derive(Debug, Default, Clone)]
+pub struct Scratch {
+    bits: Vec<u64>,
+    seen: Vec<u64>,
+    last: Vec<u32>,
 }

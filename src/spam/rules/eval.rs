@@ -17,7 +17,7 @@ use super::compile::{Kind, Rules, TEXT_TARGETS};
 use crate::mime::Message;
 use crate::spam::Features;
 use crate::spam::evals::EvalCtx;
-use crate::spam::regex::Budget;
+use crate::spam::regex::{ALL_LINES, Budget, SetScratch};
 use std::borrow::Cow;
 
 /// Fallback-engine runs allowed per message (see [`Budget`]).
@@ -28,6 +28,8 @@ pub const FALLBACK_RUNS: u64 = 20_000;
 pub struct Scratch {
     values: Vec<f64>,
     cands: Vec<u32>,
+    pairs: Vec<(u32, u32)>,
+    pre: SetScratch,
     header: Vec<u8>,
 }
 
@@ -73,33 +75,64 @@ impl Rules {
             if ts.ids.is_empty() {
                 continue;
             }
-            let full = [msg.input()];
-            let lines: Box<dyn Iterator<Item = &[u8]>> = match target {
-                super::ast::Target::Body => Box::new(features.body.iter()),
-                super::ast::Target::Rawbody => Box::new(features.rawbody.iter()),
-                super::ast::Target::Uri => Box::new(features.uris.iter()),
-                _ => Box::new(full.iter().copied()),
+            let text = match target {
+                super::ast::Target::Body => &features.body,
+                super::ast::Target::Rawbody => &features.rawbody,
+                super::ast::Target::Uri => &features.uris,
+                _ => {
+                    // `full`: one text, the whole message.
+                    let whole = msg.input();
+                    scratch.cands.clear();
+                    ts.set
+                        .candidates_with(whole, &mut scratch.cands, &mut scratch.pre);
+                    for &id in &scratch.cands {
+                        let Some(&ri) = ts.ids.get(id as usize) else {
+                            continue;
+                        };
+                        let max = self.rules[ri as usize].max_hits();
+                        scratch.values[ri as usize] =
+                            ts.set.count(id, whole, max, &mut budget) as f64;
+                    }
+                    continue;
+                }
             };
-            let lines: Vec<&[u8]> = lines.collect();
-            let whole: &[u8] = match target {
-                super::ast::Target::Body => &features.body.buf,
-                super::ast::Target::Rawbody => &features.rawbody.buf,
-                super::ast::Target::Uri => &features.uris.buf,
-                _ => msg.input(),
+            let lines = &text.lines;
+            let line = |i: u32| {
+                let (s, e) = lines[i as usize];
+                &text.buf[s as usize..e as usize]
             };
-            scratch.cands.clear();
-            ts.set.candidates(whole, &mut scratch.cands);
-            for &id in &scratch.cands {
+            scratch.pairs.clear();
+            ts.set
+                .candidate_lines(&text.buf, lines, &mut scratch.pairs, &mut scratch.pre);
+            let pairs = &scratch.pairs;
+            let mut at = 0;
+            while at < pairs.len() {
+                let id = pairs[at].0;
+                let end = at + pairs[at..].partition_point(|p| p.0 == id);
+                let these = &pairs[at..end];
+                at = end;
                 let Some(&ri) = ts.ids.get(id as usize) else {
                     continue;
                 };
                 let rule = &self.rules[ri as usize];
                 let max = rule.max_hits();
+                // `tflags nosubject`: a body rule that skips the Subject,
+                // which is the first body line.
+                let first = u32::from(*target == super::ast::Target::Body && rule.tflags.nosubject);
                 let mut hits = 0;
-                for line in &lines {
-                    hits += ts.set.count(id, line, max - hits, &mut budget);
-                    if hits >= max {
-                        break;
+                if these.last().is_some_and(|p| p.1 == ALL_LINES) {
+                    for i in first..lines.len() as u32 {
+                        hits += ts.set.count(id, line(i), max - hits, &mut budget);
+                        if hits >= max {
+                            break;
+                        }
+                    }
+                } else {
+                    for &(_, i) in these.iter().filter(|p| p.1 >= first) {
+                        hits += ts.set.count(id, line(i), max - hits, &mut budget);
+                        if hits >= max {
+                            break;
+                        }
                     }
                 }
                 scratch.values[ri as usize] = hits as f64;
@@ -180,7 +213,8 @@ impl Rules {
             };
             let present = value.is_some();
             scratch.cands.clear();
-            self.header_set.candidates(text, &mut scratch.cands);
+            self.header_set
+                .candidates_with(text, &mut scratch.cands, &mut scratch.pre);
             for &ri in group {
                 let rule = &self.rules[ri as usize];
                 if !rule.runs() {

@@ -427,7 +427,8 @@ mod tests {
     #[test]
     fn perl_semantics() {
         // (expression, values, expected) — each checked with perl -e.
-        let cases: &[(&str, &[(&str, f64)], f64)] = &[
+        type Case<'a> = (&'a str, &'a [(&'a str, f64)], f64);
+        let cases: &[Case] = &[
             ("A && B", &[("A", 2.0), ("B", 3.0)], 3.0),
             ("A && B", &[("B", 3.0)], 0.0),
             ("A || B", &[("B", 5.0)], 5.0),
