@@ -80,8 +80,11 @@ def ours(exe, files, extra):
         except ValueError:
             continue
         if "path" in v:
+            # Corpus files start with an mbox "From " line, so filterscan
+            # reports them as one-message mboxes: `path#1`.
+            path = v["path"].split("#")[0]
             spam = v.get("spam") or {}
-            verdicts[v["path"]] = bool(spam.get("is_spam"))
+            verdicts[path] = verdicts.get(path, False) or bool(spam.get("is_spam"))
     if not verdicts:
         sys.exit("filterscan produced no verdicts: " + out.stderr.decode()[:500])
     return verdicts, cpu, wall
