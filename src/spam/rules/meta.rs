@@ -478,4 +478,102 @@ mod tests {
         assert!(!glob_match("F*_?", "FOO_AB"));
         assert!(glob_match("*", ""));
     }
+
+    use proptest::prelude::*;
+
+    /// A small expression tree, printed fully parenthesised, with its value
+    /// computed directly: the oracle the parser and evaluator must agree with.
+    #[derive(Debug, Clone)]
+    enum T {
+        Num(u8),
+        Var(u8),
+        Not(Box<T>),
+        Bin(&'static str, Box<T>, Box<T>),
+    }
+
+    fn tree() -> impl Strategy<Value = T> {
+        let leaf = prop_oneof![(0u8..4).prop_map(T::Num), (0u8..4).prop_map(T::Var)];
+        leaf.prop_recursive(5, 40, 2, |inner| {
+            prop_oneof![
+                inner.clone().prop_map(|a| T::Not(Box::new(a))),
+                (
+                    prop::sample::select(vec![
+                        "&&", "||", "+", "-", "*", "<", ">", "<=", ">=", "==", "!="
+                    ]),
+                    inner.clone(),
+                    inner
+                )
+                    .prop_map(|(op, a, b)| T::Bin(op, Box::new(a), Box::new(b))),
+            ]
+        })
+    }
+
+    fn show(t: &T) -> String {
+        match t {
+            T::Num(n) => n.to_string(),
+            T::Var(v) => format!("R{v}"),
+            T::Not(a) => format!("!({})", show(a)),
+            T::Bin(op, a, b) => format!("({}) {op} ({})", show(a), show(b)),
+        }
+    }
+
+    fn value(t: &T, vars: &[f64; 4]) -> f64 {
+        let b = |x: bool| if x { 1.0 } else { 0.0 };
+        match t {
+            T::Num(n) => f64::from(*n),
+            T::Var(v) => vars[*v as usize],
+            T::Not(a) => b(value(a, vars) == 0.0),
+            T::Bin(op, x, y) => {
+                let l = value(x, vars);
+                match *op {
+                    "&&" => {
+                        if l != 0.0 {
+                            value(y, vars)
+                        } else {
+                            l
+                        }
+                    }
+                    "||" => {
+                        if l != 0.0 {
+                            l
+                        } else {
+                            value(y, vars)
+                        }
+                    }
+                    _ => {
+                        let r = value(y, vars);
+                        match *op {
+                            "+" => l + r,
+                            "-" => l - r,
+                            "*" => l * r,
+                            "<" => b(l < r),
+                            ">" => b(l > r),
+                            "<=" => b(l <= r),
+                            ">=" => b(l >= r),
+                            "==" => b(l == r),
+                            _ => b(l != r),
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn agrees_with_the_tree_it_prints(t in tree(), vars in prop::array::uniform4(0u8..3)) {
+            let vars = vars.map(f64::from);
+            let e = Expr::parse(&show(&t)).unwrap();
+            let names = e.names().to_vec();
+            let got = e.eval(&|i| vars[names[i][1..].parse::<usize>().unwrap()]);
+            prop_assert_eq!(got, value(&t, &vars));
+        }
+
+        #[test]
+        fn never_panics(s in "[A-Z_()!&|<>=+*/?:^ 0-9.-]{0,60}") {
+            if let Ok(e) = Expr::parse(&s) {
+                let _ = e.eval(&|_| 1.0);
+            }
+        }
+    }
 }
