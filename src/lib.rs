@@ -2,10 +2,13 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+#[allow(unsafe_code)]
+pub mod capi;
 pub mod container;
 pub mod decode;
 pub mod defect;
 pub mod engine;
+pub mod envelope;
 pub mod limits;
 pub mod mime;
 pub mod report;

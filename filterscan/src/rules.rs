@@ -57,6 +57,10 @@ pub fn rules(args: RulesArgs) -> ExitCode {
     println!("metas: {}", st.metas);
     println!("evals: {} native", st.evals);
     println!("score 0 (never run): {}", st.zero_score);
+    println!(
+        "unused sub-rules (read by no scored rule, not run): {}",
+        st.unused
+    );
     println!("required_score: {:.1}", rules.required_score());
 
     let unimpl: usize = st.unimplemented_evals.values().map(Vec::len).sum();

@@ -16,9 +16,11 @@
 //!    silently: skipped lines are kept with the reason.
 //! 2. [`rules::compile`] turns the configuration into an immutable
 //!    [`rules::Rules`]: scores for the chosen score set, every regex of one
-//!    kind of text in one [`regex::Set`] behind a literal prefilter, native
-//!    [`evals`] for the eval tests we implement, and the metas in dependency
-//!    order.
+//!    kind of text (and of each header) in one [`regex::Set`] behind a
+//!    literal prefilter, native [`evals`] for the eval tests we implement,
+//!    and the metas in dependency order, each compiled to a small stack
+//!    program. Sub-rules that no scored rule reads are not compiled at all:
+//!    they cannot change a verdict (about 480 of the stock set's 2,950).
 //! 3. [`Features::build`] renders the message as SpamAssassin's rules see
 //!    it: header values, the body as text (HTML rendered by [`html`]), the
 //!    raw decoded body, the URI list ([`uri`]), and facts about parts and

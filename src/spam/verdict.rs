@@ -185,7 +185,9 @@ impl Verdict {
         r.push_str(&self.summary());
         let r = r.trim_end_matches('\n');
         let mut out = String::with_capacity(r.len() + 16);
-        for (i, line) in r.split('\n').enumerate() {
+        // A continuation line of white space only is obsolete syntax
+        // (RFC 5322 4.2) that some MTAs mangle: blank lines are left out.
+        for (i, line) in r.split('\n').filter(|l| !l.trim().is_empty()).enumerate() {
             if i > 0 {
                 out.push_str("\n\t");
             }
@@ -308,6 +310,8 @@ mod tests {
             h[2].1
                 .starts_with("Content analysis details:   (6.0 points, 5.0 required)")
         );
+        // No continuation line of white space only.
+        assert!(h[2].1.split('\n').all(|l| !l.trim().is_empty()));
     }
 
     #[test]

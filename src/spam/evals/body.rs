@@ -9,28 +9,28 @@
 //! ```
 //! use filter::mime::Message;
 //! use filter::spam::Features;
-//! use filter::spam::evals::{EvalCtx, lookup};
+//! use filter::spam::evals::{Args, EvalCtx, lookup};
 //!
 //! let raw = b"Subject: x\r\n\r\nhi\r\n";
 //! let msg = Message::parse(raw);
 //! let mut features = Features::default();
 //! features.body.push(b"x");
 //! features.body.push(b"w  o  r  d  s");
-//! let ctx = EvalCtx { msg: &msg, features: &features };
+//! let ctx = EvalCtx::new(&msg, &features);
 //! // The raw body is 4 bytes.
-//! assert!(lookup("check_body_length").unwrap()(&ctx, &["128".into()]));
+//! assert!(lookup("check_body_length").unwrap()(&ctx, &Args::new(vec!["128".into()])));
 //! // A line with more spaces than letters.
-//! assert!(lookup("tvd_vertical_words").unwrap()(&ctx, &["100".into(), "101".into()]));
+//! assert!(lookup("tvd_vertical_words").unwrap()(&ctx, &Args::new(vec!["100".into(), "101".into()])));
 //! ```
 
-use super::EvalCtx;
 use super::header::{arg_f, likely_caps_charset};
+use super::{Args, EvalCtx};
 use crate::decode::charset;
 use crate::mime::{Decoder, Origin, PartKind};
 
 /// `check_body_length(MAX)`: the raw body (after the header) is at most
 /// MAX bytes.
-pub fn check_body_length(ctx: &EvalCtx<'_, '_>, args: &[String]) -> bool {
+pub fn check_body_length(ctx: &EvalCtx<'_, '_>, args: &Args) -> bool {
     let Some(max) = arg_f(args, 0) else {
         return false;
     };
@@ -59,6 +59,10 @@ fn charset_likely_caps(ctx: &EvalCtx<'_, '_>) -> bool {
 /// The share (percent) of capitals among letters and digits in body lines
 /// with at least two words, or 0 when under 200 characters were counted.
 fn uppercase(ctx: &EvalCtx<'_, '_>) -> f64 {
+    *ctx.memo.uppercase.get_or_init(|| uppercase_uncached(ctx))
+}
+
+fn uppercase_uncached(ctx: &EvalCtx<'_, '_>) -> f64 {
     if charset_likely_caps(ctx) {
         return 0.0;
     }
@@ -69,13 +73,16 @@ fn uppercase(ctx: &EvalCtx<'_, '_>) -> f64 {
             continue;
         }
         let s = strip_iso2022(&s);
-        // Bytes, as SpamAssassin counts its UTF-8 body lines.
+        // Bytes, as SpamAssassin counts its UTF-8 body lines; the letters
+        // and digits counted are ASCII, so bytes serve for them too.
         len += s.len();
-        lower += s
-            .chars()
-            .filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-            .count();
-        upper += s.chars().filter(char::is_ascii_uppercase).count();
+        for b in s.bytes() {
+            if b.is_ascii_lowercase() || b.is_ascii_digit() {
+                lower += 1;
+            } else if b.is_ascii_uppercase() {
+                upper += 1;
+            }
+        }
     }
     if len < 200 || upper + lower == 0 {
         return 0.0;
@@ -106,20 +113,20 @@ fn looks_base64_pair(s: &str) -> bool {
 }
 
 /// Removes ISO-2022-JP escape sequences `ESC $ B … ESC ( B`.
-fn strip_iso2022(s: &str) -> String {
+fn strip_iso2022(s: &str) -> std::borrow::Cow<'_, str> {
     let Some(a) = s.find("\x1b$B") else {
-        return s.to_string();
+        return s.into();
     };
     match s.rfind("\x1b(B") {
-        Some(b) if b > a => format!("{}{}", &s[..a], &s[b + 3..]),
-        _ => s.to_string(),
+        Some(b) if b > a => format!("{}{}", &s[..a], &s[b + 3..]).into(),
+        _ => s.into(),
     }
 }
 
 /// `check_for_uppercase(MIN, MAX)`: capitals make more than MIN and at
 /// most MAX percent of the body's letters and digits (200 characters at
 /// least; Asian and Cyrillic charsets exempt).
-pub fn check_for_uppercase(ctx: &EvalCtx<'_, '_>, args: &[String]) -> bool {
+pub fn check_for_uppercase(ctx: &EvalCtx<'_, '_>, args: &Args) -> bool {
     let (Some(min), Some(max)) = (arg_f(args, 0), arg_f(args, 1)) else {
         return false;
     };
@@ -130,7 +137,7 @@ pub fn check_for_uppercase(ctx: &EvalCtx<'_, '_>, args: &[String]) -> bool {
 /// `check_blank_line_ratio(MIN, MAX, MINLINES)`: blank lines make more
 /// than MIN (or, MIN being 0, at least 0) and at most MAX percent of the
 /// decoded text lines; fewer than MINLINES lines give -1.
-pub fn check_blank_line_ratio(ctx: &EvalCtx<'_, '_>, args: &[String]) -> bool {
+pub fn check_blank_line_ratio(ctx: &EvalCtx<'_, '_>, args: &Args) -> bool {
     let (Some(min), Some(max)) = (arg_f(args, 0), arg_f(args, 1)) else {
         return false;
     };
@@ -152,7 +159,7 @@ pub fn check_blank_line_ratio(ctx: &EvalCtx<'_, '_>, args: &[String]) -> bool {
 
 /// `tvd_vertical_words(MIN, MAX)`: the most space-filled body line (spaces
 /// per non-space, percent, 100 when spaces win) is in `[MIN, MAX)`.
-pub fn tvd_vertical_words(ctx: &EvalCtx<'_, '_>, args: &[String]) -> bool {
+pub fn tvd_vertical_words(ctx: &EvalCtx<'_, '_>, args: &Args) -> bool {
     let (Some(min), Some(mut max)) = (arg_f(args, 0), arg_f(args, 1)) else {
         return false;
     };
@@ -179,7 +186,7 @@ pub fn tvd_vertical_words(ctx: &EvalCtx<'_, '_>, args: &[String]) -> bool {
 
 /// `check_stock_info(MIN)`: the first text/plain part has MIN or more
 /// distinct stock-tip labels (`Symbol:`, `Target price:`, ...).
-pub fn check_stock_info(ctx: &EvalCtx<'_, '_>, args: &[String]) -> bool {
+pub fn check_stock_info(ctx: &EvalCtx<'_, '_>, args: &Args) -> bool {
     let Some(min) = arg_f(args, 0) else {
         return false;
     };
@@ -232,11 +239,11 @@ fn stock_label(s: &str) -> Option<String> {
 
 /// `check_body_8bits`: false under SpamAssassin's default `ok_languages
 /// all` (the TextCat plugin is not loaded by default either).
-pub fn check_body_8bits(_: &EvalCtx<'_, '_>, _: &[String]) -> bool {
+pub fn check_body_8bits(_: &EvalCtx<'_, '_>, _: &Args) -> bool {
     false
 }
 
 /// `check_language`: false under the default `ok_languages all`.
-pub fn check_language(_: &EvalCtx<'_, '_>, _: &[String]) -> bool {
+pub fn check_language(_: &EvalCtx<'_, '_>, _: &Args) -> bool {
     false
 }

@@ -2,38 +2,45 @@
 //! recipient lists, dates, subjects and Message-IDs.
 //!
 //! Each function reads the top-level header the way the Perl plugin does
-//! (through the views in `util`) and keeps its thresholds. Date tests
-//! compare the Date header with the Received dates, never with a clock.
+//! (through the views in `util`, kept in the context's memo so that a
+//! header is decoded once per message) and keeps its thresholds. What
+//! several rules share (the Date difference, the recipient statistics,
+//! the Hotmail verdicts, whether a list manager stripped the Received
+//! headers) is worked out once per message too. Where the Perl builds a
+//! regex from header data, the matching is done by hand (see `text`).
+//! Date tests compare the Date header with the Received dates, never with
+//! a clock.
 //!
 //! ```
 //! use filter::mime::Message;
 //! use filter::spam::Features;
-//! use filter::spam::evals::{EvalCtx, lookup};
+//! use filter::spam::evals::{Args, EvalCtx, lookup};
 //!
 //! // The Date is seven hours after the only Received date.
 //! let raw = b"Received: from a (a [192.0.2.1]) by mx; Mon, 3 Jun 2024 10:00:00 +0000\r\n\
 //! Date: Mon, 3 Jun 2024 17:00:00 +0000\r\n\r\nhi\r\n";
 //! let msg = Message::parse(raw);
 //! let features = Features::default();
-//! let ctx = EvalCtx { msg: &msg, features: &features };
+//! let ctx = EvalCtx::new(&msg, &features);
 //! let shifted = lookup("check_for_shifted_date").unwrap();
-//! assert!(shifted(&ctx, &["6".into(), "12".into()]));
-//! assert!(!shifted(&ctx, &["undef".into(), "-96".into()]));
+//! assert!(shifted(&ctx, &Args::new(vec!["6".into(), "12".into()])));
+//! assert!(!shifted(&ctx, &Args::new(vec!["undef".into(), "-96".into()])));
 //! ```
 
 use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::EvalCtx;
-use super::util::{self, addr, get, values};
+use super::text;
+use super::util::{self, values};
+use super::{Args, EvalCtx};
 
 fn re(s: &str) -> Regex {
     Regex::new(s).expect("static regex")
 }
 
 /// `\s+` → one space, as the Perl does before matching Received headers.
-fn squash(s: &str) -> String {
+pub(super) fn squash(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut ws = false;
     for c in s.chars() {
@@ -59,30 +66,34 @@ fn has_ip(s: &str) -> bool {
 
 /// `check_for_fake_aol_relay_in_rcvd`: an AOL relay name (`rly-xx00.`) in a
 /// Received header that AOL did not write.
-pub fn check_for_fake_aol_relay_in_rcvd(ctx: &EvalCtx<'_, '_>, _: &[String]) -> bool {
+pub fn check_for_fake_aol_relay_in_rcvd(ctx: &EvalCtx<'_, '_>, _: &Args) -> bool {
     static RLY: LazyLock<Regex> = LazyLock::new(|| re(r"(?i) rly-[a-z][a-z]\d\d\."));
     static VIA: LazyLock<Regex> = LazyLock::new(|| re(r"/AOL-\d+\.\d+\.\d+\)"));
     static ID: LazyLock<Regex> = LazyLock::new(|| re(r"ESMTP id (?:RELAY|MAILRELAY|MAILIN)"));
-    let r = squash(&get(ctx.msg, "Received"));
-    RLY.is_match(&r) && !VIA.is_match(&r) && !ID.is_match(&r)
+    let r = ctx.received_squashed();
+    RLY.is_match(r) && !VIA.is_match(r) && !ID.is_match(r)
 }
 
 /// `gated_through_received_hdr_remover`: the message passed a list manager
 /// that strips Received headers (ezmlm, MSN groups), or has none at all.
-pub fn gated_through_received_hdr_remover(ctx: &EvalCtx<'_, '_>, _: &[String]) -> bool {
+pub fn gated_through_received_hdr_remover(ctx: &EvalCtx<'_, '_>, _: &Args) -> bool {
     gated(ctx)
 }
 
 fn gated(ctx: &EvalCtx<'_, '_>) -> bool {
+    *ctx.memo.gated.get_or_init(|| gated_uncached(ctx))
+}
+
+fn gated_uncached(ctx: &EvalCtx<'_, '_>) -> bool {
     static EZ: LazyLock<Regex> = LazyLock::new(|| re(r"(?m)^contact \S+@\S+; run by ezmlm$"));
     static DL: LazyLock<Regex> = LazyLock::new(|| re(r"(?m)^mailing list \S+@\S+"));
     static QM: LazyLock<Regex> =
         LazyLock::new(|| re(r"qmail \d+ invoked (?:from network|by .{3,20})\); \d+ ... \d+"));
     static MSN: LazyLock<Regex> = LazyLock::new(|| re(r"from groups\.msn\.com \(\S+\.msn\.com "));
-    let rcvd = get(ctx.msg, "Received");
+    let rcvd = ctx.get("Received");
     if util::has(ctx.msg, "Mailing-List")
-        && EZ.is_match(&get(ctx.msg, "Mailing-List"))
-        && DL.is_match(&get(ctx.msg, "Delivered-To"))
+        && EZ.is_match(&ctx.get("Mailing-List"))
+        && DL.is_match(&ctx.get("Delivered-To"))
         && QM.is_match(&rcvd)
     {
         return true;
@@ -97,27 +108,33 @@ fn msn_groups(ctx: &EvalCtx<'_, '_>) -> bool {
     static TO: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)<(\S+)@groups\.msn\.com>"));
     static PICK: LazyLock<Regex> =
         LazyLock::new(|| re(r"from mail pickup service by ((?:p\d\d\.)groups\.msn\.com)\b"));
-    let to = get(ctx.msg, "To");
+    let to = ctx.get("To");
     let Some(list) = TO.captures(&to).map(|c| c[1].to_string()) else {
         return false;
     };
-    let rcvd = get(ctx.msg, "Received");
+    let rcvd = ctx.get("Received");
     let Some(server) = PICK.captures(&rcvd).map(|c| c[1].to_string()) else {
         return false;
     };
-    let mid = get(ctx.msg, "Message-Id");
+    let mid = ctx.get("Message-Id");
     if list == "notifications" {
         mid.starts_with('<') && mid.contains(&format!("@{server}>"))
     } else {
         mid.starts_with(&format!("<{list}-"))
             && mid.contains("@groups.msn.com>")
-            && util::envelope_from(ctx.msg).contains(&format!("{list}-bounce@groups.msn.com"))
+            && ctx
+                .envelope_from()
+                .contains(&format!("{list}-bounce@groups.msn.com"))
     }
 }
 
 /// Hotmail state: (address with forged Hotmail Received, Hotmail address
 /// but no Hotmail Received).
 fn hotmail(ctx: &EvalCtx<'_, '_>) -> (bool, bool) {
+    *ctx.memo.hotmail.get_or_init(|| hotmail_uncached(ctx))
+}
+
+fn hotmail_uncached(ctx: &EvalCtx<'_, '_>) -> (bool, bool) {
     static PICKUP: LazyLock<Regex> =
         LazyLock::new(|| re(r"from mail pickup service by hotmail\.com with Microsoft SMTPSVC;"));
     static R1: LazyLock<Regex> =
@@ -139,8 +156,15 @@ fn hotmail(ctx: &EvalCtx<'_, '_>) -> (bool, bool) {
     static R6: LazyLock<Regex> = LazyLock::new(|| re(r"from \[66\.218.\S+\] by \S+\.yahoo\.com"));
     static HELO: LazyLock<Regex> = LazyLock::new(|| re(r"(?:from |HELO |helo=)\S*hotmail\.com\b"));
     static ORIG: LazyLock<Regex> = LazyLock::new(|| re(r"hotmail\.com|msonline-outlook"));
-    let rcvd = squash(&get(ctx.msg, "Received"));
-    if PICKUP.is_match(&rcvd) || msn_groups(ctx) {
+    let rcvd = ctx.received_squashed();
+    // Both answers need `hotmail.com`: in a Received header for the
+    // first (the HELO test below), in the From address for the second.
+    if !rcvd.contains("hotmail.com")
+        && !ends_with_domain(&ctx.addr("From").to_ascii_lowercase(), "hotmail.com")
+    {
+        return (false, false);
+    }
+    if PICKUP.is_match(rcvd) || msn_groups(ctx) {
         return (false, false);
     }
     let ip = values(ctx.msg, "X-Originating-Ip")
@@ -152,19 +176,19 @@ fn hotmail(ctx: &EvalCtx<'_, '_>) -> (bool, bool) {
     if gated(ctx) {
         return (false, false);
     }
-    if (R1.is_match(&rcvd) && ip)
-        || (R2.is_match(&rcvd) && orig)
-        || (R3.is_match(&rcvd) && orig)
-        || (R4.is_match(&rcvd) && ip)
-        || (R5.is_match(&rcvd) && ip)
-        || (R6.is_match(&rcvd) && ip)
+    if (R1.is_match(rcvd) && ip)
+        || (R2.is_match(rcvd) && orig)
+        || (R3.is_match(rcvd) && orig)
+        || (R4.is_match(rcvd) && ip)
+        || (R5.is_match(rcvd) && ip)
+        || (R6.is_match(rcvd) && ip)
     {
         return (false, false);
     }
-    if HELO.is_match(&rcvd) {
+    if HELO.is_match(rcvd) {
         (true, false)
     } else {
-        let from = addr(ctx.msg, "From").to_ascii_lowercase();
+        let from = ctx.addr("From").to_ascii_lowercase();
         (false, ends_with_domain(&from, "hotmail.com"))
     }
 }
@@ -178,34 +202,34 @@ fn ends_with_domain(a: &str, dom: &str) -> bool {
 
 /// `check_for_forged_hotmail_received_headers`: a HELO or host name of
 /// hotmail.com on a hop Hotmail did not write.
-pub fn check_for_forged_hotmail_received_headers(ctx: &EvalCtx<'_, '_>, _: &[String]) -> bool {
+pub fn check_for_forged_hotmail_received_headers(ctx: &EvalCtx<'_, '_>, _: &Args) -> bool {
     hotmail(ctx).0
 }
 
 /// `check_for_no_hotmail_received_headers`: From a hotmail.com address, but
 /// no Received header from Hotmail.
-pub fn check_for_no_hotmail_received_headers(ctx: &EvalCtx<'_, '_>, _: &[String]) -> bool {
+pub fn check_for_no_hotmail_received_headers(ctx: &EvalCtx<'_, '_>, _: &Args) -> bool {
     hotmail(ctx).1
 }
 
 /// `check_for_forged_eudoramail_received_headers`.
-pub fn check_for_forged_eudoramail_received_headers(ctx: &EvalCtx<'_, '_>, _: &[String]) -> bool {
+pub fn check_for_forged_eudoramail_received_headers(ctx: &EvalCtx<'_, '_>, _: &Args) -> bool {
     static BY: LazyLock<Regex> = LazyLock::new(|| re(r"by \S*whowhere.com;"));
-    let from = addr(ctx.msg, "From").to_ascii_lowercase();
+    let from = ctx.addr("From").to_ascii_lowercase();
     if !ends_with_domain(&from, "eudoramail.com") {
         return false;
     }
-    let rcvd = squash(&get(ctx.msg, "Received"));
+    let rcvd = ctx.received_squashed();
     let ip = values(ctx.msg, "X-Sender-Ip").iter().any(|v| has_ip(v));
     if gated(ctx) {
         return false;
     }
-    !(BY.is_match(&rcvd) && ip)
+    !(BY.is_match(rcvd) && ip)
 }
 
 /// `check_for_forged_yahoo_received_headers`: From a yahoo.com address, but
 /// no Received header written by Yahoo's web or SMTP servers.
-pub fn check_for_forged_yahoo_received_headers(ctx: &EvalCtx<'_, '_>, _: &[String]) -> bool {
+pub fn check_for_forged_yahoo_received_headers(ctx: &EvalCtx<'_, '_>, _: &Args) -> bool {
     static OK: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         vec![
             re(r"by web\S+\.mail\S*\.yahoo\.com via HTTP"),
@@ -218,13 +242,13 @@ pub fn check_for_forged_yahoo_received_headers(ctx: &EvalCtx<'_, '_>, _: &[Strin
         ]
     });
     static BULK: LazyLock<Regex> = LazyLock::new(|| re(r"\bmailer\d+\.bulk\.scd\.yahoo\.com\b"));
-    let from = addr(ctx.msg, "From").to_ascii_lowercase();
+    let from = ctx.addr("From").to_ascii_lowercase();
     if !ends_with_domain(&from, "yahoo.com") {
         return false;
     }
-    let mut rcvd = get(ctx.msg, "Received");
-    if !get(ctx.msg, "Resent-From").is_empty() && !get(ctx.msg, "Resent-To").is_empty() {
-        let x = get(ctx.msg, "X-Received");
+    let mut rcvd = ctx.get("Received");
+    if !ctx.get("Resent-From").is_empty() && !ctx.get("Resent-To").is_empty() {
+        let x = ctx.get("X-Received");
         if !x.is_empty() {
             rcvd = x;
         }
@@ -235,7 +259,7 @@ pub fn check_for_forged_yahoo_received_headers(ctx: &EvalCtx<'_, '_>, _: &[Strin
     }
     // A bounce from Yahoo: the first untrusted (or a trusted) hop has a
     // yahoo.com reverse name.
-    let (trusted, untrusted) = util::trust_split(ctx.msg);
+    let (trusted, untrusted) = ctx.trust();
     if trusted.iter().any(|r| r.rdns.ends_with(".yahoo.com"))
         || untrusted
             .first()
@@ -253,7 +277,7 @@ pub fn check_for_forged_yahoo_received_headers(ctx: &EvalCtx<'_, '_>, _: &[Strin
 }
 
 /// `check_for_forged_juno_received_headers`.
-pub fn check_for_forged_juno_received_headers(ctx: &EvalCtx<'_, '_>, _: &[String]) -> bool {
+pub fn check_for_forged_juno_received_headers(ctx: &EvalCtx<'_, '_>, _: &Args) -> bool {
     static NEW: LazyLock<Regex> =
         LazyLock::new(|| re(&format!(r"from.*\b(?:juno|untd)\.com.*[\[(]{IP}[\])].*by")));
     static COOKIE: LazyLock<Regex> = LazyLock::new(|| re(r" cookie\.(?:juno|untd)\.com "));
@@ -266,14 +290,14 @@ pub fn check_for_forged_juno_received_headers(ctx: &EvalCtx<'_, '_>, _: &[String
     });
     static XM_MAIL: LazyLock<Regex> = LazyLock::new(|| re(r"\bmail\.com"));
     static XM_WEB: LazyLock<Regex> = LazyLock::new(|| re(r"^Webmail Version \d"));
-    let from = addr(ctx.msg, "From").to_ascii_lowercase();
+    let from = ctx.addr("From").to_ascii_lowercase();
     if !ends_with_domain(&from, "juno.com") || gated(ctx) {
         return false;
     }
-    let xorig = get(ctx.msg, "X-Originating-IP");
-    let xmailer = get(ctx.msg, "X-Mailer");
+    let xorig = ctx.get("X-Originating-IP");
+    let xmailer = ctx.get("X-Mailer");
     // Perl's `.` stops at newlines: match each header line alone.
-    let rcvd = get(ctx.msg, "Received");
+    let rcvd = ctx.get("Received");
     let any = |r: &Regex| rcvd.lines().any(|l| r.is_match(l));
     if !xorig.is_empty() {
         if !any(&NEW) && !COOKIE.is_match(&rcvd) {
@@ -308,32 +332,36 @@ pub fn check_for_forged_juno_received_headers(ctx: &EvalCtx<'_, '_>, _: &[String
 /// `check_for_forged_gmail_received_headers`: From a gmail.com address,
 /// without the X-Received / X-Gm-Message-State / X-Google-Smtp-Source
 /// headers Gmail adds.
-pub fn check_for_forged_gmail_received_headers(ctx: &EvalCtx<'_, '_>, _: &[String]) -> bool {
+pub fn check_for_forged_gmail_received_headers(ctx: &EvalCtx<'_, '_>, _: &Args) -> bool {
     static X1: LazyLock<Regex> = LazyLock::new(|| re(r"by 10\.\S+ with SMTP id \S+"));
     static X2: LazyLock<Regex> = LazyLock::new(|| re(r"by 2002:a\d\d:\w+:\S+ with SMTP id \S+"));
     static R: LazyLock<Regex> =
         LazyLock::new(|| re(r"by smtp\.googlemail\.com with ESMTPSA id \S+"));
-    let from = addr(ctx.msg, "From").to_ascii_lowercase();
+    let from = ctx.addr("From").to_ascii_lowercase();
     if !ends_with_domain(&from, "gmail.com") {
         return false;
     }
-    let xr = get(ctx.msg, "X-Received");
-    if X1.is_match(&xr) || X2.is_match(&xr) || R.is_match(&get(ctx.msg, "Received")) {
+    let xr = ctx.get("X-Received");
+    if X1.is_match(&xr) || X2.is_match(&xr) || R.is_match(&ctx.get("Received")) {
         return false;
     }
-    let xgms = get(ctx.msg, "X-Gm-Message-State");
-    let xss = get(ctx.msg, "X-Google-Smtp-Source");
+    let xgms = ctx.get("X-Gm-Message-State");
+    let xss = ctx.get("X-Google-Smtp-Source");
     !(xgms.chars().count() >= 60 && xss.chars().count() >= 60)
 }
 
 /// `check_for_matching_env_and_hdr_from`: the envelope sender equals the
 /// From address (case-insensitive; two empty ones match).
-pub fn check_for_matching_env_and_hdr_from(ctx: &EvalCtx<'_, '_>, _: &[String]) -> bool {
-    util::envelope_from(ctx.msg).to_lowercase() == addr(ctx.msg, "From").to_lowercase()
+pub fn check_for_matching_env_and_hdr_from(ctx: &EvalCtx<'_, '_>, _: &Args) -> bool {
+    ctx.envelope_from().to_lowercase() == ctx.addr("From").to_lowercase()
 }
 
 /// Recipient facts: (sorted, similarity).
 fn recipients(ctx: &EvalCtx<'_, '_>) -> (bool, f64) {
+    *ctx.memo.recipients.get_or_init(|| recipients_uncached(ctx))
+}
+
+fn recipients_uncached(ctx: &EvalCtx<'_, '_>) -> (bool, f64) {
     let mut inputs = util::addrs(ctx.msg, "To");
     inputs.extend(util::addrs(ctx.msg, "Cc"));
     if inputs.len() < 5 {
@@ -380,35 +408,35 @@ fn recipients(ctx: &EvalCtx<'_, '_>) -> (bool, f64) {
 }
 
 /// `sorted_recipients`: seven or more To/Cc recipients in sorted order.
-pub fn sorted_recipients(ctx: &EvalCtx<'_, '_>, _: &[String]) -> bool {
+pub fn sorted_recipients(ctx: &EvalCtx<'_, '_>, _: &Args) -> bool {
     recipients(ctx).0
 }
 
 /// Parses a numeric argument; `undef` and junk are `None`.
-pub(crate) fn arg_f(args: &[String], i: usize) -> Option<f64> {
-    args.get(i).and_then(|a| a.trim().parse::<f64>().ok())
+pub(crate) fn arg_f(args: &Args, i: usize) -> Option<f64> {
+    args.num(i)
 }
 
 /// `similar_recipients(MIN, MAX)`: the To/Cc addresses look alike (shared
 /// two-letter prefixes of user or host); MIN/MAX may be `undef`.
-pub fn similar_recipients(ctx: &EvalCtx<'_, '_>, args: &[String]) -> bool {
+pub fn similar_recipients(ctx: &EvalCtx<'_, '_>, args: &Args) -> bool {
     let s = recipients(ctx).1;
     arg_f(args, 0).is_none_or(|m| s >= m) && arg_f(args, 1).is_none_or(|m| s < m)
 }
 
 /// `check_for_missing_to_header`: neither To nor Apparently-To.
-pub fn check_for_missing_to_header(ctx: &EvalCtx<'_, '_>, _: &[String]) -> bool {
-    get(ctx.msg, "To").is_empty() && get(ctx.msg, "Apparently-To").is_empty()
+pub fn check_for_missing_to_header(ctx: &EvalCtx<'_, '_>, _: &Args) -> bool {
+    ctx.get("To").is_empty() && ctx.get("Apparently-To").is_empty()
 }
 
 /// `check_for_forged_gw05_received_headers`.
-pub fn check_for_forged_gw05_received_headers(ctx: &EvalCtx<'_, '_>, _: &[String]) -> bool {
+pub fn check_for_forged_gw05_received_headers(ctx: &EvalCtx<'_, '_>, _: &Args) -> bool {
     static R: LazyLock<Regex> = LazyLock::new(|| {
         re(
             r"(?s)\nfrom\s(\S+)\sby\s(\S+)\swith\sESMTP;\s+\S\S\S,\s+\d+\s+\S\S\S\s+\d{4}\s+\d\d:\d\d:\d\d\s+[-+]*\d{4}\n$",
         )
     });
-    let rcvd = get(ctx.msg, "Received");
+    let rcvd = ctx.get("Received");
     R.captures(&rcvd).is_some_and(|c| !c[2].contains('.'))
 }
 
@@ -416,6 +444,10 @@ pub fn check_for_forged_gw05_received_headers(ctx: &EvalCtx<'_, '_>, _: &[String
 /// Date is later), as SpamAssassin's `_check_date_diff` works it out; 0
 /// when either is missing.
 pub(crate) fn date_diff(ctx: &EvalCtx<'_, '_>) -> i64 {
+    *ctx.memo.date_diff.get_or_init(|| date_diff_uncached(ctx))
+}
+
+fn date_diff_uncached(ctx: &EvalCtx<'_, '_>) -> i64 {
     let Some(date) = date_header_time(ctx) else {
         return 0;
     };
@@ -452,21 +484,22 @@ fn received_times(ctx: &EvalCtx<'_, '_>) -> Vec<i64> {
     static QMAIL: LazyLock<Regex> = LazyLock::new(|| re(r"qmail \d+ invoked by uid \d+"));
     static FETCH: LazyLock<Regex> =
         LazyLock::new(|| re(r"\bby localhost with \w+ \(fetchmail-[\d.]+"));
-    let mut rcvd: Vec<String> = values(ctx.msg, "Received")
-        .into_iter()
+    let mut rcvd: Vec<&String> = ctx
+        .received()
+        .iter()
         .filter(|v| v.chars().any(|c| !c.is_whitespace()))
         .collect();
     if rcvd.is_empty() {
         return Vec::new();
     }
-    if LOCAL.is_match(&rcvd[0]) || QMAIL.is_match(&rcvd[0]) {
+    if LOCAL.is_match(rcvd[0]) || QMAIL.is_match(rcvd[0]) {
         let first = rcvd.remove(0);
         if !(rcvd.first().is_some_and(|r| FETCH.is_match(r))) {
             rcvd.insert(0, first);
         } else {
             rcvd.remove(0);
         }
-    } else if FETCH.is_match(&rcvd[0]) {
+    } else if FETCH.is_match(rcvd[0]) {
         rcvd.remove(0);
     }
     rcvd.iter()
@@ -483,7 +516,7 @@ fn squash_spaces(s: &str) -> String {
 /// after the closest Received date (negative: before); `undef` leaves a
 /// side open. Without a Date or a dated Received header the difference is
 /// 0, as in SpamAssassin. No clock is read.
-pub fn check_for_shifted_date(ctx: &EvalCtx<'_, '_>, args: &[String]) -> bool {
+pub fn check_for_shifted_date(ctx: &EvalCtx<'_, '_>, args: &Args) -> bool {
     let d = date_diff(ctx) as f64;
     arg_f(args, 0).is_none_or(|m| d >= 3600.0 * m) && arg_f(args, 1).is_none_or(|m| d < 3600.0 * m)
 }
@@ -512,11 +545,11 @@ pub(crate) fn likely_caps_charset(cs: &str) -> bool {
 
 /// `subject_is_all_caps`: a subject of two or more words and ten or more
 /// characters whose letters are all capitals.
-pub fn subject_is_all_caps(ctx: &EvalCtx<'_, '_>, _: &[String]) -> bool {
+pub fn subject_is_all_caps(ctx: &EvalCtx<'_, '_>, _: &Args) -> bool {
     static PREFIX: LazyLock<Regex> =
         LazyLock::new(|| re(r"(?i)^(?:(?:Re|Fwd|Fw|Aw|Antwort|WG|SV|VB|VS|VL):\s*)+"));
     static CS: LazyLock<Regex> = LazyLock::new(|| re(r"=\?([^?]*)\?"));
-    let subject = get(ctx.msg, "Subject");
+    let subject = ctx.get("Subject");
     let s = subject.trim();
     let s = PREFIX.replace(s, "");
     if !s.chars().any(char::is_whitespace) || s.chars().count() < 10 {
@@ -540,25 +573,19 @@ pub fn subject_is_all_caps(ctx: &EvalCtx<'_, '_>, _: &[String]) -> bool {
 
 /// `check_for_to_in_subject(TEST)`: the To address (`address`) or its
 /// local part (`user`) appears in the Subject.
-pub fn check_for_to_in_subject(ctx: &EvalCtx<'_, '_>, args: &[String]) -> bool {
-    let full_to = addr(ctx.msg, "To");
+pub fn check_for_to_in_subject(ctx: &EvalCtx<'_, '_>, args: &Args) -> bool {
+    let full_to = ctx.addr("To");
     if full_to.is_empty() {
         return false;
     }
-    let subject = get(ctx.msg, "Subject");
+    let subject = ctx.get("Subject");
     let subject = subject.strip_suffix('\n').unwrap_or(&subject);
     match args.first().map(String::as_str) {
-        Some("address") => {
-            let r = Regex::new(&format!(r"(?i)\b{}\b", regex::escape(&full_to)));
-            r.is_ok_and(|r| r.is_match(subject))
-        }
+        // `(?i)\bADDRESS\b`
+        Some("address") => text::contains_word_ci(subject, &full_to),
         Some("user") => {
             let to = full_to.split('@').next().unwrap_or("");
-            let q = regex::escape(to);
-            let r = Regex::new(&format!(
-                r"(?ix)^(?:(?:re|fw):\s*(?:\w+\s+)?{q}$|(?-i:{q})\s*[,:;!?-](?:$|\s)|{q}$|,\s*{q}[,:;!?-]$)"
-            ));
-            r.is_ok_and(|r| r.is_match(subject))
+            text::user_in_subject(subject, to)
         }
         _ => false,
     }
@@ -566,22 +593,22 @@ pub fn check_for_to_in_subject(ctx: &EvalCtx<'_, '_>, args: &[String]) -> bool {
 
 /// `check_outlook_message_id`: an Outlook-style Message-ID whose embedded
 /// timestamp matches neither the Date header nor the last Received date.
-pub fn check_outlook_message_id(ctx: &EvalCtx<'_, '_>, _: &[String]) -> bool {
+pub fn check_outlook_message_id(ctx: &EvalCtx<'_, '_>, _: &Args) -> bool {
     static MID: LazyLock<Regex> =
         LazyLock::new(|| re(r"^<[0-9a-f]{4}([0-9a-f]{8})\$[0-9a-f]{8}\$[0-9a-f]{8}@"));
     static RDATE: LazyLock<Regex> =
         LazyLock::new(|| re(r"(?m)(\s.?\d+ \S\S\S \d+ \d+:\d+:\d+ \S+).*?$"));
-    let id = util::message_id(ctx.msg);
-    let Some(c) = MID.captures(&id) else {
+    let id = ctx.message_id();
+    let Some(c) = MID.captures(id) else {
         return false;
     };
     let token = i64::from_str_radix(&c[1], 16).unwrap_or(0) as f64;
     let (x, y, fudge) = (0.0023283064365387f64, 27111902.8329849f64, 250.0);
-    let t = util::parse_date(&get(ctx.msg, "Date")).unwrap_or(0) as f64;
+    let t = util::parse_date(&ctx.get("Date")).unwrap_or(0) as f64;
     if (token - (t * x + y).trunc()).abs() < fudge {
         return false;
     }
-    let rcvd = get(ctx.msg, "Received");
+    let rcvd = ctx.get("Received");
     let t = RDATE
         .captures(&rcvd)
         .and_then(|c| util::parse_date(&c[1]))
@@ -591,20 +618,20 @@ pub fn check_outlook_message_id(ctx: &EvalCtx<'_, '_>, _: &[String]) -> bool {
 
 /// `check_messageid_not_usable`: the Message-ID was rewritten on the way
 /// (Lyris, ezmlm, iPlanet), so Message-ID tests should not be trusted.
-pub fn check_messageid_not_usable(ctx: &EvalCtx<'_, '_>, _: &[String]) -> bool {
+pub fn check_messageid_not_usable(ctx: &EvalCtx<'_, '_>, _: &Args) -> bool {
     static LU: LazyLock<Regex> =
         LazyLock::new(|| re(r"(?i)<mailto:(?:leave-\S+|\S+-unsubscribe)@\S+>$"));
-    let lu = get(ctx.msg, "List-Unsubscribe");
+    let lu = ctx.get("List-Unsubscribe");
     if LU.is_match(lu.trim_end_matches('\n')) || gated(ctx) {
         return true;
     }
-    let rcvd = get(ctx.msg, "Received");
+    let rcvd = ctx.get("Received");
     rcvd.contains("/CWT/DCE)") || rcvd.contains("iPlanet Messaging Server")
 }
 
 /// `check_header_count_range(HEADER, MIN, MAX)`: the number of distinct
 /// values of HEADER is within MIN..=MAX.
-pub fn check_header_count_range(ctx: &EvalCtx<'_, '_>, args: &[String]) -> bool {
+pub fn check_header_count_range(ctx: &EvalCtx<'_, '_>, args: &Args) -> bool {
     let Some(h) = args.first() else { return false };
     let mut v = values(ctx.msg, h);
     let mut seen = std::collections::HashSet::new();
@@ -615,37 +642,48 @@ pub fn check_header_count_range(ctx: &EvalCtx<'_, '_>, args: &[String]) -> bool 
 
 /// `check_unresolved_template`: a header still holds a mail-merge
 /// placeholder like `%FROM_NAME` (address and ID headers excepted).
-pub fn check_unresolved_template(ctx: &EvalCtx<'_, '_>, _: &[String]) -> bool {
+pub fn check_unresolved_template(ctx: &EvalCtx<'_, '_>, _: &Args) -> bool {
     static PH: LazyLock<Regex> = LazyLock::new(|| re(r"%[A-Z][A-Z_-]"));
     static EXEMPT: LazyLock<Regex> = LazyLock::new(|| {
         re(
             r"(?i)^(?:X-VMS-To|X-UIDL|X-Face|To|Cc|From|Subject|References|In-Reply-To|(?:X-|Resent-|X-Original-)?Message-Id):",
         )
     });
-    util::all_lines(ctx.msg)
-        .iter()
-        .flat_map(|h| h.split('\n').map(str::to_owned).collect::<Vec<_>>())
-        .any(|h| PH.is_match(&h) && !EXEMPT.is_match(&h))
+    let msg = ctx.msg;
+    msg.fields(msg.root()).iter().any(|f| {
+        let (name, raw) = (msg.field_name(f), msg.field_raw(f));
+        // The placeholder needs a `%`; decoding makes one only from an
+        // encoded word or an 8-bit byte, so plain fields without one are
+        // skipped undecoded.
+        if !name.contains(&b'%')
+            && !raw.contains(&b'%')
+            && raw.is_ascii()
+            && memchr::memmem::find(raw, b"=?").is_none()
+        {
+            return false;
+        }
+        util::all_line(msg, f)
+            .split('\n')
+            .any(|h| PH.is_match(h) && !EXEMPT.is_match(h))
+    })
 }
 
 /// `check_ratware_name_id`: a 28-capital Message-ID whose right side is the
 /// From address, with a quoted display name.
-pub fn check_ratware_name_id(ctx: &EvalCtx<'_, '_>, _: &[String]) -> bool {
+pub fn check_ratware_name_id(ctx: &EvalCtx<'_, '_>, _: &Args) -> bool {
     static MID: LazyLock<Regex> = LazyLock::new(|| re(r"<[A-Z]{28}\.([^>]+?)>"));
-    let mid = util::message_id(ctx.msg);
-    let Some(c) = MID.captures(&mid) else {
+    let mid = ctx.message_id();
+    let Some(c) = MID.captures(mid) else {
         return false;
     };
-    let from = get(ctx.msg, "From");
-    let r = Regex::new(&format!(r#""[^"]+"\s*<{}>"#, regex::escape(&c[1])));
-    r.is_ok_and(|r| r.is_match(&from))
+    text::quoted_name_before(&ctx.get("From"), &c[1])
 }
 
 /// `check_ratware_envelope_from`: the envelope sender is built from the
 /// recipient's domain and user (`dom.user@...`).
-pub fn check_ratware_envelope_from(ctx: &EvalCtx<'_, '_>, _: &[String]) -> bool {
-    let to = addr(ctx.msg, "To");
-    let from = util::envelope_from(ctx.msg);
+pub fn check_ratware_envelope_from(ctx: &EvalCtx<'_, '_>, _: &Args) -> bool {
+    let to = ctx.addr("To");
+    let from = ctx.envelope_from();
     if from.is_empty() || to.is_empty() {
         return false;
     }
@@ -662,13 +700,7 @@ pub fn check_ratware_envelope_from(ctx: &EvalCtx<'_, '_>, _: &[String]) -> bool 
     if user.is_empty() || dom.is_empty() || !dom.contains('.') {
         return false;
     }
-    let dom = trim_domain(dom);
-    let r = Regex::new(&format!(
-        r"(?i)\b{}.{}@",
-        regex::escape(&dom),
-        regex::escape(user)
-    ));
-    r.is_ok_and(|r| r.is_match(&from))
+    text::dom_user_at(from, &trim_domain(dom), user)
 }
 
 /// The registrable domain, approximately: the last two labels, or three
@@ -709,12 +741,12 @@ fn second_level(a: &str) -> String {
 
 /// `check_equal_from_domains`: the From and envelope sender domains differ
 /// (last two labels compared).
-pub fn check_equal_from_domains(ctx: &EvalCtx<'_, '_>, _: &[String]) -> bool {
-    let f = second_level(&addr(ctx.msg, "From"));
+pub fn check_equal_from_domains(ctx: &EvalCtx<'_, '_>, _: &Args) -> bool {
+    let f = second_level(&ctx.addr("From"));
     if f.is_empty() {
         return false;
     }
-    let e = second_level(&util::envelope_from(ctx.msg));
+    let e = second_level(ctx.envelope_from());
     if e.is_empty() {
         return false;
     }
@@ -725,7 +757,7 @@ pub fn check_equal_from_domains(ctx: &EvalCtx<'_, '_>, _: &[String]) -> bool {
 /// characters in a header (`ALL` for the whole header): at least COUNT of
 /// them making at least RATIO of its bytes. Valid UTF-8 without controls
 /// passes.
-pub fn check_illegal_chars(ctx: &EvalCtx<'_, '_>, args: &[String]) -> bool {
+pub fn check_illegal_chars(ctx: &EvalCtx<'_, '_>, args: &Args) -> bool {
     let Some(h) = args.first() else { return false };
     let ratio = arg_f(args, 1).unwrap_or(0.0);
     let count = arg_f(args, 2).unwrap_or(0.0);
@@ -768,12 +800,12 @@ pub fn check_illegal_chars(ctx: &EvalCtx<'_, '_>, args: &[String]) -> bool {
 /// `check_to_in_all_spam`: a recipient is on the user's `all_spam_to`
 /// list. There is no user configuration here, and the list is empty in a
 /// stock install, so it never hits.
-pub fn check_to_in_all_spam(_: &EvalCtx<'_, '_>, _: &[String]) -> bool {
+pub fn check_to_in_all_spam(_: &EvalCtx<'_, '_>, _: &Args) -> bool {
     false
 }
 
 /// `check_to_in_more_spam`: as [`check_to_in_all_spam`], for the
 /// `more_spam_to` list; never hits without configuration.
-pub fn check_to_in_more_spam(_: &EvalCtx<'_, '_>, _: &[String]) -> bool {
+pub fn check_to_in_more_spam(_: &EvalCtx<'_, '_>, _: &Args) -> bool {
     false
 }

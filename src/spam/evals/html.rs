@@ -15,20 +15,20 @@
 //! ```
 //! use filter::mime::Message;
 //! use filter::spam::Features;
-//! use filter::spam::evals::{EvalCtx, lookup};
+//! use filter::spam::evals::{Args, EvalCtx, lookup};
 //!
 //! let raw = b"Subject: x\r\nContent-Type: text/html\r\n\r\n<html><body>V<b></b>iagra</body></html>\r\n";
 //! let msg = Message::parse(raw);
 //! let features = Features::default();
-//! let ctx = EvalCtx { msg: &msg, features: &features };
+//! let ctx = EvalCtx::new(&msg, &features);
 //! let range = lookup("html_range").unwrap();
-//! assert!(range(&ctx, &["obfuscation_ratio".into(), ".1".into(), ".3".into()]));
+//! assert!(range(&ctx, &Args::new(vec!["obfuscation_ratio".into(), ".1".into(), ".3".into()])));
 //! ```
 
 use std::collections::HashMap;
 
-use super::EvalCtx;
 use super::header::arg_f;
+use super::{Args, EvalCtx};
 use crate::decode::charset;
 use crate::mime::{Decoder, Message, Origin, PartKind};
 
@@ -128,6 +128,16 @@ const ELEMENTS: &[&str] = &[
     "x-sigsep",
     "x-tab",
 ];
+/// True for a name in [`ELEMENTS`].
+fn is_element(name: &str) -> bool {
+    static SORTED: std::sync::LazyLock<Vec<&str>> = std::sync::LazyLock::new(|| {
+        let mut v = ELEMENTS.to_vec();
+        v.sort_unstable();
+        v
+    });
+    SORTED.binary_search(&name).is_ok()
+}
+
 const TRICKS: &[&str] = &["bgsound", "embed", "listing", "plaintext", "xmp"];
 
 /// What SpamAssassin's HTML parser reports for one text/html part.
@@ -307,7 +317,7 @@ impl Parser {
                 || (n.starts_with("st") && n[2..].starts_with(|c: char| c.is_ascii_digit())))
                 && n.contains(':')
         };
-        let known = ELEMENTS.contains(&name);
+        let known = is_element(name);
         let seen = self.st.inside.contains_key(name);
         if known || namespace {
             self.st.elements += 1;
@@ -601,8 +611,18 @@ fn find_tag_end(b: &[u8], i: usize) -> usize {
     b.len()
 }
 
-/// Statistics of every text/html part SpamAssassin would render.
-pub(crate) fn html_parts(msg: &Message<'_>) -> Vec<HtmlStat> {
+/// The statistics of one text/html part.
+#[derive(Debug)]
+pub(crate) struct PartHtml {
+    /// The part's index in the message's walk.
+    pub index: usize,
+    pub stat: HtmlStat,
+}
+
+/// Statistics of every text/html part SpamAssassin would render; the
+/// context keeps them (see [`EvalCtx`]), so each part is parsed once per
+/// message.
+pub(crate) fn html_parts(msg: &Message<'_>) -> Vec<PartHtml> {
     let mut dec = Decoder::new(&crate::Limits::default());
     let mut buf = Vec::new();
     msg.walk()
@@ -612,12 +632,20 @@ pub(crate) fn html_parts(msg: &Message<'_>) -> Vec<HtmlStat> {
                 && p.kind == PartKind::Leaf
                 && p.is("text", "html")
         })
-        .map(|(_, p)| {
+        .map(|(index, p)| {
             dec.decode(msg, p, &mut buf);
             let text = charset::decode_to_utf8(&buf, p.charset.as_deref()).0;
-            parse_html(&text)
+            PartHtml {
+                index,
+                stat: parse_html(&text),
+            }
         })
         .collect()
+}
+
+/// The statistics of the message's HTML parts, from the context's memo.
+fn stats<'c>(ctx: &'c EvalCtx<'_, '_>) -> impl Iterator<Item = &'c HtmlStat> {
+    ctx.html().iter().map(|p| &p.stat)
 }
 
 /// Compares `val` with an expression such as `< 384`, `!= 0`, `== 1`.
@@ -646,7 +674,7 @@ fn compare(val: f64, expr: &str) -> bool {
 
 /// `html_tag_balance(TAG, EXPR)`: in some HTML part, opens minus closes
 /// of TAG satisfy EXPR (`!= 0`, `> 0`, ...).
-pub fn html_tag_balance(ctx: &EvalCtx<'_, '_>, args: &[String]) -> bool {
+pub fn html_tag_balance(ctx: &EvalCtx<'_, '_>, args: &Args) -> bool {
     let (Some(tag), Some(expr)) = (args.first(), args.get(1)) else {
         return false;
     };
@@ -654,30 +682,29 @@ pub fn html_tag_balance(ctx: &EvalCtx<'_, '_>, args: &[String]) -> bool {
         return false;
     }
     let tag = tag.to_ascii_lowercase();
-    html_parts(ctx.msg)
-        .iter()
+    stats(ctx)
         .filter_map(|h| h.inside.get(&tag))
         .any(|&v| compare(v as f64, expr))
 }
 
 /// `html_image_only(MIN, MAX)`: an HTML part with an image and MIN < length
 /// <= MAX characters of source.
-pub fn html_image_only(ctx: &EvalCtx<'_, '_>, args: &[String]) -> bool {
+pub fn html_image_only(ctx: &EvalCtx<'_, '_>, args: &Args) -> bool {
     let (Some(min), Some(max)) = (arg_f(args, 0), arg_f(args, 1)) else {
         return false;
     };
-    html_parts(ctx.msg).iter().any(|h| {
+    stats(ctx).any(|h| {
         h.inside.contains_key("img") && (h.length as f64) > min && (h.length as f64) <= max
     })
 }
 
 /// `html_image_ratio(MIN, MAX)`: visible non-space characters per pixel of
 /// declared image area is in `(MIN, MAX]`.
-pub fn html_image_ratio(ctx: &EvalCtx<'_, '_>, args: &[String]) -> bool {
+pub fn html_image_ratio(ctx: &EvalCtx<'_, '_>, args: &Args) -> bool {
     let (Some(min), Some(max)) = (arg_f(args, 0), arg_f(args, 1)) else {
         return false;
     };
-    html_parts(ctx.msg).iter().any(|h| {
+    stats(ctx).any(|h| {
         h.image_area > 0 && {
             let r = h.non_space_len as f64 / h.image_area as f64;
             r > min && r <= max
@@ -687,63 +714,48 @@ pub fn html_image_ratio(ctx: &EvalCtx<'_, '_>, args: &[String]) -> bool {
 
 /// `html_charset_faraway`: false with SpamAssassin's default `ok_locales
 /// all`.
-pub fn html_charset_faraway(_: &EvalCtx<'_, '_>, _: &[String]) -> bool {
+pub fn html_charset_faraway(_: &EvalCtx<'_, '_>, _: &Args) -> bool {
     false
 }
 
 /// `html_tag_exists(TAG)`: some HTML part has the tag.
-pub fn html_tag_exists(ctx: &EvalCtx<'_, '_>, args: &[String]) -> bool {
+pub fn html_tag_exists(ctx: &EvalCtx<'_, '_>, args: &Args) -> bool {
     let Some(tag) = args.first() else {
         return false;
     };
     let tag = tag.to_ascii_lowercase();
-    html_parts(ctx.msg)
-        .iter()
-        .any(|h| h.inside.contains_key(&tag))
+    stats(ctx).any(|h| h.inside.contains_key(&tag))
 }
 
 /// `html_test(TEST)`: a flag of some HTML part: `html` (there is one),
 /// `embeds` (object/embed), `form_action_mailto`, `font_face_bad`. The
 /// colour flags (`font_low_contrast`, `font_invalid_color`) need
 /// SpamAssassin's text-style stack and are not computed: they never hit.
-pub fn html_test(ctx: &EvalCtx<'_, '_>, args: &[String]) -> bool {
+pub fn html_test(ctx: &EvalCtx<'_, '_>, args: &Args) -> bool {
     let Some(test) = args.first() else {
         return false;
     };
-    html_parts(ctx.msg)
-        .iter()
-        .any(|h| h.value(test).is_some_and(|v| v != 0.0))
+    stats(ctx).any(|h| h.value(test).is_some_and(|v| v != 0.0))
 }
 
 /// `html_eval(TEST, EXPR)`: a numeric result of some HTML part satisfies
 /// EXPR (`html_eval('length', '< 384')`).
-pub fn html_eval(ctx: &EvalCtx<'_, '_>, args: &[String]) -> bool {
+pub fn html_eval(ctx: &EvalCtx<'_, '_>, args: &Args) -> bool {
     let (Some(test), Some(expr)) = (args.first(), args.get(1)) else {
         return false;
     };
-    html_parts(ctx.msg)
-        .iter()
+    stats(ctx)
         .filter_map(|h| h.value(test))
         .any(|v| compare(v, expr))
 }
 
-fn perl_regex(pat: &str) -> Option<fancy_regex::Regex> {
-    fancy_regex::RegexBuilder::new(pat)
-        .backtrack_limit(100_000)
-        .build()
-        .ok()
-}
-
 /// `html_text_match(WHAT, REGEX)`: some title, comment, anchor or script
 /// text of an HTML part matches REGEX.
-pub fn html_text_match(ctx: &EvalCtx<'_, '_>, args: &[String]) -> bool {
-    let (Some(what), Some(pat)) = (args.first(), args.get(1)) else {
+pub fn html_text_match(ctx: &EvalCtx<'_, '_>, args: &Args) -> bool {
+    let (Some(what), Some(re)) = (args.first(), args.regex(1)) else {
         return false;
     };
-    let Some(re) = perl_regex(pat) else {
-        return false;
-    };
-    html_parts(ctx.msg).iter().any(|h| {
+    stats(ctx).any(|h| {
         h.texts(what)
             .iter()
             .any(|s| re.is_match(s).unwrap_or(false))
@@ -751,14 +763,11 @@ pub fn html_text_match(ctx: &EvalCtx<'_, '_>, args: &[String]) -> bool {
 }
 
 /// `html_text_not_match(WHAT, REGEX)`: some such text does not match.
-pub fn html_text_not_match(ctx: &EvalCtx<'_, '_>, args: &[String]) -> bool {
-    let (Some(what), Some(pat)) = (args.first(), args.get(1)) else {
+pub fn html_text_not_match(ctx: &EvalCtx<'_, '_>, args: &Args) -> bool {
+    let (Some(what), Some(re)) = (args.first(), args.regex(1)) else {
         return false;
     };
-    let Some(re) = perl_regex(pat) else {
-        return false;
-    };
-    html_parts(ctx.msg).iter().any(|h| {
+    stats(ctx).any(|h| {
         h.texts(what)
             .iter()
             .any(|s| !re.is_match(s).unwrap_or(true))
@@ -767,16 +776,16 @@ pub fn html_text_not_match(ctx: &EvalCtx<'_, '_>, args: &[String]) -> bool {
 
 /// `html_title_subject_ratio(RATIO)`: a title more than RATIO times as
 /// long as the Subject.
-pub fn html_title_subject_ratio(ctx: &EvalCtx<'_, '_>, args: &[String]) -> bool {
+pub fn html_title_subject_ratio(ctx: &EvalCtx<'_, '_>, args: &Args) -> bool {
     let Some(ratio) = arg_f(args, 0) else {
         return false;
     };
-    let subject = super::util::get(ctx.msg, "Subject");
+    let subject = ctx.get("Subject");
     if subject.is_empty() {
         return false;
     }
     let sl = subject.chars().count() as f64;
-    html_parts(ctx.msg).iter().any(|h| {
+    stats(ctx).any(|h| {
         h.title
             .iter()
             .filter(|t| !t.is_empty() && t.as_str() != "0")
@@ -788,7 +797,7 @@ pub fn html_title_subject_ratio(ctx: &EvalCtx<'_, '_>, args: &[String]) -> bool 
 
 /// `html_range(TEST, MIN, MAX)`: a numeric result of some HTML part is in
 /// `(MIN, MAX]` (`MAX` absent or `inf`: above MIN).
-pub fn html_range(ctx: &EvalCtx<'_, '_>, args: &[String]) -> bool {
+pub fn html_range(ctx: &EvalCtx<'_, '_>, args: &Args) -> bool {
     let Some(test) = args.first() else {
         return false;
     };
@@ -799,13 +808,10 @@ pub fn html_range(ctx: &EvalCtx<'_, '_>, args: &[String]) -> bool {
         .get(2)
         .filter(|m| m.trim() != "inf")
         .and_then(|m| m.trim().parse::<f64>().ok());
-    html_parts(ctx.msg)
-        .iter()
-        .filter_map(|h| h.value(test))
-        .any(|v| match max {
-            None => v > min,
-            Some(max) => v > min && v <= max,
-        })
+    stats(ctx).filter_map(|h| h.value(test)).any(|v| match max {
+        None => v > min,
+        Some(max) => v > min && v <= max,
+    })
 }
 
 #[cfg(test)]

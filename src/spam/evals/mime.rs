@@ -10,22 +10,22 @@
 //! ```
 //! use filter::mime::Message;
 //! use filter::spam::Features;
-//! use filter::spam::evals::{EvalCtx, lookup};
+//! use filter::spam::evals::{Args, EvalCtx, lookup};
 //!
 //! // Base64 text with no charset, not marked inline or attachment.
 //! let raw = b"Content-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\naGVsbG8=\r\n";
 //! let msg = Message::parse(raw);
 //! let features = Features::default();
-//! let ctx = EvalCtx { msg: &msg, features: &features };
+//! let ctx = EvalCtx::new(&msg, &features);
 //! let mime = lookup("check_for_mime").unwrap();
-//! assert!(mime(&ctx, &["mime_base64_encoded_text".into()]));
-//! assert!(!mime(&ctx, &["mime_qp_count".into()]));
+//! assert!(mime(&ctx, &Args::new(vec!["mime_base64_encoded_text".into()])));
+//! assert!(!mime(&ctx, &Args::new(vec!["mime_qp_count".into()])));
 //! ```
 
 use std::collections::HashMap;
 
-use super::EvalCtx;
 use super::header::arg_f;
+use super::{Args, EvalCtx};
 use crate::decode::charset;
 use crate::mime::{Decoder, Message, Origin, Part, PartKind};
 
@@ -62,7 +62,7 @@ fn raw_lines<'m>(msg: &Message<'m>, p: &Part<'_>) -> impl Iterator<Item = &'m [u
 
 /// What `_check_attachments` works out.
 #[derive(Debug, Default)]
-struct MimeStats {
+pub(crate) struct MimeStats {
     base64_count: u32,
     base64_encoded_text: bool,
     body_html_count: u32,
@@ -121,6 +121,11 @@ fn bad_iso(cs: &str) -> bool {
         i += at + 4;
     }
     false
+}
+
+/// The message's [`MimeStats`], worked out once per context.
+fn stats<'c>(ctx: &'c EvalCtx<'_, '_>) -> &'c MimeStats {
+    ctx.memo.mime.get_or_init(|| mime_stats(ctx.msg))
 }
 
 fn mime_stats(msg: &Message<'_>) -> MimeStats {
@@ -308,13 +313,16 @@ fn trailing_qp_ws(line: &[u8]) -> usize {
 
 /// `&#xHHHH;` with upper-case hex digits.
 fn count_unicode_entities(line: &[u8]) -> usize {
-    line.windows(8)
-        .filter(|w| {
-            w.starts_with(b"&#x")
-                && w[3..7]
+    // `&#x` cannot overlap itself, so its non-overlapping occurrences
+    // are all of them.
+    memchr::memmem::find_iter(line, b"&#x")
+        .filter(|&i| {
+            line.get(i..i + 8).is_some_and(|w| {
+                w[3..7]
                     .iter()
                     .all(|c| c.is_ascii_digit() || (b'A'..=b'F').contains(c))
-                && w[7] == b';'
+                    && w[7] == b';'
+            })
         })
         .count()
 }
@@ -330,11 +338,11 @@ fn count_unicode_entities(line: &[u8]) -> usize {
 /// charset. `mimepart_limit_exceeded` is a parser flag, not one of these
 /// results, so (as in SpamAssassin 4.0.1) this test never reports it; see
 /// [`check_msg_parse_flags`].
-pub fn check_for_mime(ctx: &EvalCtx<'_, '_>, args: &[String]) -> bool {
+pub fn check_for_mime(ctx: &EvalCtx<'_, '_>, args: &Args) -> bool {
     let Some(test) = args.first() else {
         return false;
     };
-    let s = mime_stats(ctx.msg);
+    let s = stats(ctx);
     match test.as_str() {
         "mime_base64_count" => s.base64_count > 0,
         "mime_base64_encoded_text" => s.base64_encoded_text,
@@ -360,43 +368,43 @@ fn part_limit(msg: &Message<'_>) -> bool {
 }
 
 /// `check_for_mime_html`: the message is text/html, or has an HTML part.
-pub fn check_for_mime_html(ctx: &EvalCtx<'_, '_>, _: &[String]) -> bool {
-    ctx.msg.root().is("text", "html") || mime_stats(ctx.msg).body_html_count > 0
+pub fn check_for_mime_html(ctx: &EvalCtx<'_, '_>, _: &Args) -> bool {
+    ctx.msg.root().is("text", "html") || stats(ctx).body_html_count > 0
 }
 
 /// `check_for_mime_html_only`: HTML parts and no other text part.
-pub fn check_for_mime_html_only(ctx: &EvalCtx<'_, '_>, _: &[String]) -> bool {
+pub fn check_for_mime_html_only(ctx: &EvalCtx<'_, '_>, _: &Args) -> bool {
     if ctx.msg.root().is("text", "html") {
         return true;
     }
-    let s = mime_stats(ctx.msg);
+    let s = stats(ctx);
     s.body_html_count > 0 && s.body_text_count == 0
 }
 
 /// `check_mime_multipart_ratio(MIN, MAX)`: in a multipart/alternative, the
 /// raw size of the last text/plain part over that of the last text/html
 /// part is in `[MIN, MAX)`.
-pub fn check_mime_multipart_ratio(ctx: &EvalCtx<'_, '_>, args: &[String]) -> bool {
-    let r = mime_stats(ctx.msg).multipart_ratio;
+pub fn check_mime_multipart_ratio(ctx: &EvalCtx<'_, '_>, args: &Args) -> bool {
+    let r = stats(ctx).multipart_ratio;
     arg_f(args, 0).is_some_and(|m| r >= m) && arg_f(args, 1).is_some_and(|m| r < m)
 }
 
 /// `check_qp_ratio(MIN)`: needlessly encoded quoted-printable characters
 /// make at least MIN of the quoted-printable bytes.
-pub fn check_qp_ratio(ctx: &EvalCtx<'_, '_>, args: &[String]) -> bool {
-    let r = mime_stats(ctx.msg).qp_ratio;
+pub fn check_qp_ratio(ctx: &EvalCtx<'_, '_>, args: &Args) -> bool {
+    let r = stats(ctx).qp_ratio;
     arg_f(args, 0).is_some_and(|m| r >= m)
 }
 
 /// `check_for_ascii_text_illegal`: a text/plain part declared US-ASCII (or
 /// with no charset) holds NUL, CR or 8-bit bytes.
-pub fn check_for_ascii_text_illegal(ctx: &EvalCtx<'_, '_>, _: &[String]) -> bool {
-    mime_stats(ctx.msg).ascii_text_illegal > 0
+pub fn check_for_ascii_text_illegal(ctx: &EvalCtx<'_, '_>, _: &Args) -> bool {
+    stats(ctx).ascii_text_illegal > 0
 }
 
 /// `check_abundant_unicode_ratio(RATIO)`: `&#xHHHH;` entities in unencoded
 /// text/plain parts, per character, reach RATIO.
-pub fn check_abundant_unicode_ratio(ctx: &EvalCtx<'_, '_>, args: &[String]) -> bool {
+pub fn check_abundant_unicode_ratio(ctx: &EvalCtx<'_, '_>, args: &Args) -> bool {
     // The ratio is the rule's first argument (SpamAssassin skips the body).
     let Some(a) = args.first() else { return false };
     let ok = {
@@ -406,25 +414,25 @@ pub fn check_abundant_unicode_ratio(ctx: &EvalCtx<'_, '_>, args: &[String]) -> b
             && (1..=3).contains(&f.len())
             && f.bytes().all(|b| b.is_ascii_digit())
     };
-    ok && arg_f(args, 0).is_some_and(|m| mime_stats(ctx.msg).text_unicode_ratio >= m)
+    ok && arg_f(args, 0).is_some_and(|m| stats(ctx).text_unicode_ratio >= m)
 }
 
 /// `check_for_faraway_charset`: always false with SpamAssassin's default
 /// `ok_locales all` (no charset is far away); there is no locale setting
 /// here.
-pub fn check_for_faraway_charset(_: &EvalCtx<'_, '_>, _: &[String]) -> bool {
+pub fn check_for_faraway_charset(_: &EvalCtx<'_, '_>, _: &Args) -> bool {
     false
 }
 
 /// `check_for_faraway_charset_in_headers`: false, as for
 /// [`check_for_faraway_charset`].
-pub fn check_for_faraway_charset_in_headers(_: &EvalCtx<'_, '_>, _: &[String]) -> bool {
+pub fn check_for_faraway_charset_in_headers(_: &EvalCtx<'_, '_>, _: &Args) -> bool {
     false
 }
 
 /// `check_ma_non_text`: a multipart/alternative offers a leaf that is not
 /// text (nor application/rtf).
-pub fn check_ma_non_text(ctx: &EvalCtx<'_, '_>, _: &[String]) -> bool {
+pub fn check_ma_non_text(ctx: &EvalCtx<'_, '_>, _: &Args) -> bool {
     sa_parts(ctx.msg)
         .filter(|(_, p)| p.is("multipart", "alternative"))
         .any(|(_, ma)| {
@@ -440,32 +448,41 @@ pub fn check_ma_non_text(ctx: &EvalCtx<'_, '_>, _: &[String]) -> bool {
 /// `check_base64_length(MIN[, MAX])`: the longest raw line of a base64 leaf
 /// (not application/ics), newline counted, is at least MIN (and at most
 /// MAX).
-pub fn check_base64_length(ctx: &EvalCtx<'_, '_>, args: &[String]) -> bool {
-    let mut longest = 0usize;
-    for (_, p) in sa_parts(ctx.msg) {
-        if p.kind != PartKind::Leaf || p.content_type() == "application/ics" {
-            continue;
-        }
-        if part_header(ctx.msg, p, "content-transfer-encoding") != "base64" {
-            continue;
-        }
-        for l in raw_lines(ctx.msg, p) {
-            // SpamAssassin splits lines over 2048 bytes.
-            longest = longest.max(l.len().min(2048) + 1);
-        }
-    }
-    let l = longest as f64;
+pub fn check_base64_length(ctx: &EvalCtx<'_, '_>, args: &Args) -> bool {
+    let l = *ctx
+        .memo
+        .base64_longest
+        .get_or_init(|| base64_longest(ctx.msg)) as f64;
     if arg_f(args, 1).is_some_and(|m| l > m) {
         return false;
     }
     arg_f(args, 0).is_some_and(|m| l >= m)
 }
 
+/// The longest raw line of a base64 leaf, as `check_base64_length`
+/// measures it.
+fn base64_longest(msg: &Message<'_>) -> usize {
+    let mut longest = 0usize;
+    for (_, p) in sa_parts(msg) {
+        if p.kind != PartKind::Leaf || p.content_type() == "application/ics" {
+            continue;
+        }
+        if part_header(msg, p, "content-transfer-encoding") != "base64" {
+            continue;
+        }
+        for l in raw_lines(msg, p) {
+            // SpamAssassin splits lines over 2048 bytes.
+            longest = longest.max(l.len().min(2048) + 1);
+        }
+    }
+    longest
+}
+
 /// `check_msg_parse_flags(FLAG)`: a parser flag SpamAssassin sets:
 /// `missing_head_body_separator`, `missing_mime_head_body_separator`,
 /// `missing_mime_headers`, `truncated_header`, `mime_epilogue_exists`,
 /// `mimepart_limit_exceeded`.
-pub fn check_msg_parse_flags(ctx: &EvalCtx<'_, '_>, args: &[String]) -> bool {
+pub fn check_msg_parse_flags(ctx: &EvalCtx<'_, '_>, args: &Args) -> bool {
     let msg = ctx.msg;
     let Some(flag) = args.last() else {
         return false;
@@ -562,7 +579,12 @@ fn part_text(msg: &Message<'_>, p: &Part<'_>, dec: &mut Decoder) -> String {
 
 /// (largest difference %, html words, text words) over the
 /// multipart/alternative parts, as `_multipart_alternative_difference`.
-fn madiff(msg: &Message<'_>) -> (f64, usize, usize) {
+fn madiff(ctx: &EvalCtx<'_, '_>) -> (f64, usize, usize) {
+    *ctx.memo.madiff.get_or_init(|| madiff_uncached(ctx))
+}
+
+fn madiff_uncached(ctx: &EvalCtx<'_, '_>) -> (f64, usize, usize) {
+    let msg = ctx.msg;
     let mut res = (0.0, 0, 0);
     let parts: Vec<(usize, &Part<'_>)> = sa_parts(msg).collect();
     let mas: Vec<usize> = parts
@@ -586,16 +608,24 @@ fn madiff(msg: &Message<'_>) -> (f64, usize, usize) {
         let below = parts.iter().filter(|(i, p)| {
             p.kind == PartKind::Leaf && p.is_type("text") && is_below(msg, *i, ma)
         });
-        for (_, p) in below {
-            let t = part_text(msg, p, &mut dec);
+        for (i, p) in below {
             if p.is("text", "html") {
-                let h = super::html::parse_html(&t);
+                // The HTML evals' statistics of the part, when they have
+                // it (every MIME leaf); the same parse otherwise.
+                let parsed;
+                let h = match ctx.html().iter().find(|h| h.index == *i) {
+                    Some(h) => &h.stat,
+                    None => {
+                        parsed = super::html::parse_html(&part_text(msg, p, &mut dec));
+                        &parsed
+                    }
+                };
                 words(&h.rendered, &mut html);
                 if html.is_empty() && h.inside.contains_key("img") {
                     html.insert("\n".into(), 1);
                 }
             } else {
-                words(&t, &mut text);
+                words(&part_text(msg, p, &mut dec), &mut text);
             }
         }
         let orig = html.len();
@@ -635,8 +665,8 @@ fn is_below(msg: &Message<'_>, mut i: usize, anc: usize) -> bool {
 /// `multipart_alternative_difference(MIN, MAX)`: the share (percent) of
 /// distinct HTML words missing from the text alternative is in
 /// `(MIN, MAX]` (`MIN` 0 includes 0; `MAX` may be `undef`).
-pub fn multipart_alternative_difference(ctx: &EvalCtx<'_, '_>, args: &[String]) -> bool {
-    let d = madiff(ctx.msg).0;
+pub fn multipart_alternative_difference(ctx: &EvalCtx<'_, '_>, args: &Args) -> bool {
+    let d = madiff(ctx).0;
     let min = arg_f(args, 0).unwrap_or(0.0);
     (min == 0.0 || d > min) && arg_f(args, 1).is_none_or(|m| d <= m)
 }
@@ -644,8 +674,8 @@ pub fn multipart_alternative_difference(ctx: &EvalCtx<'_, '_>, args: &[String]) 
 /// `multipart_alternative_difference_count(RATIO, MINHTML)`: the text
 /// alternative has more than RATIO times as many distinct words as the
 /// HTML one, which has more than MINHTML.
-pub fn multipart_alternative_difference_count(ctx: &EvalCtx<'_, '_>, args: &[String]) -> bool {
-    let (_, h, t) = madiff(ctx.msg);
+pub fn multipart_alternative_difference_count(ctx: &EvalCtx<'_, '_>, args: &Args) -> bool {
+    let (_, h, t) = madiff(ctx);
     let (Some(ratio), Some(minhtml)) = (arg_f(args, 0), arg_f(args, 1)) else {
         return false;
     };
@@ -662,5 +692,6 @@ mod tests {
         assert_eq!(trailing_qp_ws(b"abc=20=09 "), 6);
         assert!(bad_iso("iso-2022-cn") && !bad_iso("iso-8859-15") && !bad_iso("iso-2022-jp"));
         assert_eq!(count_unicode_entities(b"&#x00E9;&#x00e9;"), 1);
+        assert_eq!(count_unicode_entities(b"&#x&#x00E9;&#x00E9;&#xABCD"), 2);
     }
 }

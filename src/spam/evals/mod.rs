@@ -41,6 +41,16 @@
 //! SpamAssassin's colour stack, so `html_test('font_low_contrast')` and
 //! `html_test('font_invalid_color')` never hit.
 //!
+//! A message meets about a hundred eval rules, and most of them read the
+//! same few things: the Received chain, the From and To addresses, the
+//! HTML parts. So the [`EvalCtx`] keeps a memo that fills on first use
+//! (each thing is parsed at most once per message), [`Args`] keeps what is
+//! derived from a rule's arguments alone (numbers, and a regex compiled
+//! once per rule set rather than once per message), and the tests that
+//! SpamAssassin writes as a regex built from header data (the To address
+//! in the Subject, the ratware tests) match by hand in `text`, with the
+//! same answers as the regex.
+//!
 //! The tests in `tests/spam_evals.rs` run every stock rule that names one
 //! of these functions over hand-made messages and a sample of the
 //! SpamAssassin corpus, and compare with what `spamassassin -L -t`
@@ -52,14 +62,15 @@
 //! ```
 //! use filter::mime::Message;
 //! use filter::spam::Features;
-//! use filter::spam::evals::{EvalCtx, lookup, names};
+//! use filter::spam::evals::{Args, EvalCtx, lookup, names};
 //!
 //! let raw = b"From: a@example.com\r\nSubject: BUY CHEAP WATCHES NOW\r\n\r\nhi\r\n";
 //! let msg = Message::parse(raw);
 //! let features = Features::default();
-//! let ctx = EvalCtx { msg: &msg, features: &features };
-//! assert!(lookup("subject_is_all_caps").unwrap()(&ctx, &[]));
-//! assert!(lookup("check_for_missing_to_header").unwrap()(&ctx, &[]));
+//! let ctx = EvalCtx::new(&msg, &features);
+//! let none = Args::new(Vec::new());
+//! assert!(lookup("subject_is_all_caps").unwrap()(&ctx, &none));
+//! assert!(lookup("check_for_missing_to_header").unwrap()(&ctx, &none));
 //! assert!(lookup("no_such_eval").is_none());
 //! assert!(names().windows(2).all(|w| w[0] < w[1]));
 //! ```
@@ -69,22 +80,218 @@ mod header;
 mod html;
 mod mime;
 mod relay;
+mod text;
 mod util;
+
+use std::cell::{OnceCell, RefCell};
+use std::rc::Rc;
+use std::sync::OnceLock;
 
 use super::Features;
 use crate::mime::Message;
 
-/// What an eval test sees.
+/// What an eval test sees: the message, its rendered features, and a memo
+/// of what the tests derive from them.
+///
+/// The rule engine makes one context per message and runs every eval rule
+/// with it, so the memo fills as the rules ask: each parsed or derived
+/// thing (the HTML statistics of the parts, the relays and trust boundary,
+/// the envelope sender, decoded header values and addresses, the Date
+/// difference, the MIME statistics, ...) is worked out by the first test
+/// that needs it and read back by the others. Nothing in it depends on a
+/// rule's arguments, so the answers are those of a fresh context.
 pub struct EvalCtx<'a, 'm> {
     /// The parsed message.
     pub msg: &'a Message<'m>,
     /// The rendered message.
     pub features: &'a Features,
+    memo: Memo,
 }
 
-/// A native eval test: the context and the rule's arguments (quotes
-/// removed); true when the test hits.
-pub type EvalFn = fn(&EvalCtx<'_, '_>, &[String]) -> bool;
+/// The per-message memo of an [`EvalCtx`]; every slot fills on first use.
+#[derive(Default)]
+struct Memo {
+    /// `get(NAME)` views, by the name as asked.
+    get: RefCell<Vec<(String, Rc<str>)>>,
+    /// `get(NAME:addr)` views, by the name as asked.
+    addr: RefCell<Vec<(String, Rc<str>)>>,
+    /// The Received headers, as `util::values` gives them.
+    received: OnceCell<Vec<String>>,
+    received_squashed: OnceCell<String>,
+    message_id: OnceCell<String>,
+    trust: OnceCell<util::TrustSplit>,
+    envelope_from: OnceCell<String>,
+    gated: OnceCell<bool>,
+    hotmail: OnceCell<(bool, bool)>,
+    recipients: OnceCell<(bool, f64)>,
+    date_diff: OnceCell<i64>,
+    html: OnceCell<Vec<html::PartHtml>>,
+    mime: OnceCell<mime::MimeStats>,
+    madiff: OnceCell<(f64, usize, usize)>,
+    base64_longest: OnceCell<usize>,
+    uppercase: OnceCell<f64>,
+}
+
+impl<'a, 'm> EvalCtx<'a, 'm> {
+    /// The context for one message.
+    pub fn new(msg: &'a Message<'m>, features: &'a Features) -> EvalCtx<'a, 'm> {
+        EvalCtx {
+            msg,
+            features,
+            memo: Memo::default(),
+        }
+    }
+
+    /// SpamAssassin's `get(NAME)` of the top-level header (see
+    /// [`util::get`]), memoized.
+    fn get(&self, name: &str) -> Rc<str> {
+        cached(&self.memo.get, name, || {
+            if name == "Received" {
+                util::joined(self.received())
+            } else {
+                util::get(self.msg, name)
+            }
+        })
+    }
+
+    /// Every Received header, unfolded and decoded, newest first.
+    fn received(&self) -> &[String] {
+        self.memo
+            .received
+            .get_or_init(|| util::values(self.msg, "Received"))
+    }
+
+    /// SpamAssassin's `get(NAME:addr)` (see [`util::addr`]), memoized.
+    fn addr(&self, name: &str) -> Rc<str> {
+        cached(&self.memo.addr, name, || util::addr(self.msg, name))
+    }
+
+    /// Every Received header, joined as `get` joins them, each run of
+    /// whitespace made one space.
+    fn received_squashed(&self) -> &str {
+        self.memo
+            .received_squashed
+            .get_or_init(|| header::squash(&self.get("Received")))
+    }
+
+    /// The `MESSAGEID` pseudo-header.
+    fn message_id(&self) -> &str {
+        self.memo
+            .message_id
+            .get_or_init(|| util::message_id(self.msg))
+    }
+
+    /// The relays split at the trust boundary.
+    fn trust(&self) -> &util::TrustSplit {
+        self.memo
+            .trust
+            .get_or_init(|| util::trust_split(self.msg, self.received()))
+    }
+
+    /// The `EnvelopeFrom` pseudo-header.
+    fn envelope_from(&self) -> &str {
+        self.memo
+            .envelope_from
+            .get_or_init(|| util::envelope_from(self.msg, self.trust()))
+    }
+
+    /// The statistics of every text/html part, with the part indexes.
+    fn html(&self) -> &[html::PartHtml] {
+        self.memo.html.get_or_init(|| html::html_parts(self.msg))
+    }
+}
+
+/// The value cached under `name` in `cell`, made by `make` the first time.
+fn cached(
+    cell: &RefCell<Vec<(String, Rc<str>)>>,
+    name: &str,
+    make: impl FnOnce() -> String,
+) -> Rc<str> {
+    if let Some((_, v)) = cell.borrow().iter().find(|(n, _)| n == name) {
+        return Rc::clone(v);
+    }
+    let v: Rc<str> = make().into();
+    cell.borrow_mut().push((name.to_string(), Rc::clone(&v)));
+    v
+}
+
+/// A rule's arguments, quotes removed, as the eval function receives them.
+///
+/// The rule engine wraps each rule's list once, when the rules are
+/// compiled, and the wrapper keeps what the functions derive from the
+/// strings alone: each argument read as a number (`arg_f`), and, compiled
+/// the first time a function asks, each argument as a Perl regex (for
+/// `html_text_match`). The compiled rules are shared by every thread, so
+/// those slots are [`OnceLock`]s. Equality compares the strings.
+pub struct Args {
+    list: Vec<String>,
+    /// Each argument trimmed and parsed as a number; `None` for `undef`
+    /// and junk.
+    nums: Vec<Option<f64>>,
+    /// Each argument compiled as a regex; `None` inside when it does not
+    /// compile.
+    regexes: Vec<OnceLock<Option<fancy_regex::Regex>>>,
+}
+
+impl Args {
+    /// Wraps the argument list of one rule.
+    pub fn new(list: Vec<String>) -> Args {
+        let nums = list.iter().map(|a| a.trim().parse::<f64>().ok()).collect();
+        let regexes = list.iter().map(|_| OnceLock::new()).collect();
+        Args {
+            list,
+            nums,
+            regexes,
+        }
+    }
+
+    /// Argument `i` as a number, when it parses as one.
+    pub(crate) fn num(&self, i: usize) -> Option<f64> {
+        self.nums.get(i).copied().flatten()
+    }
+
+    /// Argument `i` compiled as a Perl regex (backtracking bounded), once
+    /// per rule; `None` when it is absent or does not compile.
+    pub(crate) fn regex(&self, i: usize) -> Option<&fancy_regex::Regex> {
+        let (pat, slot) = (self.list.get(i)?, self.regexes.get(i)?);
+        slot.get_or_init(|| {
+            fancy_regex::RegexBuilder::new(pat)
+                .backtrack_limit(100_000)
+                .build()
+                .ok()
+        })
+        .as_ref()
+    }
+}
+
+impl Clone for Args {
+    fn clone(&self) -> Args {
+        Args::new(self.list.clone())
+    }
+}
+
+impl PartialEq for Args {
+    fn eq(&self, other: &Args) -> bool {
+        self.list == other.list
+    }
+}
+
+impl std::fmt::Debug for Args {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Args").field(&self.list).finish()
+    }
+}
+
+impl std::ops::Deref for Args {
+    type Target = [String];
+    fn deref(&self) -> &[String] {
+        &self.list
+    }
+}
+
+/// A native eval test: the context and the rule's arguments; true when the
+/// test hits.
+pub type EvalFn = fn(&EvalCtx<'_, '_>, &Args) -> bool;
 
 /// Every implemented function, sorted by name.
 const TABLE: &[(&str, EvalFn)] = &[

@@ -13,20 +13,20 @@
 //! ```
 //! use filter::mime::Message;
 //! use filter::spam::Features;
-//! use filter::spam::evals::{EvalCtx, lookup};
+//! use filter::spam::evals::{Args, EvalCtx, lookup};
 //!
 //! // A public host that said HELO with an address from another network.
 //! let raw = b"Received: from 203.0.113.9 (unknown [198.51.100.7]) by mx.example.org; \
 //! Mon, 3 Jun 2024 10:00:00 +0000\r\n\r\nhi\r\n";
 //! let msg = Message::parse(raw);
 //! let features = Features::default();
-//! let ctx = EvalCtx { msg: &msg, features: &features };
-//! assert!(lookup("helo_ip_mismatch").unwrap()(&ctx, &[]));
-//! assert!(!lookup("check_all_trusted").unwrap()(&ctx, &[]));
+//! let ctx = EvalCtx::new(&msg, &features);
+//! assert!(lookup("helo_ip_mismatch").unwrap()(&ctx, &Args::new(vec![])));
+//! assert!(!lookup("check_all_trusted").unwrap()(&ctx, &Args::new(vec![])));
 //! ```
 
-use super::EvalCtx;
-use super::util::{self, Relay, is_ipv4, is_private_ip};
+use super::util::{Relay, is_ipv4, is_private_ip};
+use super::{Args, EvalCtx};
 
 fn octets_prefix(ip: &str, n: usize) -> String {
     ip.split('.').take(n).collect::<Vec<_>>().join(".")
@@ -34,8 +34,8 @@ fn octets_prefix(ip: &str, n: usize) -> String {
 
 /// `helo_ip_mismatch`: an untrusted hop HELO'd as a public IPv4 address
 /// from a different /24 than the one it connected from.
-pub fn helo_ip_mismatch(ctx: &EvalCtx<'_, '_>, _: &[String]) -> bool {
-    let (_, untrusted) = util::trust_split(ctx.msg);
+pub fn helo_ip_mismatch(ctx: &EvalCtx<'_, '_>, _: &Args) -> bool {
+    let (_, untrusted) = ctx.trust();
     untrusted.iter().any(|r| {
         is_ipv4(&r.helo)
             && !is_private_ip(&r.helo)
@@ -47,21 +47,21 @@ pub fn helo_ip_mismatch(ctx: &EvalCtx<'_, '_>, _: &[String]) -> bool {
 }
 
 /// `check_all_trusted`: there are hops and every one is trusted.
-pub fn check_all_trusted(ctx: &EvalCtx<'_, '_>, _: &[String]) -> bool {
-    let (trusted, untrusted) = util::trust_split(ctx.msg);
+pub fn check_all_trusted(ctx: &EvalCtx<'_, '_>, _: &Args) -> bool {
+    let (trusted, untrusted) = ctx.trust();
     !trusted.is_empty() && untrusted.is_empty()
 }
 
 /// `check_no_relays`: no hop at all could be read.
-pub fn check_no_relays(ctx: &EvalCtx<'_, '_>, _: &[String]) -> bool {
-    let (trusted, untrusted) = util::trust_split(ctx.msg);
+pub fn check_no_relays(ctx: &EvalCtx<'_, '_>, _: &Args) -> bool {
+    let (trusted, untrusted) = ctx.trust();
     trusted.is_empty() && untrusted.is_empty()
 }
 
 /// `check_for_numeric_helo`: an untrusted hop HELO'd as a public IPv4
 /// address.
-pub fn check_for_numeric_helo(ctx: &EvalCtx<'_, '_>, _: &[String]) -> bool {
-    let (_, untrusted) = util::trust_split(ctx.msg);
+pub fn check_for_numeric_helo(ctx: &EvalCtx<'_, '_>, _: &Args) -> bool {
+    let (_, untrusted) = ctx.trust();
     untrusted
         .iter()
         .any(|r| is_ipv4(&r.helo) && !is_private_ip(&r.helo))
@@ -150,16 +150,16 @@ fn forged(untrusted: &[Relay]) -> (u32, u32) {
 /// `check_for_forged_received_trail`: more than one untrusted hop says it
 /// was received `by` a host other than the one the next hop says it came
 /// `from`.
-pub fn check_for_forged_received_trail(ctx: &EvalCtx<'_, '_>, _: &[String]) -> bool {
-    let (_, untrusted) = util::trust_split(ctx.msg);
-    forged(&untrusted).0 > 1
+pub fn check_for_forged_received_trail(ctx: &EvalCtx<'_, '_>, _: &Args) -> bool {
+    let (_, untrusted) = ctx.trust();
+    forged(untrusted).0 > 1
 }
 
 /// `check_for_forged_received_ip_helo`: an untrusted hop HELO'd as an IP
 /// address in another /16 than its own.
-pub fn check_for_forged_received_ip_helo(ctx: &EvalCtx<'_, '_>, _: &[String]) -> bool {
-    let (_, untrusted) = util::trust_split(ctx.msg);
-    forged(&untrusted).1 > 0
+pub fn check_for_forged_received_ip_helo(ctx: &EvalCtx<'_, '_>, _: &Args) -> bool {
+    let (_, untrusted) = ctx.trust();
+    forged(untrusted).1 > 0
 }
 
 #[cfg(test)]

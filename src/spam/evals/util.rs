@@ -8,7 +8,7 @@
 
 use std::borrow::Cow;
 
-use crate::mime::{Message, address, encoded_word};
+use crate::mime::{Field, Message, address, encoded_word};
 
 /// Folding as SpamAssassin undoes it: each line break and the blanks
 /// after it become one space.
@@ -53,9 +53,14 @@ pub(crate) fn values(msg: &Message<'_>, name: &str) -> Vec<String> {
 /// SpamAssassin's scalar `get(NAME)`: every instance, decoded, each followed
 /// by `\n`, joined. Empty when the header is absent.
 pub(crate) fn get(msg: &Message<'_>, name: &str) -> String {
-    let mut s = String::new();
-    for v in values(msg, name) {
-        s.push_str(&v);
+    joined(&values(msg, name))
+}
+
+/// Values joined as `get` joins them: each followed by `\n`.
+pub(crate) fn joined(values: &[String]) -> String {
+    let mut s = String::with_capacity(values.iter().map(|v| v.len() + 1).sum());
+    for v in values {
+        s.push_str(v);
         s.push('\n');
     }
     s
@@ -125,9 +130,9 @@ fn after_received(msg: &Message<'_>, name: &str) -> bool {
 /// `envelope_sender_header` configured: the envelope sender the topmost
 /// relay recorded, else X-Envelope-From, Envelope-Sender or Return-Path
 /// when no Received header precedes them. Empty when none is usable.
-pub(crate) fn envelope_from(msg: &Message<'_>) -> String {
+pub(crate) fn envelope_from(msg: &Message<'_>, split: &TrustSplit) -> String {
     // The first untrusted hop's envelope sender, else the last trusted one's.
-    let (trusted, untrusted) = trust_split(msg);
+    let (trusted, untrusted) = split;
     if let Some(r) = untrusted.first().or(trusted.last())
         && let Some(e) = &r.envfrom
         && (e.find('@').is_some_and(|i| i > 0) || e.is_empty())
@@ -157,19 +162,13 @@ pub(crate) fn envelope_from(msg: &Message<'_>) -> String {
     String::new()
 }
 
-/// All top-level header fields as SpamAssassin's `get('ALL')` lists them:
-/// `Name: value`, decoded and unfolded, one per entry.
-pub(crate) fn all_lines(msg: &Message<'_>) -> Vec<String> {
-    let root = msg.root();
-    msg.fields(root)
-        .iter()
-        .map(|f| {
-            let name = String::from_utf8_lossy(msg.field_name(f));
-            let unf = sa_fold(msg.field_raw(f));
-            let v = encoded_word::decode(unf.trim_ascii(), root.charset.as_deref()).0;
-            format!("{name}: {v}")
-        })
-        .collect()
+/// One top-level header field as SpamAssassin's `get('ALL')` lists it:
+/// `Name: value`, decoded and unfolded.
+pub(crate) fn all_line(msg: &Message<'_>, f: &Field) -> String {
+    let name = String::from_utf8_lossy(msg.field_name(f));
+    let unf = sa_fold(msg.field_raw(f));
+    let v = encoded_word::decode(unf.trim_ascii(), msg.root().charset.as_deref()).0;
+    format!("{name}: {v}")
 }
 
 // ---------------------------------------------------------------- dates
@@ -444,9 +443,9 @@ pub(crate) fn received_date(rcvd: &str) -> Option<i64> {
 
 /// The Received headers, each unfolded with runs of whitespace as one
 /// space, newest first.
-pub(crate) fn received_lines(msg: &Message<'_>) -> Vec<String> {
-    values(msg, "Received")
-        .into_iter()
+pub(crate) fn received_lines(received: &[String]) -> Vec<String> {
+    received
+        .iter()
         .map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "))
         .filter(|v| !v.is_empty())
         .collect()
@@ -482,17 +481,27 @@ pub(crate) enum RelayParse {
 
 /// True for a dotted-quad IPv4 address.
 pub(crate) fn is_ipv4(s: &str) -> bool {
-    let p: Vec<&str> = s.split('.').collect();
-    p.len() == 4
-        && p.iter()
-            .all(|x| (1..=3).contains(&x.len()) && all_digits(x) && num(x) <= 255)
+    ipv4_octets(s).is_some()
+}
+
+/// The four octets of a dotted-quad IPv4 address.
+fn ipv4_octets(s: &str) -> Option<[i64; 4]> {
+    let mut out = [0i64; 4];
+    let mut parts = s.split('.');
+    for o in &mut out {
+        let x = parts.next()?;
+        if !((1..=3).contains(&x.len()) && all_digits(x) && num(x) <= 255) {
+            return None;
+        }
+        *o = num(x);
+    }
+    parts.next().is_none().then_some(out)
 }
 
 /// True for an address in a private, loopback, link-local or CGN range
 /// (SpamAssassin's `IP_PRIVATE`, IPv4 part; IPv6 loopback and ULA too).
 pub(crate) fn is_private_ip(s: &str) -> bool {
-    if is_ipv4(s) {
-        let o: Vec<i64> = s.split('.').map(num).collect();
+    if let Some(o) = ipv4_octets(s) {
         return o[0] == 10
             || o[0] == 127
             || (o[0] == 169 && o[1] == 254)
@@ -500,9 +509,12 @@ pub(crate) fn is_private_ip(s: &str) -> bool {
             || (o[0] == 192 && o[1] == 168)
             || (o[0] == 100 && (64..=127).contains(&o[1]));
     }
-    let l = s.to_ascii_lowercase();
-    let l = l.strip_prefix("ipv6:").unwrap_or(&l);
-    l == "::1" || l.starts_with("fc") || l.starts_with("fd") || l.starts_with("fe80:")
+    let l = match s.get(..5) {
+        Some(p) if p.eq_ignore_ascii_case("ipv6:") => &s[5..],
+        _ => s,
+    };
+    let starts = |p: &str| l.get(..p.len()).is_some_and(|h| h.eq_ignore_ascii_case(p));
+    l == "::1" || starts("fc") || starts("fd") || starts("fe80:")
 }
 
 /// The first IP address in `s`: IPv4 as a dotted quad, IPv6 with
@@ -610,8 +622,8 @@ pub(crate) fn parse_received(line: &str) -> RelayParse {
 
 /// Every Received header read, newest first, then the `X-Originating-IP`
 /// family as synthetic hops, as SpamAssassin appends them.
-pub(crate) fn relays(msg: &Message<'_>) -> Vec<RelayParse> {
-    let mut out: Vec<RelayParse> = received_lines(msg)
+pub(crate) fn relays(msg: &Message<'_>, received: &[String]) -> Vec<RelayParse> {
+    let mut out: Vec<RelayParse> = received_lines(received)
         .iter()
         .map(|l| parse_received(l))
         .collect();
@@ -634,14 +646,17 @@ pub(crate) fn relays(msg: &Message<'_>) -> Vec<RelayParse> {
     out
 }
 
+/// The trusted relays and the untrusted ones, newest first.
+pub(crate) type TrustSplit = (Vec<Relay>, Vec<Relay>);
+
 /// The relays split at the trust boundary SpamAssassin infers when no
 /// trusted_networks are configured: hops from private addresses (or
 /// authenticated hops) are trusted until the first that is not.
-pub(crate) fn trust_split(msg: &Message<'_>) -> (Vec<Relay>, Vec<Relay>) {
+pub(crate) fn trust_split(msg: &Message<'_>, received: &[String]) -> TrustSplit {
     let mut trusted = Vec::new();
     let mut untrusted = Vec::new();
     let mut in_trusted = true;
-    for r in relays(msg) {
+    for r in relays(msg, received) {
         if let RelayParse::Relay(r) = r {
             if in_trusted && !(is_private_ip(&r.ip) || r.auth) {
                 in_trusted = false;

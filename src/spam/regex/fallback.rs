@@ -12,6 +12,11 @@
 //! groups made plain) must match: it accepts a superset of the texts, takes
 //! linear time and so turns away most texts without any backtracking.
 //!
+//! A yes/no question (a count up to one) on a pattern of a shape the
+//! [`split`](super::split) engine knows is answered by that engine first,
+//! in about linear time; only when its work limit runs out does the
+//! backtracking engine answer instead.
+//!
 //! ```
 //! use filter::spam::regex::{Budget, EngineKind, SetBuilder};
 //! let mut b = SetBuilder::new();
@@ -26,15 +31,23 @@
 use fancy_regex::{BytesMode, RegexBuilder};
 
 use super::RegexError;
+use super::split::Split;
 
 /// Backtracking steps allowed per search.
 pub const BACKTRACK_LIMIT: usize = 50_000;
+
+/// Work units a split-engine run may spend: this plus
+/// [`SPLIT_WORK_PER_BYTE`] per byte of text.
+pub const SPLIT_WORK: u64 = 100_000;
+/// See [`SPLIT_WORK`].
+pub const SPLIT_WORK_PER_BYTE: u64 = 64;
 
 /// A compiled fallback pattern.
 #[derive(Debug)]
 pub struct Fallback {
     re: fancy_regex::Regex,
     relaxed: Option<regex::bytes::Regex>,
+    split: Option<Split>,
 }
 
 /// Why a run stopped.
@@ -53,7 +66,22 @@ impl Fallback {
             .build()
             .map_err(|e| RegexError::Unsupported(format!("fallback engine: {e}")))?;
         let relaxed = super::native_regex(relaxed).ok();
-        Ok(Fallback { re, relaxed })
+        Ok(Fallback {
+            re,
+            relaxed,
+            split: None,
+        })
+    }
+
+    /// Adds the split engine for yes/no questions.
+    pub fn with_split(mut self, split: Option<Split>) -> Fallback {
+        self.split = split;
+        self
+    }
+
+    /// True when yes/no questions go to the split engine.
+    pub fn has_split(&self) -> bool {
+        self.split.is_some()
     }
 
     /// True when the relaxed pre-check rules `text` out.
@@ -63,6 +91,15 @@ impl Fallback {
 
     /// Counts non-overlapping matches up to `max`.
     pub fn count(&self, text: &[u8], max: usize) -> Result<usize, Exhausted> {
+        if max == 1
+            && let Some(split) = &self.split
+        {
+            let work =
+                SPLIT_WORK.saturating_add(SPLIT_WORK_PER_BYTE.saturating_mul(text.len() as u64));
+            if let Ok(hit) = split.is_match(text, work) {
+                return Ok(usize::from(hit));
+            }
+        }
         super::count_perl(text.len(), max, |at| {
             self.re
                 .find_from_pos(text, at)

@@ -22,6 +22,11 @@
 //! quantifiers, `\K` and `\G` run on fancy-regex, bounded per search by a
 //! backtrack limit and per message by a [`Budget`]; see [`fallback`].
 //!
+//! **Split engine.** Most fallback patterns are a sequence with a capture
+//! group, backreferences to it and look-aheads; for a yes/no question those
+//! run on lazy DFAs piece by piece instead, in about linear time, and
+//! report as [`EngineKind::Fallback`] all the same; see [`split`].
+//!
 //! **Prefilter.** Each pattern contributes the strings one of which any of
 //! its matches must contain; one Aho-Corasick automaton finds them all, and
 //! [`Set::candidates`] names the patterns worth running. See [`prefilter`].
@@ -56,6 +61,7 @@
 pub mod fallback;
 pub mod perl;
 pub mod prefilter;
+pub mod split;
 
 #[cfg(test)]
 mod tests;
@@ -137,11 +143,15 @@ pub fn translate(pattern: &str, flags: &str) -> Result<Translation, RegexError> 
 /// [`translate`] for a pattern that is not UTF-8 (bytes from a `.cf` file).
 pub fn translate_bytes(pattern: &[u8], flags: &str) -> Result<Translation, RegexError> {
     let (node, _groups) = perl::parse(pattern, flags)?;
-    Ok(Translation {
-        native: perl::native(&node),
-        fancy: perl::fancy(&node),
-        relaxed: perl::relaxed(&node),
-    })
+    Ok(translate_node(&node))
+}
+
+fn translate_node(node: &perl::Node) -> Translation {
+    Translation {
+        native: perl::native(node),
+        fancy: perl::fancy(node),
+        relaxed: perl::relaxed(node),
+    }
 }
 
 /// Compiles a translated native pattern.
@@ -194,6 +204,16 @@ enum Matcher {
     Fallback(Box<Fallback>),
 }
 
+/// The split engine for a fallback pattern, where it pays: patterns with
+/// a backreference. (Look-ahead alone is cheap on the backtracking engine,
+/// which skips ahead to a literal; the split engine would read more.)
+fn split_for(node: &perl::Node) -> Option<split::Split> {
+    if node.max_backref() == 0 {
+        return None;
+    }
+    split::Split::new(node)
+}
+
 /// Builds a [`Set`].
 #[derive(Debug, Default)]
 pub struct SetBuilder {
@@ -227,7 +247,8 @@ impl SetBuilder {
     ) -> Result<(u32, EngineKind), RegexError> {
         let id = u32::try_from(self.matchers.len())
             .map_err(|_| RegexError::Unsupported("too many patterns".into()))?;
-        let t = translate_bytes(pattern, flags)?;
+        let (node, _groups) = perl::parse(pattern, flags)?;
+        let t = translate_node(&node);
         let (matcher, lits, kind) = match &t.native {
             Ok(s) => (
                 Matcher::Native(native_regex(s)?),
@@ -235,7 +256,9 @@ impl SetBuilder {
                 EngineKind::Native,
             ),
             Err(_) => (
-                Matcher::Fallback(Box::new(Fallback::new(&t.fancy, &t.relaxed)?)),
+                Matcher::Fallback(Box::new(
+                    Fallback::new(&t.fancy, &t.relaxed)?.with_split(split_for(&node)),
+                )),
                 required_literals(&t.relaxed),
                 EngineKind::Fallback,
             ),
@@ -338,6 +361,12 @@ impl Set {
             Matcher::Native(_) => EngineKind::Native,
             Matcher::Fallback(_) => EngineKind::Fallback,
         })
+    }
+
+    /// True when pattern `id` answers yes/no questions on the
+    /// [`split`] engine (it still reports [`EngineKind::Fallback`]).
+    pub fn is_split(&self, id: u32) -> bool {
+        matches!(self.matchers.get(id as usize), Some(Matcher::Fallback(f)) if f.has_split())
     }
 
     /// Number of patterns that are candidates on every text (no usable

@@ -161,8 +161,11 @@ pub enum Node {
     Look(bool, bool, Box<Node>),
     /// `(?>…)`.
     Atomic(Box<Node>),
-    /// `\1`, `\g{1}`, `\k<name>`… resolved to a group number.
-    Backref(u32),
+    /// `\1`, `\g{1}`, `\k<name>`… resolved to a group number; `true`
+    /// under `/i`, where Perl compares a byte string case-insensitively
+    /// byte by byte: equal bytes, or [`case_partner`]s (ASCII and Latin-1
+    /// letters, never a multi-byte fold such as `ß` against `ss`).
+    Backref(u32, bool),
     /// `\K`.
     Keep,
 }
@@ -183,7 +186,7 @@ impl Node {
     /// The highest group a backreference names (0: none).
     pub fn max_backref(&self) -> u32 {
         match self {
-            Node::Backref(g) => *g,
+            Node::Backref(g, _) => *g,
             Node::Concat(v) | Node::Alt(v) => v.iter().map(Node::max_backref).max().unwrap_or(0),
             Node::Group(_, n) | Node::Atomic(n) | Node::Look(_, _, n) => n.max_backref(),
             Node::Repeat { node, .. } => node.max_backref(),
@@ -210,7 +213,7 @@ impl Node {
                     max.map(|x| m.saturating_mul(u64::from(x)))
                 }
             }
-            Node::Backref(_) => None,
+            Node::Backref(..) => None,
             _ => Some(0),
         }
     }
@@ -219,7 +222,7 @@ impl Node {
     pub fn needs_fallback(&self) -> Option<&'static str> {
         match self {
             Node::Look(..) => Some("look-around"),
-            Node::Backref(_) => Some("backreference"),
+            Node::Backref(..) => Some("backreference"),
             Node::Atomic(_) => Some("atomic group"),
             Node::Keep => Some("\\K"),
             Node::Assert(Assert::Continue) => Some("\\G"),
@@ -595,7 +598,7 @@ impl Parser<'_> {
         }
         if self.eat(b"P=") {
             let name = self.name(b')')?;
-            return Ok(Item::Node(Node::Backref(self.lookup(&name)?)));
+            return Ok(Item::Node(Node::Backref(self.lookup(&name)?, f.i)));
         }
         if self.eat(b"P>") || self.eat(b"&") || self.eat(b"R") || self.eat(b"(") || self.eat(b"|") {
             return Err(RegexError::Unsupported(
@@ -711,11 +714,11 @@ impl Parser<'_> {
             .ok_or_else(|| self.err("reference to nonexistent named group"))
     }
 
-    fn backref(&self, n: i64) -> Result<Node, RegexError> {
+    fn backref(&self, n: i64, f: &Flags) -> Result<Node, RegexError> {
         if n < 1 || n > i64::from(self.total_groups) {
             return Err(self.err("reference to nonexistent group"));
         }
-        Ok(Node::Backref(n as u32))
+        Ok(Node::Backref(n as u32, f.i))
     }
 
     /// After a `\` outside a class.
@@ -755,7 +758,7 @@ impl Parser<'_> {
                 }
                 if v < 10 || v <= i64::from(self.total_groups) {
                     self.i = j;
-                    self.backref(v)?
+                    self.backref(v, f)?
                 } else {
                     // Octal, up to three digits.
                     self.i = st;
@@ -777,7 +780,7 @@ impl Parser<'_> {
                     }
                     self.i = st;
                     let name = self.name(b'}')?;
-                    return Ok(Node::Backref(self.lookup(&name)?));
+                    return Ok(Node::Backref(self.lookup(&name)?, f.i));
                 }
                 let v: i64 = std::str::from_utf8(digits)
                     .ok()
@@ -791,7 +794,7 @@ impl Parser<'_> {
                 } else {
                     v
                 };
-                self.backref(n)?
+                self.backref(n, f)?
             }
             b'k' => {
                 let close = match self.peek() {
@@ -802,7 +805,7 @@ impl Parser<'_> {
                 };
                 self.i += 1;
                 let name = self.name(close)?;
-                Node::Backref(self.lookup(&name)?)
+                Node::Backref(self.lookup(&name)?, f.i)
             }
             _ => {
                 self.i -= 1;
@@ -1359,9 +1362,11 @@ fn emit(node: &Node, mode: Mode, cont: Cont, out: &mut String) -> Result<(), &'s
                 out.push(')');
             }
         },
-        Node::Backref(g) => match mode {
+        Node::Backref(g, casei) => match mode {
             Mode::Native => return Err("backreference"),
             Mode::Relaxed => out.push_str("[\\x00-\\xFF]*"),
+            // fancy-regex folds ASCII only; Latin-1 letters compare exactly.
+            Mode::Fancy if *casei => out.push_str(&format!("(?i:\\{g})")),
             Mode::Fancy => out.push_str(&format!("(?:\\{g})")),
         },
         Node::Keep => match mode {

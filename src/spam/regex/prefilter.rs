@@ -50,6 +50,11 @@ use regex_syntax::hir::{Class, Hir, HirKind};
 pub const MIN_LEN: usize = 3;
 /// Most strings in one set.
 const MAX_SET: usize = 64;
+/// Most strings in a required set: an alternation of many words (the stock
+/// `__FILL_THIS_FORM_*` rules name a hundred form fields) still needs one
+/// of them, and looking for a few hundred more strings costs the automaton
+/// little, while a pattern without a set runs on every line.
+const MAX_REQUIRED: usize = 256;
 /// Most distinct bytes a class may have to count as a set of literals.
 const MAX_CLASS: usize = 8;
 /// Longest string handed to the automaton (a prefix is still required).
@@ -80,7 +85,7 @@ fn weight(b: u8) -> u32 {
 }
 
 fn usable(l: &Lits) -> bool {
-    !l.is_empty() && l.len() <= MAX_SET && l.iter().all(|s| s.len() >= MIN_LEN)
+    !l.is_empty() && l.len() <= MAX_REQUIRED && l.iter().all(|s| s.len() >= MIN_LEN)
 }
 
 /// Higher is better: the rarity of the weakest string, less a little for

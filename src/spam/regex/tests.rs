@@ -568,6 +568,443 @@ proptest! {
 use fallback::Fallback;
 
 // ---------------------------------------------------------------------------
+// The split engine
+
+/// (pattern, flags, text, whether Perl finds a match), produced by perl
+/// 5.36 with `qr/(?FLAGS)PATTERN/aa`. Under `/i` a backreference compares
+/// a byte string byte by byte, each byte equal or its ASCII / Latin-1 case
+/// partner (`\xE9` against `\xC9`), never `ß` against `ss`.
+const PERL_SPLIT: &[(&str, &str, &[u8], i32)] = &[
+    (r"(a)\1", "", b"aa", 1),
+    (r"(a)\1", "i", b"aA", 1),
+    (r"(\xE9)\1", "i", b"\xE9\xC9", 1),
+    (r"(\w+) \1", "i", b"Bob BOB", 1),
+    (r"(\w+) \1\b", "", b"bob bobby", 0),
+    (r"(\w+) \1\b", "", b"bob bobby bob", 0),
+    (r"(.)\1", "i", b"\xDFss", 1),
+    (r"(..)\1", "i", b"\xDFxSSx", 0),
+    (r"([a-z]{1,2})(?:\1){3}", "i", b"xabababab", 1),
+    (r"([a-z]{1,2})(?:\1){3}", "i", b"xababab", 0),
+    (
+        r"^(?!mail)[^@]*([a-z]{1,2})(?:\1){3}",
+        "mi",
+        b"mailaaaa@x",
+        0,
+    ),
+    (
+        r"^(?!mail)[^@]*([a-z]{1,2})(?:\1){3}",
+        "mi",
+        b"xmailaaaa@x",
+        1,
+    ),
+    (
+        r"^(?!mail)[^@]*([a-z]{1,2})(?:\1){3}",
+        "mi",
+        b"mail\x0Azzzz",
+        1,
+    ),
+    (
+        r"^From:\s+(\S+)\s(?=.{1,20}^\1\r?$)",
+        "sm",
+        b"From: bob x\x0Abob\x0D\x0A",
+        1,
+    ),
+    (
+        r"^From:\s+(\S+)\s(?=.{1,20}^\1\r?$)",
+        "sm",
+        b"From: bob x\x0Abobby\x0A",
+        0,
+    ),
+    (
+        r"^From:\s+(\S+)\s(?=.{1,5}^\1\r?$)",
+        "sm",
+        b"From: bob xxxxxxxxxx\x0Abob\x0A",
+        0,
+    ),
+    (r"a(?=b)", "", b"ac ab", 1),
+    (r"a(?!b)c", "", b"ab ac", 1),
+    (r"(a|b)(?!\1)", "", b"aa", 1),
+    (r"(a|b)(?!\1)", "", b"ab", 1),
+    (r"(?:(a)|b)\1", "", b"bb", 0),
+    (r"(?:(a)|b)\1", "", b"aa", 1),
+    (r"(\w+)$\n\1", "m", b"ab\x0Aab", 1),
+    (r"(\w+)\Z", "", b"ab\x0A", 1),
+    (r"(\w)\b\1", "", b"a a", 0),
+    (r"x(\d+)y\1$", "", b"x12y12\x0A", 1),
+    (r"x(\d+)y\1$", "", b"x12y12\x0A\x0A", 0),
+    (
+        r"\nTo: (?:[^\n<]{0,80}<)?([^\n\s>,]+)>?\n+(?:[^\n]{1,200}\n+)*Subject: [^\n]{0,100}\1[^a-z0-9]",
+        "ism",
+        b"x\x0ATo: Joe <JOE@x.com>\x0AA: b\x0ASubject: hi joe@x.com!\x0A",
+        1,
+    ),
+    (
+        r"\nTo: (?:[^\n<]{0,80}<)?([^\n\s>,]+)>?\n+(?:[^\n]{1,200}\n+)*Subject: [^\n]{0,100}\1[^a-z0-9]",
+        "ism",
+        b"x\x0ATo: Joe <JOE@x.com>\x0AA: b\x0ASubject: hi joe@x.comb\x0A",
+        0,
+    ),
+];
+
+fn split_of(pattern: &str, flags: &str) -> Option<split::Split> {
+    let (node, _) = perl::parse(pattern.as_bytes(), flags).unwrap();
+    split::Split::new(&node)
+}
+
+#[test]
+fn split_perl_table() {
+    for &(p, f, t, want) in PERL_SPLIT {
+        let s = split_of(p, f).unwrap_or_else(|| panic!("{p:?} /{f}: not a split shape"));
+        assert_eq!(
+            s.is_match(t, 1_000_000),
+            Ok(want == 1),
+            "{p:?} /{f} on {t:?}"
+        );
+        // Through a set, the same answer (the set may use either engine).
+        let mut b = SetBuilder::new();
+        let (id, kind) = b.add(p, f).unwrap();
+        let set = b.build();
+        // Through a set, only patterns with a backreference use it.
+        let backref = perl::parse(p.as_bytes(), f).unwrap().0.max_backref() > 0;
+        assert_eq!(
+            set.is_split(id),
+            backref && kind == EngineKind::Fallback,
+            "{p:?}"
+        );
+        let mut budget = Budget::new(10);
+        assert_eq!(
+            set.count(id, t, 1, &mut budget),
+            usize::from(want == 1),
+            "{p:?} /{f}"
+        );
+    }
+}
+
+#[test]
+fn split_shapes() {
+    // Supported.
+    for (p, f) in [
+        (r"(a)\1", ""),
+        (r"x(?=y)", ""),
+        (r"^(?!a)b", "m"),
+        (r"(a|b)(?!\1)c", ""),
+        (r"(?:(a)|(b))\2", ""),
+        (r"a(?=.*\bb\b)", "s"),
+        (r"(a(b))\2", ""),
+        (r"(\w+)(?:\1){2}", ""),
+    ] {
+        assert!(split_of(p, f).is_some(), "{p:?}");
+    }
+    // Not supported: these stay on the backtracking engine.
+    for (p, f) in [
+        (r"(?<=a)b", ""),
+        (r"(?>a+)b", ""),
+        (r"a++b", ""),
+        (r"a\Kb", ""),
+        (r"\Ga", ""),
+        (r"(?:(a)\1)+", ""),
+        (r"(a)\1{1,2}", ""),
+        (r"(a(b))\1\2", ""),
+        (r"(?=(a))\1", ""),
+        (r"((a)\2)\1", ""),
+    ] {
+        assert!(split_of(p, f).is_none(), "{p:?}");
+    }
+}
+
+#[test]
+fn split_work_limit_falls_back() {
+    let s = split_of(r"(a+)b\1c", "").unwrap();
+    let text = [b'a'; 300];
+    assert_eq!(s.is_match(&text, 50), Err(split::SplitError::Exhausted));
+    assert_eq!(s.is_match(&text, u64::MAX), Ok(false));
+    // Through a set the answer still comes (from the backtracking engine).
+    let mut b = SetBuilder::new();
+    let (id, _) = b.add(r"(a+)b\1c", "").unwrap();
+    let set = b.build();
+    let mut budget = Budget::new(10);
+    assert_eq!(set.count(id, b"xaab aac", 1, &mut budget), 0);
+    assert_eq!(set.count(id, b"xaabaac", 1, &mut budget), 1);
+    assert!(!budget.exhausted);
+}
+
+#[test]
+fn split_counts_many_on_the_backtracking_engine() {
+    // Counting needs Perl's match order: still exact past one.
+    let mut b = SetBuilder::new();
+    let (id, _) = b.add(r"(\w)\1", "").unwrap();
+    let set = b.build();
+    let mut budget = Budget::new(10);
+    assert_eq!(set.count(id, b"aa bb cc", 5, &mut budget), 3);
+    assert_eq!(set.count(id, b"aa bb cc", 1, &mut budget), 1);
+}
+
+/// Fragments of real headers, for texts the stock patterns care about.
+const HEADER_BITS: &[&str] = &[
+    "\n",
+    "\n\n",
+    "\r\n",
+    " ",
+    "\t",
+    "From: ",
+    "To: ",
+    "Cc: ",
+    "Subject: ",
+    "Received: from mail.example.com (mail.example.com [192.0.2.1]) by mx.example.org",
+    " for <bob@example.org>; Mon, 1 Jan 2024",
+    "Message-Id: <abcd1234abcd$0123abcd$>",
+    "boundary=\"----=_NextPart_000_0001_1234abcd.",
+    "\"Bob Smith\" <bob@example.org>",
+    "Bob Smith",
+    "bob",
+    "BOB",
+    "bob@example.org",
+    "Bob@Example.ORG",
+    "example",
+    "<",
+    ">",
+    "@",
+    ",",
+    ";",
+    "!",
+    "\"",
+    "123",
+    "aaaa",
+    "abab",
+    "zzzzz",
+    "mail_",
+    "X-Spam-Relays-External: [ ip=192.0.2.1 rdns= helo=x by=y ident= envfrom= intl=0 id= auth= msa=0 ]",
+    "[ ip=192.0.2.1 ",
+    "helo=",
+    "X-Random-Header: 1a2b3c4d5e6f",
+    "Content-Type: text/plain",
+    "http://www.example.com/",
+    "https://a.example.com/x",
+    "\u{E9}",
+    "\u{A0}",
+];
+
+/// Bytes of a pattern's literal runs: what its matches are made of.
+fn pattern_bits(p: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut cur = Vec::new();
+    let mut i = 0;
+    while i < p.len() {
+        let c = p[i];
+        if c == b'\\' && i + 1 < p.len() {
+            let e = p[i + 1];
+            i += 2;
+            match e {
+                b'n' => cur.push(b'\n'),
+                b'r' => cur.push(b'\r'),
+                b's' => cur.push(b' '),
+                b'd' => cur.push(b'1'),
+                b'w' => cur.push(b'w'),
+                b'b' | b'B' | b'A' | b'z' | b'Z' | b'1'..=b'9' => {}
+                e if !e.is_ascii_alphanumeric() => cur.push(e),
+                _ => {
+                    if !cur.is_empty() {
+                        out.push(std::mem::take(&mut cur));
+                    }
+                }
+            }
+            continue;
+        }
+        i += 1;
+        if b"[](){}|*+?^$.".contains(&c) {
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+        } else {
+            cur.push(c);
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// A text of `picks` from `bits`, each upper-cased when asked.
+fn assemble(bits: &[Vec<u8>], picks: &[(usize, bool)]) -> Vec<u8> {
+    let mut t = Vec::new();
+    for &(i, upper) in picks {
+        let b = &bits[i % bits.len()];
+        if upper {
+            t.extend(b.to_ascii_uppercase());
+        } else {
+            t.extend(b);
+        }
+    }
+    t
+}
+
+fn header_bits() -> Vec<Vec<u8>> {
+    HEADER_BITS
+        .iter()
+        .map(|s| s.chars().map(|c| c as u32 as u8).collect())
+        .collect()
+}
+
+/// A stock pattern on both engines: name, backtracking engine (the
+/// oracle), whether a backreference folds case, split engine, text
+/// fragments.
+type StockSplit = (String, Fallback, bool, split::Split, Vec<Vec<u8>>);
+
+/// True when a backreference compares case-insensitively: where
+/// fancy-regex, the oracle, departs from Perl on bytes above 0x7F.
+fn casei_backref(n: &perl::Node) -> bool {
+    use perl::Node;
+    match n {
+        Node::Backref(_, ci) => *ci,
+        Node::Concat(v) | Node::Alt(v) => v.iter().any(casei_backref),
+        Node::Group(_, b) | Node::Atomic(b) | Node::Look(_, _, b) => casei_backref(b),
+        Node::Repeat { node, .. } => casei_backref(node),
+        _ => false,
+    }
+}
+
+/// The stock fallback patterns the split engine takes, with the
+/// backtracking engine (the oracle) and a cached split engine.
+fn stock_split() -> &'static [StockSplit] {
+    static S: std::sync::OnceLock<Vec<StockSplit>> = std::sync::OnceLock::new();
+    S.get_or_init(|| {
+        let mut out = Vec::new();
+        for r in stock_rules() {
+            let Ok((node, _)) = perl::parse(&r.pattern, &r.flags) else {
+                continue;
+            };
+            if perl::native(&node).is_ok() {
+                continue;
+            }
+            let Some(sp) = split::Split::new(&node) else {
+                continue;
+            };
+            let Ok(fb) = Fallback::new(&perl::fancy(&node), &perl::relaxed(&node)) else {
+                continue;
+            };
+            let mut bits = header_bits();
+            bits.extend(pattern_bits(&r.pattern));
+            out.push((
+                format!(
+                    "{} /{}/{}",
+                    r.name,
+                    String::from_utf8_lossy(&r.pattern),
+                    r.flags
+                ),
+                fb,
+                casei_backref(&node),
+                sp,
+                bits,
+            ));
+        }
+        out
+    })
+}
+
+fn small_shape() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        Just("a"),
+        Just("b"),
+        Just("[ab]"),
+        Just(r"\w"),
+        Just(r"\s"),
+        Just("."),
+        Just("^"),
+        Just("$"),
+        Just(r"\b"),
+        Just(r"\n"),
+        Just("A"),
+        Just(r"\xE9"),
+    ];
+    let quant = prop_oneof![
+        Just(""),
+        Just("+"),
+        Just("*"),
+        Just("?"),
+        Just("{1,3}"),
+        Just("*?")
+    ];
+    let regular = prop::collection::vec((piece, quant), 0..4).prop_map(|v| {
+        v.into_iter()
+            .map(|(p, q)| format!("(?:{p}){q}"))
+            .collect::<String>()
+    });
+    let back = prop_oneof![
+        Just(r"\1".to_string()),
+        Just(r"(?:\1){2}".to_string()),
+        Just(r"(?!\1)".to_string()),
+        Just(r"(?=\w)".to_string()),
+        Just(r"(?!a)".to_string()),
+    ];
+    (
+        regular.clone(),
+        regular.clone(),
+        regular.clone(),
+        back,
+        regular.clone(),
+        any::<bool>(),
+        regular,
+    )
+        .prop_map(|(a, g, c, b, d, alt, e)| {
+            // A capture that can be empty, repeated by reference, trips
+            // fancy-regex: `\s((?:^)?)(?:\1){2}` matches " " in Perl and
+            // in the split engine, not in fancy-regex. Keep it non-empty.
+            let g = format!("{g}[ab ]");
+            if alt {
+                format!("{a}(?:({g})|{e}){c}{b}{d}")
+            } else {
+                format!("{a}({g}){c}{b}{d}(?={e})")
+            }
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+    /// Every stock pattern the split engine takes answers yes/no as the
+    /// backtracking engine does, on texts made of its own literals and
+    /// header fragments.
+    #[test]
+    fn split_agrees_on_stock_patterns(
+        which in any::<prop::sample::Index>(),
+        picks in prop::collection::vec((any::<usize>(), any::<bool>()), 0..16),
+    ) {
+        let all = stock_split();
+        prop_assume!(!all.is_empty());
+        let (name, fb, casei, sp, bits) = &all[which.index(all.len())];
+        let t = assemble(bits, &picks);
+        if *casei && !t.is_ascii() {
+            return Ok(());
+        }
+        if let Ok(want) = fb.count(&t, 1) {
+            prop_assert_eq!(sp.is_match(&t, u64::MAX), Ok(want == 1), "{} on {:?}", name, String::from_utf8_lossy(&t));
+        }
+    }
+
+    /// Generated patterns of the supported shapes agree with the
+    /// backtracking engine.
+    #[test]
+    fn split_agrees_on_generated_shapes(p in small_shape(), f in flags(), t in text()) {
+        // Perl rejects some (a quantified zero-width piece).
+        let Ok((node, _)) = perl::parse(p.as_bytes(), f) else { return Ok(()) };
+        let sp = split::Split::new(&node);
+        prop_assert!(sp.is_some(), "{}", p);
+        let fb = Fallback::new(&perl::fancy(&node), &perl::relaxed(&node)).unwrap();
+        // fancy-regex folds only ASCII in a backreference (Perl and the
+        // split engine fold Latin-1 letters too), and gives up on a folded
+        // comparison next to a byte that is not UTF-8: `([ab ])\s(?:\1){2}`
+        // /is matches "a AA\xA9" in Perl, not in fancy-regex.
+        if casei_backref(&node) && !t.is_ascii() {
+            return Ok(());
+        }
+        if let Ok(want) = fb.count(&t, 1) {
+            prop_assert_eq!(sp.unwrap().is_match(&t, u64::MAX), Ok(want == 1), "{} /{} on {:?}", p, f, t);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Measurement over the stock rules and the corpus (run with
 // `cargo test --release --lib spam::regex::tests::measure -- --ignored --nocapture`).
 
@@ -795,6 +1232,17 @@ fn measure() {
         t0.elapsed()
     );
     println!("fallback reasons: {reasons:?}");
+    for (set, rules) in [(&hs, &head_rules), (&bs, &body_rules)] {
+        let mut on_split = 0;
+        for id in 0..set.len() as u32 {
+            if set.is_split(id) {
+                on_split += 1;
+            } else if set.kind(id) == Some(EngineKind::Fallback) {
+                println!("  backtracking: {}", rules[id as usize].name);
+            }
+        }
+        println!("on the split engine: {on_split}");
+    }
     for (k, v) in &rejected {
         println!("rejected ({}): {k}: {:?}", v.len(), &v[..v.len().min(4)]);
     }
@@ -966,4 +1414,116 @@ fn measure() {
         "prefilter lost matches: {:?}",
         &lost[..lost.len().min(20)]
     );
+}
+
+/// Time of the split engine against the backtracking engine on the stock
+/// patterns it takes, over the corpus header blocks (run with
+/// `cargo test --release --lib split_timing -- --ignored --nocapture`).
+#[test]
+#[ignore]
+fn split_timing() {
+    use std::time::Instant;
+    let msgs = corpus();
+    // As `ALL` reads: each field unfolded, `Name: value` (from the real
+    // feature code when SPLIT_LIST names a list of message files).
+    let listed: Option<Vec<Vec<u8>>> = std::env::var("SPLIT_LIST").ok().map(|l| {
+        let list = std::fs::read_to_string(l).unwrap_or_default();
+        let limits = crate::Limits::default();
+        let mut features = crate::spam::Features::default();
+        list.lines()
+            .take(300)
+            .filter_map(|p| std::fs::read(p).ok())
+            .filter_map(|data| {
+                let msg = crate::mime::Message::parse_with(&data, &limits);
+                features.build(&msg, &limits);
+                features
+                    .header(&msg, "ALL", Default::default())
+                    .map(|c| c.into_owned())
+            })
+            .collect()
+    });
+    let heads: Vec<Vec<u8>> = listed.unwrap_or_else(|| {
+        msgs.iter()
+            .map(|m| {
+                let mut out = Vec::new();
+                let s = split(m);
+                for (name, v) in &s.fields {
+                    out.extend_from_slice(name.as_bytes());
+                    out.extend_from_slice(b": ");
+                    let mut v = v.to_vec();
+                    while v.last().is_some_and(|b| b.is_ascii_whitespace()) {
+                        v.pop();
+                    }
+                    let mut i = 0;
+                    while i < v.len() {
+                        if v[i] == b'\r' || v[i] == b'\n' {
+                            i += 1;
+                            continue;
+                        }
+                        out.push(v[i]);
+                        i += 1;
+                    }
+                    out.push(b'\n');
+                }
+                out
+            })
+            .collect()
+    });
+    let only = std::env::var("ONLY").unwrap_or_default();
+    let n = heads.len().max(1) as f64;
+    for (name, fb, _, sp, _) in stock_split() {
+        if !name.contains(&only) {
+            continue;
+        }
+        let t0 = Instant::now();
+        let mut hits = 0;
+        let mut failed = 0;
+        for h in &heads {
+            if fb.ruled_out(h) {
+                continue;
+            }
+            match sp.is_match(h, fallback::SPLIT_WORK + 64 * h.len() as u64) {
+                Ok(true) => hits += 1,
+                Ok(false) => {}
+                Err(_) => failed += 1,
+            }
+        }
+        let ts = t0.elapsed().as_secs_f64() * 1e6 / n;
+        let t0 = Instant::now();
+        let mut fhits = 0;
+        for h in &heads {
+            if !fb.ruled_out(h) && fb.count(h, 1) == Ok(1) {
+                fhits += 1;
+            }
+        }
+        let tf = t0.elapsed().as_secs_f64() * 1e6 / n;
+        // Through a set, as the rules run it.
+        let (pat, flags) = name
+            .split_once(" /")
+            .and_then(|(_, r)| r.rsplit_once('/'))
+            .unwrap_or_default();
+        let mut b = SetBuilder::new();
+        let Ok((id, _)) = b.add_bytes(
+            &pat.chars().map(|c| c as u32 as u8).collect::<Vec<u8>>(),
+            flags,
+        ) else {
+            continue;
+        };
+        let set = b.build();
+        let t0 = Instant::now();
+        let mut shits = 0;
+        let mut budget = Budget::new(u64::MAX);
+        for h in &heads {
+            shits += set.count(id, h, 1, &mut budget);
+        }
+        let tset = t0.elapsed().as_secs_f64() * 1e6 / n;
+        let t0 = Instant::now();
+        let passed = heads.iter().filter(|h| !fb.ruled_out(h)).count();
+        let trel = t0.elapsed().as_secs_f64() * 1e6 / n;
+        println!("  relaxed pre-check alone: {trel:.1} us ({passed} passed)");
+        println!(
+            "{ts:8.1} us split ({hits} hits, {failed} over) {tf:8.1} us fancy ({fhits} hits) {tset:8.1} us set ({shits} hits, split {}) {name:.60}",
+            set.is_split(id)
+        );
+    }
 }

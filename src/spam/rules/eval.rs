@@ -20,6 +20,9 @@ use crate::spam::evals::EvalCtx;
 use crate::spam::regex::{ALL_LINES, Budget, SetScratch};
 use std::borrow::Cow;
 
+/// Header groups of at most this many regexes skip the literal prefilter.
+const SMALL_GROUP: usize = 4;
+
 /// Fallback-engine runs allowed per message (see [`Budget`]).
 pub const FALLBACK_RUNS: u64 = 20_000;
 
@@ -31,6 +34,7 @@ pub struct Scratch {
     pairs: Vec<(u32, u32)>,
     pre: SetScratch,
     header: Vec<u8>,
+    stack: Vec<f64>,
 }
 
 /// One rule that hit.
@@ -104,6 +108,10 @@ impl Rules {
             scratch.pairs.clear();
             ts.set
                 .candidate_lines(&text.buf, lines, &mut scratch.pairs, &mut scratch.pre);
+            // The whole-text forms need lines without line breaks of their
+            // own (body lines; rawbody paragraphs can hold several).
+            let single_lines = !ts.whole.is_empty()
+                && memchr::memchr_iter(b'\n', &text.buf).count() == lines.len();
             let pairs = &scratch.pairs;
             let mut at = 0;
             while at < pairs.len() {
@@ -120,7 +128,19 @@ impl Rules {
                 // which is the first body line.
                 let first = u32::from(*target == super::ast::Target::Body && rule.tflags.nosubject);
                 let mut hits = 0;
-                if these.last().is_some_and(|p| p.1 == ALL_LINES) {
+                let whole = match ts.whole.get(&id) {
+                    Some(re)
+                        if single_lines
+                            && first == 0
+                            && these.last().is_some_and(|p| p.1 == ALL_LINES) =>
+                    {
+                        whole_count(re, &text.buf, max)
+                    }
+                    _ => None,
+                };
+                if let Some(n) = whole {
+                    hits = n;
+                } else if these.last().is_some_and(|p| p.1 == ALL_LINES) {
                     for i in first..lines.len() as u32 {
                         hits += ts.set.count(id, line(i), max - hits, &mut budget);
                         if hits >= max {
@@ -139,7 +159,7 @@ impl Rules {
             }
         }
         self.mime(msg, features, scratch, &mut budget);
-        let ctx = EvalCtx { msg, features };
+        let ctx = EvalCtx::new(msg, features);
         for &ri in &self.evals {
             if let Kind::Eval { f, args } = &self.rules[ri as usize].kind
                 && f(&ctx, args)
@@ -148,9 +168,8 @@ impl Rules {
             }
         }
         for &ri in &self.metas {
-            if let Kind::Meta { expr, deps } = &self.rules[ri as usize].kind {
-                let values = &scratch.values;
-                let v = expr.eval(&|i| deps[i].map_or(0.0, |d| values[d as usize]));
+            if let Kind::Meta { prog, .. } = &self.rules[ri as usize].kind {
+                let v = prog.run(&scratch.values, &mut scratch.stack);
                 if v != 0.0 && !v.is_nan() {
                     scratch.values[ri as usize] = if v > 0.0 { v } else { 1.0 };
                 }
@@ -212,9 +231,15 @@ impl Rules {
                 (None, None) => b"",
             };
             let present = value.is_some();
-            scratch.cands.clear();
-            self.header_set
-                .candidates_with(text, &mut scratch.cands, &mut scratch.pre);
+            let set = &self.header_sets[g];
+            // A small group runs its regexes directly (each has its own
+            // literal prefilter); a large one asks the group's automaton
+            // which are worth running.
+            let filtered = set.len() > SMALL_GROUP;
+            if filtered {
+                scratch.cands.clear();
+                set.candidates_with(text, &mut scratch.cands, &mut scratch.pre);
+            }
             for &ri in group {
                 let rule = &self.rules[ri as usize];
                 if !rule.runs() {
@@ -223,9 +248,9 @@ impl Rules {
                 let v = match &rule.kind {
                     Kind::Exists => f64::from(u8::from(present)),
                     Kind::Header { id, negate, .. } => {
-                        let matched = if scratch.cands.binary_search(id).is_ok() {
+                        let matched = if !filtered || scratch.cands.binary_search(id).is_ok() {
                             let max = if *negate { 1 } else { rule.max_hits() };
-                            self.header_set.count(*id, text, max, budget)
+                            set.count(*id, text, max, budget)
                         } else {
                             0
                         };
@@ -279,6 +304,32 @@ impl Rules {
     }
 }
 
+/// Counts, up to `max`, the matches of a line rule's whole-text form (see
+/// `compile::whole_text`) in `buf`, lines without line breaks of their own
+/// joined by `\n`: the sum of its
+/// per-line counts, or `None` when a match spans a line break and only a
+/// line-by-line run can tell.
+fn whole_count(re: &regex::bytes::Regex, buf: &[u8], max: usize) -> Option<usize> {
+    if buf.is_empty() {
+        return Some(0);
+    }
+    let mut n = 0;
+    let mut at = 0;
+    while n < max && at <= buf.len() {
+        let Some(m) = re.find_at(buf, at) else { break };
+        if m.start() == buf.len() && buf.ends_with(b"\n") {
+            // After the last line break: in no line.
+            break;
+        }
+        if memchr::memchr(b'\n', m.as_bytes()).is_some() {
+            return None;
+        }
+        n += 1;
+        at = if m.is_empty() { m.end() + 1 } else { m.end() };
+    }
+    Some(n)
+}
+
 /// The text a header rule reads, as SpamAssassin's `get()` builds it;
 /// `None` when no header of the name is present.
 fn header_value<'m>(
@@ -308,5 +359,86 @@ fn header_value<'m>(
             }
             any.then(|| Cow::Owned(buf.clone()))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spam::features::Text;
+    use crate::spam::regex::{SetBuilder, translate};
+    use proptest::prelude::*;
+
+    /// The per-line count, as the rules count without the whole-text form.
+    fn per_line(pattern: &str, flags: &str, text: &Text, max: usize) -> usize {
+        let mut b = SetBuilder::new();
+        let (id, _) = b.add(pattern, flags).unwrap();
+        let set = b.build();
+        let mut budget = Budget::new(u64::MAX);
+        let mut n = 0;
+        for line in text.iter() {
+            n += set.count(id, line, max - n, &mut budget);
+            if n >= max {
+                break;
+            }
+        }
+        n
+    }
+
+    fn whole(pattern: &str, flags: &str) -> regex::bytes::Regex {
+        let native = translate(pattern, flags).unwrap().native.unwrap();
+        super::super::compile::whole_text(&native).unwrap()
+    }
+
+    const PATTERNS: &[(&str, &str)] = &[
+        (r"^a", ""),
+        (r"b$", ""),
+        (r"^$", ""),
+        (r"^\s*$", ""),
+        (r"\ba\s+b", "i"),
+        (r"a.{0,3}b", "s"),
+        (r"[^x]{2}", ""),
+        (r"\Ab", ""),
+        (r"a\z", ""),
+        (r"\W+", ""),
+        (r"(?:a|b\s)c", ""),
+        (r"", ""),
+        (r"x*", ""),
+    ];
+
+    proptest! {
+        #[test]
+        fn whole_text_counts_agree_with_lines(
+            lines in prop::collection::vec("[abx \t.]{0,6}", 0..6),
+            which in 0..PATTERNS.len(),
+            max in 1usize..5,
+        ) {
+            let (p, f) = PATTERNS[which];
+            let mut text = Text::default();
+            for l in &lines {
+                text.push(l.as_bytes());
+            }
+            let re = whole(p, f);
+            if let Some(n) = whole_count(&re, &text.buf, max) {
+                prop_assert_eq!(n, per_line(p, f, &text, max), "{:?} on {:?}", p, lines);
+            }
+        }
+    }
+
+    #[test]
+    fn whole_text_falls_back_across_lines() {
+        let mut text = Text::default();
+        text.push(b"say a");
+        text.push(b"b now");
+        let re = whole(r"a\s+b", "");
+        assert_eq!(whole_count(&re, &text.buf, 1), None);
+        assert_eq!(per_line(r"a\s+b", "", &text, 1), 0);
+        let re = whole(r"^b", "");
+        assert_eq!(whole_count(&re, &text.buf, 5), Some(1));
+        assert_eq!(whole_count(&whole(r"^", ""), &text.buf, 9), Some(2));
+        assert_eq!(
+            whole_count(&whole(r"x*", ""), &Text::default().buf, 9),
+            Some(0)
+        );
     }
 }
