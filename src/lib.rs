@@ -1,6 +1,6 @@
 //! libfilter: an embeddable, sans-IO e-mail scanner.
 #![deny(unsafe_code)]
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 #[allow(unsafe_code)]
 pub mod capi;

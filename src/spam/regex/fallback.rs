@@ -46,7 +46,7 @@ pub const SPLIT_WORK_PER_BYTE: u64 = 64;
 #[derive(Debug)]
 pub struct Fallback {
     re: fancy_regex::Regex,
-    relaxed: Option<regex::bytes::Regex>,
+    relaxed: Option<super::Native>,
     split: Option<Split>,
 }
 
@@ -58,6 +58,17 @@ impl Fallback {
     /// Compiles the fancy-regex pattern and, if it compiles natively, the
     /// relaxed pre-check.
     pub fn new(fancy: &str, relaxed: &str) -> Result<Fallback, RegexError> {
+        let relaxed = super::parse_native(relaxed)
+            .ok()
+            .and_then(|h| super::native_from_hir(&h).ok());
+        Fallback::with_relaxed(fancy, relaxed)
+    }
+
+    /// [`Fallback::new`] with the relaxed pre-check already compiled.
+    pub(crate) fn with_relaxed(
+        fancy: &str,
+        relaxed: Option<super::Native>,
+    ) -> Result<Fallback, RegexError> {
         let re = RegexBuilder::new(fancy)
             .bytes_mode(BytesMode::Ascii)
             .backtrack_limit(BACKTRACK_LIMIT)
@@ -65,7 +76,6 @@ impl Fallback {
             .delegate_size_limit(super::SIZE_LIMIT)
             .build()
             .map_err(|e| RegexError::Unsupported(format!("fallback engine: {e}")))?;
-        let relaxed = super::native_regex(relaxed).ok();
         Ok(Fallback {
             re,
             relaxed,

@@ -185,60 +185,6 @@ pub(crate) struct TextSet {
     pub set: Set,
     /// Rule index of each set id.
     pub ids: Vec<u32>,
-    /// For set ids without a required literal (candidates on every line),
-    /// the pattern rewritten to run once over the whole text; see
-    /// [`whole_text`].
-    pub whole: HashMap<u32, regex::bytes::Regex>,
-}
-
-/// A native pattern that runs once over a text whose lines are joined by
-/// `\n`, instead of once per line: the pattern with its start-of-text and
-/// end-of-text assertions made start-of-line and end-of-line.
-///
-/// A match inside one line is a match of this pattern at the same place
-/// (`\b` at the line's edges sees `\n`, a non-word byte, as it saw the
-/// edge), so no match over the whole text means no line matches; and a
-/// match that contains no `\n` is a match of the original inside its line.
-/// Only a match that spans a line break says nothing, and then the caller
-/// runs the original line by line. Per-line calls cost about half a
-/// microsecond each on the stock rules, mostly in starting the search;
-/// one call per text saves a third of the time of the literal-less body
-/// rules.
-pub(crate) fn whole_text(native: &str) -> Option<regex::bytes::Regex> {
-    use regex_syntax::hir::{Hir, HirKind, Look};
-    let hir = regex_syntax::ParserBuilder::new()
-        .unicode(false)
-        .utf8(false)
-        .nest_limit(200)
-        .build()
-        .parse(native)
-        .ok()?;
-    fn lines(h: &Hir) -> Hir {
-        match h.kind() {
-            HirKind::Look(Look::Start) => Hir::look(Look::StartLF),
-            HirKind::Look(Look::End) => Hir::look(Look::EndLF),
-            HirKind::Look(_) | HirKind::Empty | HirKind::Literal(_) | HirKind::Class(_) => {
-                h.clone()
-            }
-            HirKind::Repetition(r) => {
-                let mut r = r.clone();
-                r.sub = Box::new(lines(&r.sub));
-                Hir::repetition(r)
-            }
-            HirKind::Capture(c) => {
-                let mut c = c.clone();
-                c.sub = Box::new(lines(&c.sub));
-                Hir::capture(c)
-            }
-            HirKind::Concat(v) => Hir::concat(v.iter().map(lines).collect()),
-            HirKind::Alternation(v) => Hir::alternation(v.iter().map(lines).collect()),
-        }
-    }
-    regex::bytes::RegexBuilder::new(&lines(&hir).to_string())
-        .unicode(false)
-        .size_limit(crate::spam::regex::SIZE_LIMIT)
-        .build()
-        .ok()
 }
 
 /// Order of [`Rules::sets`].
@@ -275,8 +221,15 @@ impl Rules {
         let mut header_keys: Vec<HeaderKey> = Vec::new();
         let mut header_rules: Vec<Vec<u32>> = Vec::new();
         let mut header_b: Vec<SetBuilder> = Vec::new();
-        let mut text_b: [(SetBuilder, Vec<u32>, Vec<&super::ast::PerlRe>); 4] =
-            std::array::from_fn(|_| (SetBuilder::new(), Vec::new(), Vec::new()));
+        // Line rules get whole-text forms; `full` is one text already.
+        let mut text_b: [(SetBuilder, Vec<u32>); 4] = std::array::from_fn(|slot| {
+            let b = if TEXT_TARGETS[slot] == Target::Full {
+                SetBuilder::new()
+            } else {
+                SetBuilder::lines()
+            };
+            (b, Vec::new())
+        });
         let mut mime_b = SetBuilder::new();
         let mut mime_ids = Vec::new();
         let mut eval_list = Vec::new();
@@ -374,13 +327,12 @@ impl Rules {
                     Test::Regex { target, re } => {
                         match TEXT_TARGETS.iter().position(|t| t == target) {
                             Some(slot) => {
-                                let (b, ids, res) = &mut text_b[slot];
+                                let (b, ids) = &mut text_b[slot];
                                 match add(b, re) {
                                     Ok((id, engine)) => {
                                         count_engine(&mut stats, engine);
                                         debug_assert_eq!(id as usize, ids.len());
                                         ids.push(idx);
-                                        res.push(re);
                                         Kind::Text
                                     }
                                     Err(e) => never(e),
@@ -460,27 +412,10 @@ impl Rules {
         stats.metas = metas.len();
         stats.active = rules.iter().filter(|r| r.runs()).count();
 
-        let [b0, b1, b2, b3] = text_b;
-        let sets = [b0, b1, b2, b3].map(|(b, ids, res)| {
-            let set = b.build();
-            // The literal-less patterns are those a text without any
-            // three-byte string still selects.
-            let mut pairs = Vec::new();
-            set.candidate_lines(b"x\n", &[(0, 1)], &mut pairs, &mut Default::default());
-            let whole = pairs
-                .iter()
-                .filter(|p| p.1 == crate::spam::regex::ALL_LINES)
-                .filter_map(|&(id, _)| {
-                    let re = res.get(id as usize)?;
-                    let t = crate::spam::regex::translate(&re.pattern, &re.flags).ok()?;
-                    Some((id, whole_text(&t.native.ok()?)?))
-                })
-                .collect();
-            TextSet { set, ids, whole }
+        let sets = text_b.map(|(b, ids)| TextSet {
+            set: b.build(),
+            ids,
         });
-        let mut sets = sets;
-        // `full` is one text already.
-        sets[2].whole.clear();
         Rules {
             rules,
             by_name,

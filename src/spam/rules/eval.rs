@@ -17,7 +17,7 @@ use super::compile::{Kind, Rules, TEXT_TARGETS};
 use crate::mime::Message;
 use crate::spam::Features;
 use crate::spam::evals::EvalCtx;
-use crate::spam::regex::{ALL_LINES, Budget, SetScratch};
+use crate::spam::regex::{ALL_LINES, Budget, Native, SetScratch, Whole};
 use std::borrow::Cow;
 
 /// Header groups of at most this many regexes skip the literal prefilter.
@@ -110,8 +110,8 @@ impl Rules {
                 .candidate_lines(&text.buf, lines, &mut scratch.pairs, &mut scratch.pre);
             // The whole-text forms need lines without line breaks of their
             // own (body lines; rawbody paragraphs can hold several).
-            let single_lines = !ts.whole.is_empty()
-                && memchr::memchr_iter(b'\n', &text.buf).count() == lines.len();
+            let single_lines =
+                ts.set.has_whole() && memchr::memchr_iter(b'\n', &text.buf).count() == lines.len();
             let pairs = &scratch.pairs;
             let mut at = 0;
             while at < pairs.len() {
@@ -128,19 +128,20 @@ impl Rules {
                 // which is the first body line.
                 let first = u32::from(*target == super::ast::Target::Body && rule.tflags.nosubject);
                 let mut hits = 0;
-                let whole = match ts.whole.get(&id) {
-                    Some(re)
-                        if single_lines
-                            && first == 0
-                            && these.last().is_some_and(|p| p.1 == ALL_LINES) =>
-                    {
+                let all = these.last().is_some_and(|p| p.1 == ALL_LINES);
+                let whole = match ts.set.whole(id) {
+                    Some(Whole::Exact(re)) if single_lines && first == 0 && all => {
                         whole_count(re, &text.buf, max)
+                    }
+                    // The superset finds nothing: no line can match.
+                    Some(Whole::Gate(re)) if single_lines && all && !re.is_match(&text.buf) => {
+                        Some(0)
                     }
                     _ => None,
                 };
                 if let Some(n) = whole {
                     hits = n;
-                } else if these.last().is_some_and(|p| p.1 == ALL_LINES) {
+                } else if all {
                     for i in first..lines.len() as u32 {
                         hits += ts.set.count(id, line(i), max - hits, &mut budget);
                         if hits >= max {
@@ -305,23 +306,25 @@ impl Rules {
 }
 
 /// Counts, up to `max`, the matches of a line rule's whole-text form (see
-/// `compile::whole_text`) in `buf`, lines without line breaks of their own
+/// `regex::Whole`) in `buf`, lines without line breaks of their own
 /// joined by `\n`: the sum of its
 /// per-line counts, or `None` when a match spans a line break and only a
 /// line-by-line run can tell.
-fn whole_count(re: &regex::bytes::Regex, buf: &[u8], max: usize) -> Option<usize> {
+pub(crate) fn whole_count(re: &Native, buf: &[u8], max: usize) -> Option<usize> {
     if buf.is_empty() {
         return Some(0);
     }
     let mut n = 0;
     let mut at = 0;
     while n < max && at <= buf.len() {
-        let Some(m) = re.find_at(buf, at) else { break };
+        let Some(m) = re.find(regex_automata::Input::new(buf).range(at..)) else {
+            break;
+        };
         if m.start() == buf.len() && buf.ends_with(b"\n") {
             // After the last line break: in no line.
             break;
         }
-        if memchr::memchr(b'\n', m.as_bytes()).is_some() {
+        if memchr::memchr(b'\n', &buf[m.range()]).is_some() {
             return None;
         }
         n += 1;
@@ -385,9 +388,9 @@ mod tests {
         n
     }
 
-    fn whole(pattern: &str, flags: &str) -> regex::bytes::Regex {
+    fn whole(pattern: &str, flags: &str) -> Native {
         let native = translate(pattern, flags).unwrap().native.unwrap();
-        super::super::compile::whole_text(&native).unwrap()
+        crate::spam::regex::whole_text(&native).unwrap()
     }
 
     const PATTERNS: &[(&str, &str)] = &[
