@@ -307,7 +307,14 @@ pub extern "C" fn lf_session_body(
 /// message on the connection (as `lf_session_reset`).
 ///
 /// On success `*out` is a new report owned by the caller, to be freed with
-/// `lf_report_free`. `session` and `out` must not be NULL.
+/// `lf_report_free`. `session` and `out` must not be NULL. On failure
+/// `*out` is NULL and the message may still be buffered: call
+/// `lf_session_reset` before the next message.
+///
+/// A message cut at the size limit is still scanned (what was buffered)
+/// and reported as `LF_VERDICT_VIRUS` with an `LF_DETECTION_LIMIT`
+/// detection and the `LF_REPORT_TRUNCATED` flag; the spam rules see only
+/// the buffered part.
 ///
 /// Not thread-safe: one thread at a time per session.
 #[unsafe(no_mangle)]
