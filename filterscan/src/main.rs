@@ -1,5 +1,6 @@
 //! `filterscan`: the command line for libfilter.
 
+mod eval;
 mod extract;
 mod input;
 mod report;
@@ -34,6 +35,9 @@ enum Cmd {
     Scan(scan::ScanArgs),
     /// Check SpamAssassin rule files: what loads, what is skipped, and why.
     Rules(rules::RulesArgs),
+    /// Measure the learning spam classifier on a labelled corpus with the
+    /// TREC spam track's online protocol (or k-fold cross-validation).
+    Eval(eval::EvalArgs),
 }
 
 #[derive(Args)]
@@ -62,6 +66,7 @@ fn main() -> ExitCode {
         Cmd::Mime(args) => mime(args),
         Cmd::Scan(args) => scan::scan(args),
         Cmd::Rules(args) => rules::rules(args),
+        Cmd::Eval(args) => eval::eval(args),
     }
 }
 

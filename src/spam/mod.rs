@@ -48,6 +48,7 @@
 //! [`EngineBuilder::rules_path`]: crate::EngineBuilder::rules_path
 //! [`Scanner::scan_message`]: crate::Scanner::scan_message
 
+pub mod bayes;
 pub mod evals;
 pub mod features;
 pub mod html;

@@ -1,0 +1,343 @@
+//! The classifiers: what a model learns from tokens, and how it scores.
+//!
+//! Two are here, chosen by [`Classifier`], both online (they learn one
+//! message at a time, in the order mail arrives):
+//!
+//! * **Chi-square** combining (Robinson's f(w) and Fisher's method), as
+//!   SpamAssassin's Bayes, SpamBayes and bogofilter do. The model is a table
+//!   of per-token spam and ham counts; a message's probability combines its
+//!   most telling tokens.
+//! * **Logistic regression** on hashed features, trained online by
+//!   gradient steps, as the strongest filters of the TREC 2007 spam track
+//!   were (Goodman and Yih; Sculley and Wachman). The model is a fixed
+//!   array of weights indexed by token hash, so its size never grows.
+//!   It learns only from messages it did not already get right by a margin
+//!   (`thick threshold` training), which keeps the weights from saturating
+//!   on easy mail and makes learning cheaper.
+//!
+//! `filterscan eval` measures both on a labelled corpus. On the
+//! SpamAssassin corpus (online protocol, three shuffles) they were equally
+//! accurate, (1-ROCA)% 0.16 to 0.17 for the logistic model and 0.14 to
+//! 0.19 for chi-square, and the logistic model classified 30 times faster
+//! (one array read per token instead of a hash lookup, and no sort), so
+//! it is the default.
+//!
+//! ```
+//! use filter::spam::bayes::{Classifier, Model};
+//!
+//! let mut m = Model::new(Classifier::Logistic);
+//! let spam = [1u64, 2, 3];
+//! let ham = [4u64, 5, 6];
+//! for _ in 0..100 {
+//!     m.learn(&spam, true);
+//!     m.learn(&ham, false);
+//! }
+//! assert!(m.classify(&[1, 2]) > 0.8);
+//! assert!(m.classify(&[5, 6]) < 0.2);
+//! ```
+
+use std::collections::HashMap;
+
+/// Which classifier a [`Model`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Classifier {
+    /// Robinson/Fisher chi-square combining over token counts.
+    ChiSquare,
+    /// Online logistic regression on hashed features.
+    Logistic,
+}
+
+/// Counts a model keeps about what it learned.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Spam messages learned (minus those unlearned).
+    pub spam: u64,
+    /// Ham messages learned (minus those unlearned).
+    pub ham: u64,
+    /// Distinct tokens with a non-zero count (chi-square), or weights that
+    /// are not zero (logistic).
+    pub tokens: u64,
+}
+
+/// Robinson's strength of the prior, and its value (SpamAssassin's
+/// constants).
+const ROBINSON_S: f64 = 0.160;
+const ROBINSON_X: f64 = 0.538;
+/// Tokens whose f(w) is closer than this to 0.5 are ignored.
+const MIN_STRENGTH: f64 = 0.346;
+/// Most tokens combined.
+const MAX_TOKENS: usize = 150;
+
+/// log2 of the logistic model's weight count (4 MiB of f32 weights).
+const LR_BITS: u32 = 20;
+/// Learning rate of the logistic model. Token weights are scaled by
+/// 1/sqrt(tokens), so one step moves a message's log-odds by at most this
+/// much. Chosen with `filterscan eval` on the SpamAssassin corpus (rates
+/// 0.2 to 64 tried; 4 to 8 were best).
+const LR_RATE: f32 = 8.0;
+/// Learn only when the log-odds of the right answer is below this
+/// (thick-threshold training; 0.3 to 100 tried, 1 to 2.5 were best).
+const LR_THICK: f32 = 2.5;
+
+/// A trainable spam model. Cloning copies it (a snapshot).
+#[derive(Debug, Clone)]
+pub struct Model {
+    kind: Classifier,
+    spam: u64,
+    ham: u64,
+    /// Chi-square: token → (spam count, ham count).
+    counts: HashMap<u64, (u32, u32)>,
+    /// Logistic: weights indexed by the low bits of the token.
+    weights: Vec<f32>,
+    bias: f32,
+}
+
+impl Model {
+    /// An empty model.
+    pub fn new(kind: Classifier) -> Model {
+        Model {
+            kind,
+            spam: 0,
+            ham: 0,
+            counts: HashMap::new(),
+            weights: if kind == Classifier::Logistic {
+                vec![0.0; 1 << LR_BITS]
+            } else {
+                Vec::new()
+            },
+            bias: 0.0,
+        }
+    }
+
+    /// The classifier.
+    pub fn kind(&self) -> Classifier {
+        self.kind
+    }
+
+    /// What the model has learned.
+    pub fn counts(&self) -> Counts {
+        let tokens = match self.kind {
+            Classifier::ChiSquare => self.counts.len() as u64,
+            Classifier::Logistic => self.weights.iter().filter(|w| **w != 0.0).count() as u64,
+        };
+        Counts {
+            spam: self.spam,
+            ham: self.ham,
+            tokens,
+        }
+    }
+
+    /// The probability that a message with these (distinct) tokens is
+    /// spam, in `[0, 1]`; 0.5 when the model knows nothing.
+    pub fn classify(&self, tokens: &[u64]) -> f64 {
+        match self.kind {
+            Classifier::ChiSquare => self.chi_square(tokens),
+            Classifier::Logistic => sigmoid(self.margin(tokens)) as f64,
+        }
+    }
+
+    /// Learns one message.
+    pub fn learn(&mut self, tokens: &[u64], spam: bool) {
+        match self.kind {
+            Classifier::ChiSquare => self.count(tokens, spam, true),
+            Classifier::Logistic => {
+                let m = self.margin(tokens);
+                let y = if spam { 1.0 } else { -1.0 };
+                if y * m < LR_THICK {
+                    self.step(tokens, spam, m, 1.0);
+                }
+            }
+        }
+        if spam {
+            self.spam += 1;
+        } else {
+            self.ham += 1;
+        }
+    }
+
+    /// Forgets one message learned earlier with the same label. For the
+    /// logistic model this is a step the other way, which undoes the
+    /// learning only approximately.
+    pub fn unlearn(&mut self, tokens: &[u64], spam: bool) {
+        match self.kind {
+            Classifier::ChiSquare => self.count(tokens, spam, false),
+            Classifier::Logistic => {
+                let m = self.margin(tokens);
+                self.step(tokens, spam, m, -1.0);
+            }
+        }
+        if spam {
+            self.spam = self.spam.saturating_sub(1);
+        } else {
+            self.ham = self.ham.saturating_sub(1);
+        }
+    }
+
+    fn count(&mut self, tokens: &[u64], spam: bool, add: bool) {
+        for &t in tokens {
+            let e = self.counts.entry(t).or_insert((0, 0));
+            let c = if spam { &mut e.0 } else { &mut e.1 };
+            *c = if add {
+                c.saturating_add(1)
+            } else {
+                c.saturating_sub(1)
+            };
+            if *e == (0, 0) {
+                self.counts.remove(&t);
+            }
+        }
+    }
+
+    fn margin(&self, tokens: &[u64]) -> f32 {
+        let mask = (1usize << LR_BITS) - 1;
+        let scale = 1.0 / (tokens.len().max(1) as f32).sqrt();
+        let sum: f32 = tokens
+            .iter()
+            .map(|&t| self.weights[t as usize & mask])
+            .sum();
+        self.bias + sum * scale
+    }
+
+    /// One gradient step of the log loss, `sign` 1 to learn, -1 to undo.
+    fn step(&mut self, tokens: &[u64], spam: bool, margin: f32, sign: f32) {
+        let mask = (1usize << LR_BITS) - 1;
+        let y = if spam { 1.0 } else { 0.0 };
+        let g = sign * LR_RATE * (y - sigmoid(margin));
+        let scale = 1.0 / (tokens.len().max(1) as f32).sqrt();
+        for &t in tokens {
+            self.weights[t as usize & mask] += g * scale;
+        }
+        self.bias += g * 0.1;
+    }
+
+    fn chi_square(&self, tokens: &[u64]) -> f64 {
+        if self.spam == 0 || self.ham == 0 {
+            return 0.5;
+        }
+        let (ns, nh) = (self.spam as f64, self.ham as f64);
+        let mut probs: Vec<f64> = Vec::with_capacity(tokens.len().min(4096));
+        for t in tokens {
+            let Some(&(s, h)) = self.counts.get(t) else {
+                continue;
+            };
+            let (s, h) = (f64::from(s), f64::from(h));
+            let ps = (s / ns).min(1.0);
+            let ph = (h / nh).min(1.0);
+            if ps + ph == 0.0 {
+                continue;
+            }
+            let p = ps / (ps + ph);
+            let n = s + h;
+            let f = (ROBINSON_S * ROBINSON_X + n * p) / (ROBINSON_S + n);
+            if (f - 0.5).abs() >= MIN_STRENGTH / 2.0 {
+                probs.push(f);
+            }
+        }
+        if probs.is_empty() {
+            return 0.5;
+        }
+        if probs.len() > MAX_TOKENS {
+            probs.sort_unstable_by(|a, b| (b - 0.5).abs().total_cmp(&(a - 0.5).abs()));
+            probs.truncate(MAX_TOKENS);
+        }
+        let n = probs.len();
+        let (mut ln_p, mut ln_q) = (0.0, 0.0);
+        for &f in &probs {
+            let f = f.clamp(1e-6, 1.0 - 1e-6);
+            ln_p += f.ln();
+            ln_q += (1.0 - f).ln();
+        }
+        let s = 1.0 - chi2q(-2.0 * ln_q, 2 * n);
+        let h = 1.0 - chi2q(-2.0 * ln_p, 2 * n);
+        ((1.0 + s - h) / 2.0).clamp(0.0, 1.0)
+    }
+}
+
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// The probability that a chi-square variable with `v` (even) degrees of
+/// freedom exceeds `x2`.
+fn chi2q(x2: f64, v: usize) -> f64 {
+    let m = x2 / 2.0;
+    let mut term = (-m).exp();
+    let mut sum = term;
+    for i in 1..v / 2 {
+        term *= m / i as f64;
+        sum += term;
+    }
+    sum.min(1.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn chi2q_matches_known_values() {
+        // P(chi2_2 > 2 ln 2) = 0.5; P(chi2_v > 0) = 1.
+        assert!((chi2q(2.0 * 2f64.ln(), 2) - 0.5).abs() < 1e-12);
+        assert_eq!(chi2q(0.0, 10), 1.0);
+        // P(chi2_4 > 4) = e^-2 (1 + 2).
+        assert!((chi2q(4.0, 4) - 3.0 * (-2f64).exp()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn chi_square_learns_and_unlearns() {
+        let mut m = Model::new(Classifier::ChiSquare);
+        assert_eq!(m.classify(&[1]), 0.5);
+        for _ in 0..10 {
+            m.learn(&[1, 2, 3], true);
+            m.learn(&[7, 8, 9], false);
+        }
+        assert!(m.classify(&[1, 2, 3]) > 0.99);
+        assert!(m.classify(&[7, 8, 9]) < 0.01);
+        // Unknown tokens say nothing.
+        assert_eq!(m.classify(&[100, 200]), 0.5);
+        for _ in 0..10 {
+            m.unlearn(&[1, 2, 3], true);
+            m.unlearn(&[7, 8, 9], false);
+        }
+        assert_eq!(m.counts(), Counts::default());
+    }
+
+    proptest! {
+        /// Whatever was learned, scores are probabilities, and a message
+        /// made only of spam tokens never scores below one made only of
+        /// ham tokens.
+        #[test]
+        fn scores_are_probabilities(
+            msgs in prop::collection::vec((prop::collection::vec(0u64..40, 1..12), any::<bool>()), 0..40),
+            kind in prop_oneof![Just(Classifier::ChiSquare), Just(Classifier::Logistic)],
+        ) {
+            let mut m = Model::new(kind);
+            for (t, spam) in &msgs {
+                let mut t = t.clone();
+                t.sort_unstable();
+                t.dedup();
+                m.learn(&t, *spam);
+            }
+            for (t, _) in &msgs {
+                let p = m.classify(t);
+                prop_assert!((0.0..=1.0).contains(&p), "{p}");
+            }
+            let s = m.classify(&[1000, 1001]);
+            prop_assert!((0.0..=1.0).contains(&s));
+        }
+
+        /// The same tokens in any order give the same score (up to the
+        /// rounding of a sum taken in another order).
+        #[test]
+        fn chi_square_ignores_order(mut t in prop::collection::vec(0u64..30, 1..20)) {
+            let mut m = Model::new(Classifier::ChiSquare);
+            for i in 0..30u64 {
+                m.learn(&[i], i % 3 == 0);
+            }
+            let a = m.classify(&t);
+            t.reverse();
+            prop_assert!((a - m.classify(&t)).abs() < 1e-12);
+        }
+    }
+}
