@@ -3,6 +3,7 @@
 mod eval;
 mod extract;
 mod input;
+mod learn;
 mod report;
 mod rules;
 mod scan;
@@ -38,6 +39,10 @@ enum Cmd {
     /// Measure the learning spam classifier on a labelled corpus with the
     /// TREC spam track's online protocol (or k-fold cross-validation).
     Eval(eval::EvalArgs),
+    /// Teach the Bayes store messages known to be spam or ham.
+    Learn(learn::LearnArgs),
+    /// The Bayes store: counts, compaction, expiry.
+    Bayes(learn::BayesArgs),
 }
 
 #[derive(Args)]
@@ -67,6 +72,8 @@ fn main() -> ExitCode {
         Cmd::Scan(args) => scan::scan(args),
         Cmd::Rules(args) => rules::rules(args),
         Cmd::Eval(args) => eval::eval(args),
+        Cmd::Learn(args) => learn::learn(args),
+        Cmd::Bayes(args) => learn::bayes(args),
     }
 }
 

@@ -1105,3 +1105,157 @@ fn eval_rejects_bad_labels() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("label"));
 }
+
+/// `filterscan learn` killed with SIGKILL in the middle of a run: the
+/// store opens, holds exactly a prefix of the messages (every one the
+/// process reported learned, at most one more), and is byte for byte the
+/// store that learning that prefix alone gives.
+#[test]
+fn learn_survives_sigkill() {
+    use std::io::{BufRead, BufReader};
+    let dir = TempDir::new("learn-kill");
+    let n = 3000;
+    for i in 0..n {
+        let msg = format!(
+            "From: user{}@host{}.example\nSubject: offer {i}\n\nword{} word{} token{i} shared words here\n",
+            i % 17,
+            i % 5,
+            i % 31,
+            i % 7
+        );
+        dir.write(&format!("all/{i:05}.eml"), msg.as_bytes());
+    }
+    let db = dir.path().join("killed.db");
+    let mut child = Command::new(BIN)
+        .args(["learn", "--spam", "--sync", "--verbose", "--db"])
+        .arg(&db)
+        .arg(dir.path().join("all"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut reported = 0usize;
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    while reported < 200 {
+        match lines.next() {
+            Some(Ok(l)) if l.starts_with("learned ") => reported += 1,
+            Some(_) => {}
+            None => break,
+        }
+    }
+    let _ = child.kill(); // SIGKILL on Unix
+    let _ = child.wait();
+    // Lines the process printed before it died.
+    for l in lines.map_while(Result::ok) {
+        if l.starts_with("learned ") && !l.contains(" messages as ") {
+            reported += 1;
+        }
+    }
+
+    let stats = |db: &Path| {
+        let out = run(&[&"bayes", &"--db", &db], None);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let text = stats(&db);
+    let k = figure(&text, "spam:") as usize;
+    assert!(
+        k >= reported && k <= reported + 1,
+        "reported {reported}, store has {k}"
+    );
+    assert!(
+        k < n,
+        "the process finished before it was killed; nothing was tested"
+    );
+
+    // The same prefix, learned without interruption.
+    for i in 0..k {
+        let name = format!("{i:05}.eml");
+        let data = fs::read(dir.path().join("all").join(&name)).unwrap();
+        dir.write(&format!("prefix/{name}"), &data);
+    }
+    let clean = dir.path().join("clean.db");
+    let out = run(
+        &[
+            &"learn",
+            &"--spam",
+            &"--db",
+            &clean,
+            &dir.path().join("prefix"),
+        ],
+        None,
+    );
+    assert!(out.status.success());
+    assert_eq!(
+        stats(&clean).replace("clean.db", "X"),
+        text.replace("killed.db", "X")
+    );
+    // Compacted, the two stores are the same bytes.
+    for db in [&db, &clean] {
+        assert!(
+            run(&[&"bayes", &"--db", db, &"--compact"], None)
+                .status
+                .success()
+        );
+    }
+    assert_eq!(fs::read(&db).unwrap(), fs::read(&clean).unwrap());
+}
+
+#[test]
+fn learn_then_stats_and_unlearn() {
+    let dir = TempDir::new("learn");
+    dir.write("s/1.eml", b"Subject: pills\n\ncheap pills\n");
+    dir.write("s/2.eml", b"Subject: more pills\n\ncheap pills again\n");
+    dir.write("h/1.eml", b"Subject: lunch\n\nlunch at noon\n");
+    let db = dir.path().join("b.db");
+    let learn = |label: &str, d: &str, extra: &[&str]| {
+        let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![&"learn", &"--db", &db];
+        let label = format!("--{label}");
+        args.push(&label);
+        for e in extra {
+            args.push(e);
+        }
+        let p = dir.path().join(d);
+        args.push(&p);
+        let out = run(&args, None);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(
+        learn("spam", "s", &["--classifier", "chi-square"]).contains("learned 2 messages as spam")
+    );
+    learn("ham", "h", &[]);
+    let out = run(&[&"bayes", &"--db", &db, &"--stats"], None);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("classifier: chi-square"), "{text}");
+    assert_eq!((figure(&text, "spam:"), figure(&text, "ham:")), (2.0, 1.0));
+    learn("spam", "s", &["--unlearn"]);
+    let out = run(&[&"bayes", &"--db", &db], None);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!((figure(&text, "spam:"), figure(&text, "ham:")), (0.0, 1.0));
+    // Only the ham's tokens are left.
+    let ham_only = dir.path().join("h.db");
+    run(
+        &[
+            &"learn",
+            &"--db",
+            &ham_only,
+            &"--ham",
+            &"--classifier",
+            &"chi-square",
+            &dir.path().join("h"),
+        ],
+        None,
+    );
+    let h =
+        String::from_utf8_lossy(&run(&[&"bayes", &"--db", &ham_only], None).stdout).into_owned();
+    assert_eq!(figure(&text, "tokens:"), figure(&h, "tokens:"));
+}

@@ -9,6 +9,8 @@
 //! * [`Model`] learns from labelled token sets and gives the probability
 //!   that a new one is spam, by chi-square combining (as SpamAssassin and
 //!   bogofilter) or online logistic regression (as the TREC 2007 leaders);
+//! * [`Store`] keeps a model on disk, crash-safe: a snapshot plus a
+//!   journal of every message learned since;
 //! * [`roc`] measures the result the way the TREC spam track did.
 //!
 //! The usual loop, TREC's online protocol: classify each message as it
@@ -40,7 +42,9 @@
 
 mod model;
 pub mod roc;
+mod store;
 mod tokens;
 
-pub use model::{Classifier, Counts, Model};
+pub use model::{Classifier, Counts, Model, ModelError};
+pub use store::{Store, StoreError};
 pub use tokens::{Tokenizer, TokenizerOptions};

@@ -79,14 +79,33 @@ const LR_RATE: f32 = 8.0;
 /// (thick-threshold training; 0.3 to 100 tried, 1 to 2.5 were best).
 const LR_THICK: f32 = 2.5;
 
+/// What the chi-square model knows of one token.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Entry {
+    spam: u32,
+    ham: u32,
+    /// [`Model::serial`] when the token was last learned.
+    last: u32,
+}
+
+/// Why a serialized model could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ModelError {
+    /// The bytes end too soon or do not describe a model.
+    #[error("malformed model: {0}")]
+    Malformed(&'static str),
+}
+
 /// A trainable spam model. Cloning copies it (a snapshot).
 #[derive(Debug, Clone)]
 pub struct Model {
     kind: Classifier,
     spam: u64,
     ham: u64,
-    /// Chi-square: token → (spam count, ham count).
-    counts: HashMap<u64, (u32, u32)>,
+    /// Chi-square: token → counts.
+    counts: HashMap<u64, Entry>,
+    /// Learn and unlearn operations so far: the clock of token ages.
+    serial: u64,
     /// Logistic: weights indexed by the low bits of the token.
     weights: Vec<f32>,
     bias: f32,
@@ -100,6 +119,7 @@ impl Model {
             spam: 0,
             ham: 0,
             counts: HashMap::new(),
+            serial: 0,
             weights: if kind == Classifier::Logistic {
                 vec![0.0; 1 << LR_BITS]
             } else {
@@ -174,18 +194,118 @@ impl Model {
     }
 
     fn count(&mut self, tokens: &[u64], spam: bool, add: bool) {
+        self.serial += 1;
+        let now = self.serial as u32;
         for &t in tokens {
-            let e = self.counts.entry(t).or_insert((0, 0));
-            let c = if spam { &mut e.0 } else { &mut e.1 };
+            let e = self.counts.entry(t).or_default();
+            let c = if spam { &mut e.spam } else { &mut e.ham };
             *c = if add {
                 c.saturating_add(1)
             } else {
                 c.saturating_sub(1)
             };
-            if *e == (0, 0) {
+            if add {
+                e.last = now;
+            }
+            if e.spam == 0 && e.ham == 0 {
                 self.counts.remove(&t);
             }
         }
+    }
+
+    /// Chi-square: forgets the tokens not learned in the last `keep`
+    /// learn operations and seen in at most `max_count` messages (rare,
+    /// stale tokens, as SpamAssassin's expiry drops them). Returns how
+    /// many were dropped. The logistic model has a fixed size and nothing
+    /// to expire: it returns 0.
+    pub fn expire(&mut self, keep: u64, max_count: u32) -> usize {
+        let before = self.counts.len();
+        let oldest = self.serial.saturating_sub(keep) as u32;
+        self.counts
+            .retain(|_, e| e.last > oldest || e.spam + e.ham > max_count);
+        before - self.counts.len()
+    }
+
+    /// The model as bytes (little-endian), for [`Model::from_bytes`].
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        out.extend_from_slice(b"LFMODEL1");
+        out.push(match self.kind {
+            Classifier::ChiSquare => 0,
+            Classifier::Logistic => 1,
+        });
+        for v in [self.spam, self.ham, self.serial] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        match self.kind {
+            Classifier::ChiSquare => {
+                let mut entries: Vec<(&u64, &Entry)> = self.counts.iter().collect();
+                entries.sort_unstable_by_key(|e| *e.0);
+                out.extend_from_slice(&(entries.len() as u64).to_le_bytes());
+                for (t, e) in entries {
+                    out.extend_from_slice(&t.to_le_bytes());
+                    for v in [e.spam, e.ham, e.last] {
+                        out.extend_from_slice(&v.to_le_bytes());
+                    }
+                }
+            }
+            Classifier::Logistic => {
+                out.extend_from_slice(&LR_BITS.to_le_bytes());
+                out.extend_from_slice(&self.bias.to_le_bytes());
+                for w in &self.weights {
+                    out.extend_from_slice(&w.to_le_bytes());
+                }
+            }
+        }
+        out
+    }
+
+    /// Reads what [`Model::to_bytes`] wrote.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Model, ModelError> {
+        let mut r = Reader(bytes);
+        if r.take(8)? != b"LFMODEL1" {
+            return Err(ModelError::Malformed("not a model"));
+        }
+        let kind = match r.take(1)?[0] {
+            0 => Classifier::ChiSquare,
+            1 => Classifier::Logistic,
+            _ => return Err(ModelError::Malformed("unknown classifier")),
+        };
+        let mut m = Model::new(kind);
+        m.spam = r.u64()?;
+        m.ham = r.u64()?;
+        m.serial = r.u64()?;
+        match kind {
+            Classifier::ChiSquare => {
+                let n = r.u64()?;
+                if n > (r.0.len() / 20) as u64 {
+                    return Err(ModelError::Malformed("token count"));
+                }
+                m.counts.reserve(n as usize);
+                for _ in 0..n {
+                    let t = r.u64()?;
+                    let e = Entry {
+                        spam: r.u32()?,
+                        ham: r.u32()?,
+                        last: r.u32()?,
+                    };
+                    m.counts.insert(t, e);
+                }
+            }
+            Classifier::Logistic => {
+                if r.u32()? != LR_BITS {
+                    return Err(ModelError::Malformed("weight count"));
+                }
+                m.bias = f32::from_bits(r.u32()?);
+                for w in m.weights.iter_mut() {
+                    *w = f32::from_bits(r.u32()?);
+                }
+            }
+        }
+        if !r.0.is_empty() {
+            return Err(ModelError::Malformed("trailing bytes"));
+        }
+        Ok(m)
     }
 
     fn margin(&self, tokens: &[u64]) -> f32 {
@@ -217,7 +337,10 @@ impl Model {
         let (ns, nh) = (self.spam as f64, self.ham as f64);
         let mut probs: Vec<f64> = Vec::with_capacity(tokens.len().min(4096));
         for t in tokens {
-            let Some(&(s, h)) = self.counts.get(t) else {
+            let Some(&Entry {
+                spam: s, ham: h, ..
+            }) = self.counts.get(t)
+            else {
                 continue;
             };
             let (s, h) = (f64::from(s), f64::from(h));
@@ -250,6 +373,27 @@ impl Model {
         let s = 1.0 - chi2q(-2.0 * ln_q, 2 * n);
         let h = 1.0 - chi2q(-2.0 * ln_p, 2 * n);
         ((1.0 + s - h) / 2.0).clamp(0.0, 1.0)
+    }
+}
+
+/// A cursor over serialized bytes.
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], ModelError> {
+        if self.0.len() < n {
+            return Err(ModelError::Malformed("truncated"));
+        }
+        let (a, b) = self.0.split_at(n);
+        self.0 = b;
+        Ok(a)
+    }
+    fn u32(&mut self) -> Result<u32, ModelError> {
+        let b = self.take(4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+    fn u64(&mut self) -> Result<u64, ModelError> {
+        Ok(u64::from(self.u32()?) | (u64::from(self.u32()?) << 32))
     }
 }
 
@@ -303,7 +447,44 @@ mod tests {
         assert_eq!(m.counts(), Counts::default());
     }
 
+    #[test]
+    fn expiry_drops_rare_stale_tokens() {
+        let mut m = Model::new(Classifier::ChiSquare);
+        m.learn(&[1, 2], true);
+        for _ in 0..5 {
+            m.learn(&[2, 3], false);
+        }
+        // Token 1: seen once, six operations ago.
+        assert_eq!(m.expire(3, 1), 1);
+        assert_eq!(m.counts().tokens, 2);
+        assert_eq!(Model::new(Classifier::Logistic).expire(0, 100), 0);
+    }
+
     proptest! {
+        /// A model read back from its bytes is the same model.
+        #[test]
+        fn bytes_round_trip(
+            msgs in prop::collection::vec((prop::collection::vec(any::<u64>(), 0..12), any::<bool>()), 0..20),
+            logistic in any::<bool>(),
+        ) {
+            let kind = if logistic { Classifier::Logistic } else { Classifier::ChiSquare };
+            let mut m = Model::new(kind);
+            for (t, spam) in &msgs {
+                m.learn(t, *spam);
+            }
+            let bytes = m.to_bytes();
+            let back = Model::from_bytes(&bytes).unwrap();
+            prop_assert_eq!(back.to_bytes(), bytes.clone());
+            prop_assert_eq!(back.counts(), m.counts());
+            for (t, _) in &msgs {
+                prop_assert_eq!(back.classify(t), m.classify(t));
+            }
+            // Every strict prefix is refused, never misread.
+            for cut in [0, 1, 8, 9, bytes.len() / 2, bytes.len() - 1] {
+                prop_assert!(Model::from_bytes(&bytes[..cut]).is_err());
+            }
+        }
+
         /// Whatever was learned, scores are probabilities, and a message
         /// made only of spam tokens never scores below one made only of
         /// ham tokens.
