@@ -64,6 +64,7 @@ use crate::sig::pe::{self, Layout};
 use crate::sig::policy::{Attachment, Policy};
 use crate::sig::{self, Context, Digests, Scratch, Signatures, View, normalize};
 use crate::sniff::{self, FileType};
+use crate::spam::bayes::SharedModel;
 use crate::spam::{
     self, Features,
     rules::{Parser, Rules, ScoreSet, Scratch as RuleScratch},
@@ -86,6 +87,7 @@ pub struct EngineBuilder {
     defaults: bool,
     rules: Option<Parser>,
     actions: Actions,
+    bayes: Option<Arc<SharedModel>>,
 }
 
 impl Default for EngineBuilder {
@@ -105,6 +107,7 @@ impl EngineBuilder {
             defaults: true,
             rules: None,
             actions: Actions::default(),
+            bayes: None,
         }
     }
 
@@ -174,6 +177,16 @@ impl EngineBuilder {
         self
     }
 
+    /// Classifies every message with the Bayes model `shared` holds at the
+    /// time of the scan: the probability goes into the verdict and drives
+    /// the `BAYES_*` rules (`check_bayes`), and the rules' scores come from
+    /// SpamAssassin's Bayes score set. Learning publishes new snapshots
+    /// into `shared`; the engine picks them up without being rebuilt.
+    pub fn bayes(mut self, shared: Arc<SharedModel>) -> EngineBuilder {
+        self.bayes = Some(shared);
+        self
+    }
+
     /// Compiles everything.
     pub fn build(mut self) -> Arc<Engine> {
         let config = match self.rules.take() {
@@ -185,8 +198,9 @@ impl EngineBuilder {
             }
             None => None,
         };
-        // No Bayes and no network tests yet: score set 0.
-        let rules = config.map(|c| Rules::compile(&c, ScoreSet::new(false, false)));
+        // No network tests yet: score set 0, or 2 with Bayes.
+        let score_set = ScoreSet::new(false, self.bayes.is_some());
+        let rules = config.map(|c| Rules::compile(&c, score_set));
         if self.defaults {
             // The embedded lines are ours and always load.
             let _ = sig::default::load(&mut self.loader);
@@ -202,6 +216,7 @@ impl EngineBuilder {
             policy,
             rules,
             actions: self.actions,
+            bayes: self.bayes,
         })
     }
 }
@@ -214,6 +229,7 @@ pub struct Engine {
     policy: Policy,
     rules: Option<Rules>,
     actions: Actions,
+    bayes: Option<Arc<SharedModel>>,
 }
 
 impl Engine {
@@ -226,6 +242,7 @@ impl Engine {
             scratch: Scratch::new(),
             features: Features::default(),
             rule_scratch: RuleScratch::default(),
+            tokens: Vec::new(),
         }
     }
 
@@ -269,6 +286,7 @@ pub struct Scanner {
     scratch: Scratch,
     features: Features,
     rule_scratch: RuleScratch,
+    tokens: Vec<u64>,
 }
 
 /// What is known about an object besides its bytes.
@@ -372,6 +390,10 @@ impl Scanner {
         let rules = engine.rules.as_ref()?;
         let msg = Message::parse_with(data, &engine.limits);
         self.features.build(&msg, &engine.limits);
+        if let Some(shared) = &engine.bayes {
+            shared.tokenizer().tokens_of(&msg, &mut self.tokens);
+            self.features.bayes = Some(shared.current().classify(&self.tokens));
+        }
         let outcome = rules.check(&msg, &self.features, &mut self.rule_scratch);
         let symbols = outcome
             .hits
@@ -389,6 +411,7 @@ impl Scanner {
             .collect();
         let mut v = Verdict::new(symbols, rules.required_score(), &engine.actions);
         v.budget_exhausted = outcome.budget_exhausted;
+        v.bayes = self.features.bayes;
         Some(v)
     }
 

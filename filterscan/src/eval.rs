@@ -9,10 +9,12 @@
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
-use filter::spam::bayes::{Classifier, Model, Tokenizer, TokenizerOptions, roc};
+use filter::EngineBuilder;
+use filter::spam::bayes::{Classifier, Model, SharedModel, Tokenizer, TokenizerOptions, roc};
 
 use crate::input::{is_mbox, split_mbox};
 
@@ -57,6 +59,11 @@ pub struct EvalArgs {
     /// Write the ROC curve as SVG.
     #[arg(long, value_name = "FILE")]
     roc: Option<PathBuf>,
+    /// Also scan every message with the embedded default rules, alone and
+    /// with the model as it stands (the `LF_BAYES_*` rules), and report
+    /// both verdicts at the rules' required_score (online protocol only).
+    #[arg(long)]
+    with_rules: bool,
 }
 
 struct Sample {
@@ -157,7 +164,30 @@ pub fn eval(args: EvalArgs) -> ExitCode {
     // (score, spam, index) in protocol order.
     let mut scored: Vec<(f64, bool, usize)> = Vec::with_capacity(samples.len());
     let mut tokens = Vec::new();
+    // (rules alone, rules with Bayes) spam verdicts, with --with-rules.
+    let mut verdicts: Vec<(bool, bool)> = Vec::new();
     match args.folds {
+        None if args.with_rules => {
+            let plain = EngineBuilder::new().build();
+            let shared = SharedModel::new(Model::new(kind));
+            let with = EngineBuilder::new().bayes(Arc::clone(&shared)).build();
+            let (mut plain, mut with) = (plain.scanner(), with.scanner());
+            // The model lives in an Arc that the shared slot holds only
+            // during a scan, so that learning does not copy it.
+            let mut model = Arc::new(Model::new(kind));
+            let empty = Arc::new(Model::new(Classifier::ChiSquare));
+            for (i, s) in samples.iter().enumerate() {
+                let alone = plain.scan(&s.data).spam.is_some_and(|v| v.is_spam);
+                shared.publish(Arc::clone(&model));
+                let v = with.scan(&s.data).spam;
+                shared.publish(Arc::clone(&empty));
+                let p = v.as_ref().and_then(|v| v.bayes).unwrap_or(0.5);
+                verdicts.push((alone, v.is_some_and(|v| v.is_spam)));
+                tokenizer.tokens(&s.data, &mut tokens);
+                Arc::make_mut(&mut model).learn(&tokens, s.spam);
+                scored.push((p, s.spam, i));
+            }
+        }
         None => {
             let mut model = Model::new(kind);
             for (i, s) in samples.iter().enumerate() {
@@ -261,20 +291,47 @@ pub fn eval(args: EvalArgs) -> ExitCode {
         "at threshold {}: ham lost {ham_lost:.2}%, spam missed {spam_missed:.2}%",
         args.threshold
     );
-    let _ = writeln!(
-        out,
-        "time: tokenize {tok:.1} us/msg, classify {cls:.1} us/msg, learn {lrn:.1} us/msg"
-    );
-    let _ = writeln!(
-        out,
-        "classification: {:.0} msg/s per core (tokenize + classify)",
-        1e6 / (tok + cls).max(1e-9)
-    );
-    let _ = writeln!(
-        out,
-        "learning: {:.0} msg/s per core (tokenize + learn)",
-        1e6 / (tok + lrn).max(1e-9)
-    );
+    if !verdicts.is_empty() {
+        let rate = |which: fn(&(bool, bool)) -> bool, spam: bool| {
+            let of: Vec<&(bool, bool)> = verdicts
+                .iter()
+                .zip(&scored)
+                .filter(|(_, s)| s.1 == spam)
+                .map(|(v, _)| v)
+                .collect();
+            100.0 * of.iter().filter(|v| which(v)).count() as f64 / of.len().max(1) as f64
+        };
+        for (name, which) in [
+            (
+                "default rules alone",
+                (|v: &(bool, bool)| v.0) as fn(&(bool, bool)) -> bool,
+            ),
+            ("default rules + Bayes", |v: &(bool, bool)| v.1),
+        ] {
+            let _ = writeln!(
+                out,
+                "{name}: spam caught {:.2}%, ham flagged {:.2}%",
+                rate(which, true),
+                rate(which, false)
+            );
+        }
+    }
+    if timing.classified > 0 {
+        let _ = writeln!(
+            out,
+            "time: tokenize {tok:.1} us/msg, classify {cls:.1} us/msg, learn {lrn:.1} us/msg"
+        );
+        let _ = writeln!(
+            out,
+            "classification: {:.0} msg/s per core (tokenize + classify)",
+            1e6 / (tok + cls).max(1e-9)
+        );
+        let _ = writeln!(
+            out,
+            "learning: {:.0} msg/s per core (tokenize + learn)",
+            1e6 / (tok + lrn).max(1e-9)
+        );
+    }
     let _ = out.flush();
 
     if let Some(path) = &args.scores {

@@ -244,6 +244,10 @@ pub struct Features {
     pub visible_body: Text,
     /// The invisible HTML text, split like `body`, without the Subject.
     pub invisible_body: Text,
+    /// The Bayes classifier's probability that the message is spam, when
+    /// the engine has a model ([`crate::spam::bayes::SharedModel`]); set
+    /// by the scanner after [`Features::build`], read by `check_bayes`.
+    pub bayes: Option<f64>,
     scratch: Scratch,
 }
 
@@ -280,6 +284,7 @@ impl Features {
         self.html = HtmlFacts::default();
         self.visible_body.clear();
         self.invisible_body.clear();
+        self.bayes = None;
     }
 
     /// Refills `self` from `msg`. Decoding stays within `limits`: each part

@@ -105,6 +105,9 @@ pub struct Verdict {
     /// Some Perl-only regex could not run for lack of budget: the score may
     /// be low.
     pub budget_exhausted: bool,
+    /// The Bayes classifier's probability that the message is spam, when
+    /// the engine has a model.
+    pub bayes: Option<f64>,
 }
 
 impl Verdict {
@@ -131,6 +134,7 @@ impl Verdict {
             action,
             symbols,
             budget_exhausted: false,
+            bayes: None,
         }
     }
 

@@ -11,6 +11,10 @@
 //!   bogofilter) or online logistic regression (as the TREC 2007 leaders);
 //! * [`Store`] keeps a model on disk, crash-safe: a snapshot plus a
 //!   journal of every message learned since;
+//! * [`SharedModel`] hands the current model to scanning engines and
+//!   takes new snapshots from a learner while they run; an engine with one
+//!   ([`crate::EngineBuilder::bayes`]) scores the `BAYES_*` rules
+//!   (`check_bayes`) and puts the probability in the verdict;
 //! * [`roc`] measures the result the way the TREC spam track did.
 //!
 //! The usual loop, TREC's online protocol: classify each message as it
@@ -42,9 +46,11 @@
 
 mod model;
 pub mod roc;
+mod shared;
 mod store;
 mod tokens;
 
 pub use model::{Classifier, Counts, Model, ModelError};
+pub use shared::SharedModel;
 pub use store::{Store, StoreError};
 pub use tokens::{Tokenizer, TokenizerOptions};

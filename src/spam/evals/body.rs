@@ -28,6 +28,17 @@ use super::{Args, EvalCtx};
 use crate::decode::charset;
 use crate::mime::{Decoder, Origin, PartKind};
 
+/// `check_bayes(min, max)`: the Bayes probability is in `[min, max)`, or
+/// is 1 and `max` is 1 (SpamAssassin's ranges: BAYES_99 is 0.99 to 1.00).
+/// False when the engine has no Bayes model.
+pub fn check_bayes(ctx: &EvalCtx<'_, '_>, args: &Args) -> bool {
+    let (Some(p), Some(min), Some(max)) = (ctx.features.bayes, arg_f(args, 0), arg_f(args, 1))
+    else {
+        return false;
+    };
+    p >= min && (p < max || (max >= 1.0 && p >= 1.0))
+}
+
 /// `check_body_length(MAX)`: the raw body (after the header) is at most
 /// MAX bytes.
 pub fn check_body_length(ctx: &EvalCtx<'_, '_>, args: &Args) -> bool {

@@ -301,6 +301,7 @@ const TABLE: &[(&str, EvalFn)] = &[
     ),
     ("check_all_trusted", relay::check_all_trusted),
     ("check_base64_length", mime::check_base64_length),
+    ("check_bayes", body::check_bayes),
     ("check_blank_line_ratio", body::check_blank_line_ratio),
     ("check_body_8bits", body::check_body_8bits),
     ("check_body_length", body::check_body_length),
