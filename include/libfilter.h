@@ -106,6 +106,21 @@ typedef enum {
 } lf_status;
 
 /**
+ * The classifier of a new store.
+ */
+typedef enum {
+  /**
+   * Online logistic regression on hashed features (the default).
+   */
+  LF_BAYES_LOGISTIC = 0,
+  /**
+   * Robinson/Fisher chi-square combining, as SpamAssassin and
+   * bogofilter.
+   */
+  LF_BAYES_CHI_SQUARE = 1,
+} lf_bayes_classifier;
+
+/**
  * The overall verdict of a scan.
  */
 typedef enum {
@@ -212,6 +227,11 @@ typedef enum {
 } lf_limit;
 
 /**
+ * A writable Bayes store. Opaque; create with `lf_bayes_open`.
+ */
+typedef struct lf_bayes lf_bayes;
+
+/**
  * A compiled engine. Opaque and immutable; reference counted.
  *
  * Every function taking a `const lf_engine *` is thread-safe: one engine
@@ -293,6 +313,98 @@ const char *lf_status_str(int status);
  * Thread-safe: each thread has its own.
  */
 const char *lf_last_error(void);
+
+/**
+ * Opens the store at `path` (NUL-terminated), creating one with
+ * `classifier` when there is none; an existing store keeps its own
+ * classifier. On success `*out` is a new handle owned by the caller, to be
+ * freed with `lf_bayes_free`.
+ *
+ * `path` and `out` must not be NULL. `LF_ERR_IO` when the files cannot be
+ * read or written, `LF_ERR_LOAD` when they are not a store or are damaged.
+ * One process at a time may open a store for writing.
+ *
+ * Thread-safe: the handle may be used from any thread, concurrently.
+ */
+lf_status lf_bayes_open(const char *path_, lf_bayes_classifier classifier, lf_bayes **out);
+
+/**
+ * Closes a store. Engines built with it keep the last published snapshot.
+ * NULL is a no-op.
+ *
+ * `b` must not be used afterwards, nor concurrently.
+ */
+void lf_bayes_free(lf_bayes *b);
+
+/**
+ * Learns one message (`len` bytes at `data`, a whole RFC 5322 message) as
+ * spam (`spam` true) or ham, and records it in the store's journal before
+ * returning. Engines see it after the next `lf_bayes_publish`.
+ *
+ * `b` must not be NULL; `data` only when `len` is 0. `LF_ERR_IO` when the
+ * journal cannot be written (the message is then not learned).
+ *
+ * Thread-safe: calls on one handle are serialized.
+ */
+lf_status lf_bayes_learn(const lf_bayes *b, const uint8_t *data, size_t len, bool spam);
+
+/**
+ * Forgets one message learned earlier with the same label (to correct a
+ * mistake: unlearn as ham, then learn as spam). As `lf_bayes_learn`.
+ *
+ * Thread-safe: calls on one handle are serialized.
+ */
+lf_status lf_bayes_unlearn(const lf_bayes *b, const uint8_t *data, size_t len, bool spam);
+
+/**
+ * Makes everything learned so far visible to the engines built with `b`
+ * (`lf_engine_builder_set_bayes`). It copies the model (8 MiB for the
+ * logistic classifier), so publish every few messages or seconds rather
+ * than after each one. `b` must not be NULL.
+ *
+ * Thread-safe.
+ */
+lf_status lf_bayes_publish(const lf_bayes *b);
+
+/**
+ * Folds the journal into a new snapshot file (crash-safe: write, sync,
+ * rename). Worth doing when the journal has grown; learning goes on
+ * either way. `b` must not be NULL. `LF_ERR_IO` on a write failure (the
+ * old files stay valid).
+ *
+ * Thread-safe.
+ */
+lf_status lf_bayes_compact(const lf_bayes *b);
+
+/**
+ * Writes the numbers of spam and ham messages learned and of tokens known
+ * into `*spam`, `*ham` and `*tokens`. None of the pointers may be NULL.
+ *
+ * Thread-safe.
+ */
+lf_status lf_bayes_counts(const lf_bayes *b, uint64_t *spam, uint64_t *ham, uint64_t *tokens);
+
+/**
+ * Engines built by `builder` classify with `b`'s published snapshot (the
+ * state at `lf_bayes_open`, then each `lf_bayes_publish`), score the
+ * `BAYES_*` rules with SpamAssassin's Bayes score set, and report the
+ * probability (`lf_report_bayes`). The engines keep a reference: `b` may
+ * be freed first.
+ *
+ * Neither pointer may be NULL. Not thread-safe for the builder: one thread
+ * at a time per builder.
+ */
+lf_status lf_engine_builder_set_bayes(lf_engine_builder *builder, const lf_bayes *b);
+
+/**
+ * Engines built by `builder` classify with the store at `path`
+ * (NUL-terminated) as it is now, read-only: for a process that scans
+ * while another learns. Rebuild the engine to see later learning.
+ *
+ * Neither pointer may be NULL. `LF_ERR_IO` when the store cannot be read,
+ * `LF_ERR_LOAD` when it is damaged. Not thread-safe for the builder.
+ */
+lf_status lf_engine_builder_load_bayes(lf_engine_builder *builder, const char *path_);
 
 /**
  * Creates a builder: embedded defaults on (the EICAR signature, the
@@ -603,6 +715,16 @@ lf_status lf_report_action(const lf_report *report, lf_action *out);
  * Thread-safe: a report is only read, until `lf_report_free`.
  */
 lf_status lf_report_score(const lf_report *report, double *out);
+
+/**
+ * Writes the Bayes classifier's probability that the message is spam
+ * (0 to 1) into `*out`; NaN when the engine has no Bayes model
+ * (`lf_engine_builder_set_bayes`, `lf_engine_builder_load_bayes`) or no
+ * rules ran. `report` and `out` must not be NULL.
+ *
+ * Thread-safe: a report is only read, until `lf_report_free`.
+ */
+lf_status lf_report_bayes(const lf_report *report, double *out);
 
 /**
  * Writes the required score (the spam threshold, SpamAssassin's

@@ -637,3 +637,124 @@ fn threads_share_one_engine() {
     });
     lf_engine_unref(e as *const lf_engine);
 }
+
+/// The Bayes store from C: open, learn, hand to an engine, publish, and
+/// read back in another handle; the probability in the report follows.
+#[test]
+fn bayes_store_learns_publishes_and_reports() {
+    let dir = std::env::temp_dir().join(format!("lf-capi-bayes-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = CString::new(dir.join("bayes.db").to_str().unwrap()).unwrap();
+    let spam =
+        "From: deals@pills.example\r\nSubject: cheap pills\r\n\r\nbuy cheap pills online now\r\n";
+    let ham = "From: alice@work.example\r\nSubject: meeting notes\r\n\r\nnotes from the monday meeting\r\n";
+
+    let mut b: *mut lf_bayes = ptr::null_mut();
+    assert_eq!(
+        lf_bayes_open(
+            path.as_ptr(),
+            lf_bayes_classifier::LF_BAYES_CHI_SQUARE,
+            &mut b
+        ),
+        LF_OK
+    );
+    let mut builder = ptr::null_mut();
+    assert_eq!(lf_engine_builder_new(&mut builder), LF_OK);
+    assert_eq!(lf_engine_builder_set_bayes(builder, b), LF_OK);
+    let mut engine = ptr::null();
+    assert_eq!(lf_engine_builder_build(builder, &mut engine), LF_OK);
+    lf_engine_builder_free(builder);
+
+    let prob = |engine: *const lf_engine, msg: &str| {
+        let mut r = ptr::null_mut();
+        assert_eq!(
+            lf_engine_scan(engine, msg.as_ptr(), msg.len(), ptr::null(), &mut r),
+            LF_OK
+        );
+        let mut p = 0.0;
+        assert_eq!(lf_report_bayes(r, &mut p), LF_OK);
+        lf_report_free(r);
+        p
+    };
+    // Nothing learned yet.
+    assert_eq!(prob(engine, spam), 0.5);
+    for _ in 0..10 {
+        assert_eq!(lf_bayes_learn(b, spam.as_ptr(), spam.len(), true), LF_OK);
+        assert_eq!(lf_bayes_learn(b, ham.as_ptr(), ham.len(), false), LF_OK);
+    }
+    // Learned but not published: the engine still has the old snapshot.
+    assert_eq!(prob(engine, spam), 0.5);
+    assert_eq!(lf_bayes_publish(b), LF_OK);
+    assert!(prob(engine, spam) > 0.99);
+    assert!(prob(engine, ham) < 0.01);
+    let (mut ns, mut nh, mut nt) = (0u64, 0u64, 0u64);
+    assert_eq!(lf_bayes_counts(b, &mut ns, &mut nh, &mut nt), LF_OK);
+    assert_eq!((ns, nh), (10, 10));
+    assert!(nt > 0);
+    assert_eq!(lf_bayes_unlearn(b, spam.as_ptr(), spam.len(), true), LF_OK);
+    assert_eq!(lf_bayes_compact(b), LF_OK);
+    assert_eq!(
+        lf_bayes_counts(b, &mut ns, &mut nh, ptr::null_mut()),
+        LF_ERR_NULL
+    );
+    lf_bayes_free(b);
+    // The engine outlives the store handle.
+    assert!(prob(engine, spam) > 0.99);
+    lf_engine_unref(engine);
+
+    // A scanning-only process reads the store as it is on disk.
+    let mut builder = ptr::null_mut();
+    assert_eq!(lf_engine_builder_new(&mut builder), LF_OK);
+    assert_eq!(lf_engine_builder_load_bayes(builder, path.as_ptr()), LF_OK);
+    let mut engine = ptr::null();
+    assert_eq!(lf_engine_builder_build(builder, &mut engine), LF_OK);
+    lf_engine_builder_free(builder);
+    assert!(prob(engine, spam) > 0.99);
+    lf_engine_unref(engine);
+
+    // Without a model: NaN.
+    let mut builder = ptr::null_mut();
+    assert_eq!(lf_engine_builder_new(&mut builder), LF_OK);
+    let mut engine = ptr::null();
+    assert_eq!(lf_engine_builder_build(builder, &mut engine), LF_OK);
+    lf_engine_builder_free(builder);
+    assert!(prob(engine, spam).is_nan());
+    lf_engine_unref(engine);
+
+    // Errors: a missing store to read, a damaged one, NULLs.
+    let mut builder = ptr::null_mut();
+    assert_eq!(lf_engine_builder_new(&mut builder), LF_OK);
+    let missing = CString::new(dir.join("nope.db").to_str().unwrap()).unwrap();
+    assert_eq!(
+        lf_engine_builder_load_bayes(builder, missing.as_ptr()),
+        LF_ERR_IO
+    );
+    std::fs::write(dir.join("bad.db"), b"not a store").unwrap();
+    let bad = CString::new(dir.join("bad.db").to_str().unwrap()).unwrap();
+    assert_eq!(
+        lf_engine_builder_load_bayes(builder, bad.as_ptr()),
+        LF_ERR_LOAD
+    );
+    let mut b2: *mut lf_bayes = ptr::null_mut();
+    assert_eq!(
+        lf_bayes_open(
+            bad.as_ptr(),
+            lf_bayes_classifier::LF_BAYES_LOGISTIC,
+            &mut b2
+        ),
+        LF_ERR_LOAD
+    );
+    assert!(b2.is_null());
+    assert_eq!(
+        lf_engine_builder_set_bayes(builder, ptr::null()),
+        LF_ERR_NULL
+    );
+    assert_eq!(
+        lf_bayes_learn(ptr::null(), spam.as_ptr(), spam.len(), true),
+        LF_ERR_NULL
+    );
+    lf_bayes_free(ptr::null_mut());
+    lf_engine_builder_free(builder);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -58,7 +58,7 @@ impl lf_engine_builder {
     }
 
     /// Applies a by-value builder method.
-    fn with(&mut self, f: impl FnOnce(EngineBuilder) -> EngineBuilder) -> Res {
+    pub(crate) fn with(&mut self, f: impl FnOnce(EngineBuilder) -> EngineBuilder) -> Res {
         let b = std::mem::take(self.get()?);
         self.inner = Some(f(b));
         Ok(())
@@ -73,13 +73,13 @@ fn load_error(e: LoadError) -> Fail {
 }
 
 #[cfg(unix)]
-fn path(b: &[u8]) -> Result<&Path, Fail> {
+pub(crate) fn path(b: &[u8]) -> Result<&Path, Fail> {
     use std::os::unix::ffi::OsStrExt;
     Ok(Path::new(std::ffi::OsStr::from_bytes(b)))
 }
 
 #[cfg(not(unix))]
-fn path(b: &[u8]) -> Result<&Path, Fail> {
+pub(crate) fn path(b: &[u8]) -> Result<&Path, Fail> {
     std::str::from_utf8(b)
         .map(Path::new)
         .map_err(|_| Fail::new(lf_status::LF_ERR_UTF8, "path is not UTF-8"))

@@ -42,11 +42,13 @@ use std::cell::RefCell;
 use std::ffi::{CStr, CString, c_char, c_int};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+mod bayes;
 mod builder;
 mod engine;
 mod report;
 mod session;
 
+pub use bayes::*;
 pub use builder::*;
 pub use engine::*;
 pub use report::*;

@@ -82,6 +82,8 @@ pub struct lf_report {
     action: lf_action,
     score: f64,
     required: f64,
+    /// The Bayes probability, NaN without a model.
+    bayes: f64,
     flags: u32,
     detections: Vec<Detection>,
     symbols: Vec<Symbol>,
@@ -160,6 +162,7 @@ impl lf_report {
             action,
             score,
             required,
+            bayes: r.spam.as_ref().and_then(|v| v.bayes).unwrap_or(f64::NAN),
             flags,
             detections,
             symbols,
@@ -250,6 +253,18 @@ pub extern "C" fn lf_report_action(report: *const lf_report, out: *mut lf_action
 pub extern "C" fn lf_report_score(report: *const lf_report, out: *mut f64) -> lf_status {
     // SAFETY: `out` is NULL (checked) or writable, as documented.
     with(report, |r| unsafe { put(out, r.score, "out") })
+}
+
+/// Writes the Bayes classifier's probability that the message is spam
+/// (0 to 1) into `*out`; NaN when the engine has no Bayes model
+/// (`lf_engine_builder_set_bayes`, `lf_engine_builder_load_bayes`) or no
+/// rules ran. `report` and `out` must not be NULL.
+///
+/// Thread-safe: a report is only read, until `lf_report_free`.
+#[unsafe(no_mangle)]
+pub extern "C" fn lf_report_bayes(report: *const lf_report, out: *mut f64) -> lf_status {
+    // SAFETY: `out` is NULL (checked) or writable, as documented.
+    with(report, |r| unsafe { put(out, r.bayes, "out") })
 }
 
 /// Writes the required score (the spam threshold, SpamAssassin's

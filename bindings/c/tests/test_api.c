@@ -2,6 +2,11 @@
  * report accessors, databases and rules from memory, the envelope, the
  * streaming session (same verdicts as a one-shot scan, reset), engine
  * references. Run under valgrind and ASan by scripts/c-tests.sh. */
+/* mkdtemp, rmdir: POSIX.1-2008. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdlib.h>
+#include <unistd.h>
+
 #include "util.h"
 
 static const char CLEAN[] =
@@ -383,6 +388,60 @@ static void test_references(void) {
     lf_session_free(sess);
 }
 
+/* The Bayes store: learn, publish to an engine built with it, read it
+ * back read-only. The store lives in a fresh directory under /tmp. */
+static void test_bayes(void) {
+    char dir[] = "/tmp/lf-c-bayes-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char path[sizeof dir + 16], journal[sizeof dir + 32];
+    snprintf(path, sizeof path, "%s/bayes.db", dir);
+    static const char spam[] = "From: deals@pills.example\r\nSubject: cheap pills\r\n\r\n"
+                               "buy cheap pills online now\r\n";
+    static const char ham[] = "From: alice@work.example\r\nSubject: meeting notes\r\n\r\n"
+                              "notes from the monday meeting\r\n";
+    lf_bayes *bayes = NULL;
+    CHECK_OK(lf_bayes_open(path, LF_BAYES_CHI_SQUARE, &bayes));
+    lf_engine_builder *b = NULL;
+    CHECK_OK(lf_engine_builder_new(&b));
+    CHECK_OK(lf_engine_builder_set_bayes(b, bayes));
+    const lf_engine *e = NULL;
+    CHECK_OK(lf_engine_builder_build(b, &e));
+    lf_engine_builder_free(b);
+    for (int i = 0; i < 10; i++) {
+        CHECK_OK(lf_bayes_learn(bayes, (const uint8_t *)spam, sizeof spam - 1, true));
+        CHECK_OK(lf_bayes_learn(bayes, (const uint8_t *)ham, sizeof ham - 1, false));
+    }
+    CHECK_OK(lf_bayes_publish(bayes));
+    uint64_t ns = 0, nh = 0, nt = 0;
+    CHECK_OK(lf_bayes_counts(bayes, &ns, &nh, &nt));
+    CHECK(ns == 10 && nh == 10 && nt > 0);
+    lf_report *r = NULL;
+    double p = 0;
+    CHECK_OK(lf_engine_scan(e, (const uint8_t *)spam, sizeof spam - 1, NULL, &r));
+    CHECK_OK(lf_report_bayes(r, &p));
+    CHECK(p > 0.99);
+    lf_report_free(r);
+    CHECK_OK(lf_bayes_compact(bayes));
+    lf_bayes_free(bayes);
+    lf_engine_unref(e);
+
+    CHECK_OK(lf_engine_builder_new(&b));
+    CHECK_OK(lf_engine_builder_load_bayes(b, path));
+    CHECK_OK(lf_engine_builder_build(b, &e));
+    lf_engine_builder_free(b);
+    CHECK_OK(lf_engine_scan(e, (const uint8_t *)ham, sizeof ham - 1, NULL, &r));
+    CHECK_OK(lf_report_bayes(r, &p));
+    CHECK(p < 0.01);
+    lf_report_free(r);
+    lf_engine_unref(e);
+
+    /* After one compaction the store is bayes.db and bayes.db.journal.1. */
+    snprintf(journal, sizeof journal, "%s/bayes.db.journal.1", dir);
+    CHECK(remove(journal) == 0);
+    CHECK(remove(path) == 0);
+    CHECK(rmdir(dir) == 0);
+}
+
 int main(void) {
     build_messages();
     shared = new_engine();
@@ -392,6 +451,7 @@ int main(void) {
     test_memory_loads();
     test_session();
     test_references();
+    test_bayes();
     lf_engine_unref(shared);
     if (failures) {
         fprintf(stderr, "test_api: %d check(s) failed\n", failures);

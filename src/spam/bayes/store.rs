@@ -30,7 +30,7 @@
 //!
 //! Deliberate difference from the issue's sketch: the snapshot is read into
 //! memory, not memory-mapped. Mapping needs `unsafe` (the file may change
-//! under the map), which this crate keeps to its C ABI; reading the 4 MiB
+//! under the map), which this crate keeps to its C ABI; reading the 8 MiB
 //! logistic model takes about a millisecond.
 //!
 //! ```
