@@ -758,3 +758,25 @@ fn bayes_store_learns_publishes_and_reports() {
     lf_engine_builder_free(builder);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A database from memory whose name has no known extension is an error,
+/// as the header says, not a silently empty database.
+#[test]
+fn memory_database_of_unknown_type_is_an_error() {
+    let mut b = ptr::null_mut();
+    assert_eq!(lf_engine_builder_new(&mut b), LF_OK);
+    let data = b"Test.Sig:0:*:414243\n";
+    for (name, want) in [
+        ("local.nbd", LF_ERR_LOAD),
+        ("noext", LF_ERR_LOAD),
+        ("local.ndb", LF_OK),
+    ] {
+        let n = CString::new(name).unwrap();
+        assert_eq!(
+            lf_engine_builder_load_memory(b, n.as_ptr(), data.as_ptr(), data.len()),
+            want,
+            "{name}"
+        );
+    }
+    lf_engine_builder_free(b);
+}

@@ -304,6 +304,12 @@ pub extern "C" fn lf_engine_builder_load_memory(
         let name = unsafe { cstr_utf8(name, "name") }?;
         // SAFETY: `data` is valid for `len` bytes, as documented.
         let data = unsafe { bytes(data, len, "data") }?;
+        if !crate::sig::db::known_type(name) {
+            return Err(Fail::new(
+                lf_status::LF_ERR_LOAD,
+                format!("{name}: not a known database type (by its extension)"),
+            ));
+        }
         b.get()?.load_bytes(name, data).map_err(load_error)?;
         Ok(())
     })

@@ -732,6 +732,11 @@ enum FileKind {
     Unknown,
 }
 
+/// True when `name`'s extension is a database type the loader reads.
+pub(crate) fn known_type(name: &str) -> bool {
+    kind_of(name) != FileKind::Unknown
+}
+
 fn kind_of(name: &str) -> FileKind {
     let ext = match name.rsplit_once('.') {
         Some((_, e)) => e.to_ascii_lowercase(),
