@@ -2,7 +2,7 @@
 
 //! Arbitrary bytes through the Bayes tokenizer, as a whole message and as
 //! an HTML body, and through both classifiers: nothing may panic, the
-//! tokens come out sorted and distinct and within the token bound, and
+//! tokens come out distinct and within the token bound, and
 //! every score is a probability.
 
 use filter::spam::bayes::{Classifier, Model, Tokenizer, TokenizerOptions};
@@ -16,13 +16,19 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let mut html = b"Subject: x\r\nContent-Type: text/html\r\n\r\n".to_vec();
     html.extend_from_slice(data);
     let mut tokens = Vec::new();
-    let mut models = [Model::new(Classifier::ChiSquare), Model::new(Classifier::Logistic)];
+    let mut models = [
+        Model::new(Classifier::ChiSquare),
+        Model::new(Classifier::Logistic),
+    ];
     for raw in [data, &html[..]] {
         tok.tokens(raw, &mut tokens);
         // The bound applies before deduplication, plus the pairs of the
         // word that crossed it.
         assert!(tokens.len() <= opts.max_tokens + opts.window);
-        assert!(tokens.windows(2).all(|w| w[0] < w[1]));
+        let mut sorted = tokens.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), tokens.len());
         for m in &mut models {
             m.learn(&tokens, true);
             m.learn(&tokens[..tokens.len() / 2], false);

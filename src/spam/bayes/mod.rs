@@ -3,7 +3,7 @@
 //! Static rules age; a filter trained on the mail a site actually
 //! receives keeps up. This module has the three pieces of one:
 //!
-//! * [`Tokenizer`] turns a message into a sorted set of 64-bit token
+//! * [`Tokenizer`] turns a message into a set of 64-bit token
 //!   hashes: header words tagged with their field, body words, HTML tag
 //!   names, URL hosts and, optionally, orthogonal sparse bigrams;
 //! * [`Model`] learns from labelled token sets and gives the probability
