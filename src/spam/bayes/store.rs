@@ -17,7 +17,8 @@
 //! temporary file, syncs it, renames it over `PATH` (atomic on POSIX), and
 //! only then starts journal `G + 1` and removes journal `G`. A crash at any
 //! point leaves either the old snapshot with its whole journal or the new
-//! snapshot, never a mix.
+//! snapshot, never a mix. A write that takes the journal past 64 MiB
+//! ([`Store::set_auto_compact`]) compacts by itself.
 //!
 //! Appends are not synced to the disk unless [`Store::set_sync`] says so:
 //! a killed process loses nothing that was written (the kernel has it), a
@@ -101,9 +102,17 @@ pub struct Store {
     model: Model,
     generation: u64,
     journal: File,
+    /// Bytes in the journal.
+    journal_len: u64,
+    /// Compact when the journal grows past this many bytes.
+    auto_compact: u64,
     sync: bool,
     buf: Vec<u8>,
 }
+
+/// The journal size past which a write compacts: about 5,000 messages of
+/// the SpamAssassin corpus (a record holds every token, ~12 KiB).
+const AUTO_COMPACT: u64 = 64 << 20;
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
     move |source| StoreError::Io {
@@ -212,7 +221,7 @@ impl Store {
         if valid < bytes.len() {
             journal.set_len(valid as u64).map_err(io_err(&jpath))?;
         }
-        journal.seek(SeekFrom::End(0)).map_err(io_err(&jpath))?;
+        let journal_len = journal.seek(SeekFrom::End(0)).map_err(io_err(&jpath))?;
         // Journals of earlier generations are folded into the snapshot.
         for g in generation.saturating_sub(2)..generation {
             let _ = fs::remove_file(journal_path(path, g));
@@ -222,6 +231,8 @@ impl Store {
             model,
             generation,
             journal,
+            journal_len,
+            auto_compact: AUTO_COMPACT,
             sync: false,
             buf: Vec::new(),
         })
@@ -247,6 +258,12 @@ impl Store {
         Ok(model)
     }
 
+    /// Compact ([`Store::compact`]) whenever the journal grows past `bytes`
+    /// (64 MiB by default); `u64::MAX` never does.
+    pub fn set_auto_compact(&mut self, bytes: u64) {
+        self.auto_compact = bytes;
+    }
+
     /// Sync every append to the disk (slower; survives power loss).
     pub fn set_sync(&mut self, on: bool) {
         self.sync = on;
@@ -266,6 +283,13 @@ impl Store {
     pub fn learn(&mut self, tokens: &[u64], spam: bool) -> Result<(), StoreError> {
         self.append(if spam { OP_SPAM } else { OP_HAM }, tokens)?;
         self.model.learn(tokens, spam);
+        self.maybe_compact()
+    }
+
+    fn maybe_compact(&mut self) -> Result<(), StoreError> {
+        if self.journal_len > self.auto_compact {
+            self.compact()?;
+        }
         Ok(())
     }
 
@@ -281,7 +305,7 @@ impl Store {
             tokens,
         )?;
         self.model.unlearn(tokens, spam);
-        Ok(())
+        self.maybe_compact()
     }
 
     fn append(&mut self, op: u8, tokens: &[u64]) -> Result<(), StoreError> {
@@ -302,7 +326,13 @@ impl Store {
         self.buf[..4].copy_from_slice(&(len as u32).to_le_bytes());
         self.buf[4..8].copy_from_slice(&crc.to_le_bytes());
         let jpath = journal_path(&self.path, self.generation);
-        self.journal.write_all(&self.buf).map_err(io_err(&jpath))?;
+        if let Err(e) = self.journal.write_all(&self.buf) {
+            // A partial record may be on disk: cut it off, so that the
+            // next append starts on a record boundary.
+            let _ = self.journal.set_len(self.journal_len);
+            return Err(io_err(&jpath)(e));
+        }
+        self.journal_len += self.buf.len() as u64;
         if self.sync {
             self.journal.sync_data().map_err(io_err(&jpath))?;
         }
@@ -332,6 +362,7 @@ impl Store {
         journal.set_len(0).map_err(io_err(&jnext))?;
         let old = journal_path(&self.path, self.generation);
         self.journal = journal;
+        self.journal_len = 0;
         self.generation = next;
         let _ = fs::remove_file(old);
         Ok(())
@@ -339,7 +370,7 @@ impl Store {
 
     /// Bytes in the journal (what a compaction would fold in).
     pub fn journal_len(&self) -> u64 {
-        self.journal.metadata().map(|m| m.len()).unwrap_or(0)
+        self.journal_len
     }
 }
 
@@ -482,6 +513,23 @@ mod tests {
         let dropped = s.expire(5, 1).unwrap();
         assert!(dropped > 0);
         assert_eq!(Store::read(&path).unwrap().to_bytes(), s.model().to_bytes());
+    }
+
+    #[test]
+    fn a_long_journal_compacts_itself() {
+        let d = Dir::new("auto");
+        let path = d.0.join("db");
+        let mut s = Store::open(&path, Classifier::ChiSquare).unwrap();
+        s.set_auto_compact(1000);
+        let mut mem = Model::new(Classifier::ChiSquare);
+        for (t, spam) in msgs() {
+            s.learn(&t, spam).unwrap();
+            mem.learn(&t, spam);
+            assert!(s.journal_len() <= 1000);
+        }
+        assert!(s.generation > 5, "{}", s.generation);
+        drop(s);
+        assert_eq!(Store::read(&path).unwrap().to_bytes(), mem.to_bytes());
     }
 
     #[test]
