@@ -309,33 +309,29 @@ impl Words<'_> {
 }
 
 /// Removes repeated tokens from `v` in place, keeping first occurrences in
-/// order, with an open-addressing table of twice `v`'s length.
+/// order, with an open-addressing table of positions (4 bytes a slot, at
+/// most two thirds full: little to clear per message).
 fn dedup(v: &mut Vec<u64>) {
     if v.len() < 2 {
         return;
     }
-    let size = (v.len() * 2).next_power_of_two();
+    let size = (v.len() + v.len() / 2 + 1).next_power_of_two();
     let mask = size - 1;
-    // 0 marks an empty slot; the token 0 is tracked on its own.
-    let mut table = vec![0u64; size];
-    let mut zero = false;
-    let mut kept = 0;
+    // A slot holds 1 + the position in `v` of a kept token; 0 is empty.
+    let mut table = vec![0u32; size];
+    let mut kept = 0usize;
     for i in 0..v.len() {
         let t = v[i];
-        let fresh = if t == 0 {
-            !std::mem::replace(&mut zero, true)
-        } else {
-            // Tokens are already well mixed: their low bits index the table.
-            let mut at = t as usize & mask;
-            loop {
-                match table[at] {
-                    0 => {
-                        table[at] = t;
-                        break true;
-                    }
-                    x if x == t => break false,
-                    _ => at = (at + 1) & mask,
+        // Tokens are already well mixed: their low bits index the table.
+        let mut at = t as usize & mask;
+        let fresh = loop {
+            match table[at] {
+                0 => {
+                    table[at] = kept as u32 + 1;
+                    break true;
                 }
+                p if v[p as usize - 1] == t => break false,
+                _ => at = (at + 1) & mask,
             }
         };
         if fresh {
