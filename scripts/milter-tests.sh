@@ -250,6 +250,27 @@ else
 fi
 stop_milter vg
 
+step "bayes: a store learned by filterscan, loaded by the milter"
+# filterscan is built by `cargo test --workspace --release`; build it if not.
+fs=${CARGO_TARGET_DIR:-$root/target}/release/filterscan
+[ -x "$fs" ] || cargo build --release -q -p filterscan
+mkdir -p "$work/bayes/spam" "$work/bayes/ham"
+printf 'Subject: cheap pills\n\nbuy cheap pills online now\n' >"$work/bayes/spam/1.eml"
+printf 'Subject: meeting notes\n\nnotes from the monday meeting\n' >"$work/bayes/ham/1.eml"
+"$fs" learn --db "$work/bayes/store.db" --spam "$work/bayes/spam" >/dev/null
+"$fs" learn --db "$work/bayes/store.db" --ham "$work/bayes/ham" >/dev/null
+if out=$("$milter" -t -o "bayes=$work/bayes/store.db" -o log=stderr 2>&1) \
+    && echo "$out" | grep -q "bayes $work/bayes/store.db"; then
+    ok "bayes = store: the engine builds with it"
+else
+    fail "bayes = store"; echo "$out"
+fi
+if out=$("$milter" -t -o "bayes=$work/bayes/missing.db" -o log=stderr 2>&1); then
+    fail "bayes = missing store: -t succeeded"; echo "$out"
+else
+    ok "bayes = missing store: refused ($(echo "$out" | grep -o 'bayes [^:]*: [^(]*' | head -n 1))"
+fi
+
 step "Postfix (postfix -c $pf/etc) with the milter on a loopback port"
 mport=$(free_port)
 sport=$(free_port)

@@ -76,6 +76,7 @@ struct config {
     char *socket;
     struct strlist databases; /* lf_engine_builder_load_path, in order */
     struct strlist rules;     /* lf_engine_builder_load_rules_path */
+    char *bayes;              /* lf_engine_builder_load_bayes; NULL: none */
     bool defaults;            /* embedded EICAR, policy heuristics, rules */
     bool strict;              /* a bad database line fails the build */
     double reject_score;      /* NAN: never reject spam */
@@ -135,6 +136,7 @@ static void config_init(struct config *c)
 static void config_free(struct config *c)
 {
     free(c->socket);
+    free(c->bayes);
     free(c->pidfile);
     free(c->syslog_facility);
     free(c->user);
@@ -305,6 +307,8 @@ static int config_set(struct config *c, const char *key, const char *v, const ch
         bad = strlist_add(&c->databases, v);
     else if (!strcmp(key, "rules"))
         bad = strlist_add(&c->rules, v);
+    else if (!strcmp(key, "bayes"))
+        bad = set_string(&c->bayes, v);
     else if (!strcmp(key, "defaults"))
         bad = parse_bool(v, &c->defaults);
     else if (!strcmp(key, "strict"))
@@ -481,6 +485,13 @@ static const lf_engine *build_engine(const struct config *c)
         arg = c->rules.v[i];
         st = lf_engine_builder_load_rules_path(b, arg);
     }
+    if (st == LF_OK && c->bayes) {
+        /* Read-only: what the store holds now (`filterscan learn` or
+         * lf_bayes_learn in another process); a reload reads it again. */
+        what = "bayes";
+        arg = c->bayes;
+        st = lf_engine_builder_load_bayes(b, arg);
+    }
     if (st == LF_OK) {
         /* The milter rejects spam only when told to: reject_score off
          * switches the library's reject step (15 by default) off. */
@@ -501,10 +512,10 @@ static const lf_engine *build_engine(const struct config *c)
     lf_engine_builder_free(b);
     logmsg(LOG_INFO,
            "engine built: %zu signatures (%zu bad lines skipped), %zu spam rules, "
-           "%zu database path(s), %zu rules path(s), defaults %s",
+           "%zu database path(s), %zu rules path(s), defaults %s, bayes %s",
            lf_engine_signature_count(engine), lf_engine_load_error_count(engine),
            lf_engine_rule_count(engine), c->databases.n, c->rules.n,
-           c->defaults ? "on" : "off");
+           c->defaults ? "on" : "off", c->bayes ? c->bayes : "off");
     return engine;
 }
 
