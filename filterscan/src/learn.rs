@@ -163,6 +163,12 @@ pub fn learn(args: LearnArgs) -> ExitCode {
 }
 
 pub fn bayes(args: BayesArgs) -> ExitCode {
+    // Opening for writing would create a store; this command only looks
+    // after one that exists.
+    if !args.db.exists() {
+        eprintln!("filterscan: {}: no such store", args.db.display());
+        return ExitCode::from(2);
+    }
     if args.compact || args.expire.is_some() {
         let mut store = match Store::open(&args.db, Classifier::Logistic) {
             Ok(s) => s,

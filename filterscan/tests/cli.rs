@@ -1237,6 +1237,16 @@ fn learn_then_stats_and_unlearn() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("classifier: chi-square"), "{text}");
     assert_eq!((figure(&text, "spam:"), figure(&text, "ham:")), (2.0, 1.0));
+    // Looking after a store that does not exist does not create one.
+    let missing = dir.path().join("missing.db");
+    for extra in [&[][..], &["--compact"][..]] {
+        let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![&"bayes", &"--db", &missing];
+        for e in extra {
+            args.push(e);
+        }
+        assert_eq!(run(&args, None).status.code(), Some(2));
+        assert!(!missing.exists());
+    }
     learn("spam", "s", &["--unlearn"]);
     let out = run(&[&"bayes", &"--db", &db], None);
     let text = String::from_utf8_lossy(&out.stdout);
