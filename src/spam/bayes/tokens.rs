@@ -203,16 +203,10 @@ impl Words<'_> {
             }
             let w = &text[start..i];
             if text[i..].starts_with(b"://") {
-                let host_start = i + 3;
-                let mut e = host_start;
-                while e < text.len()
-                    && (text[e].is_ascii_alphanumeric() || matches!(text[e], b'.' | b'-'))
-                {
-                    e += 1;
-                }
-                self.url_host(&text[host_start..e]);
+                let host = host_at(&text[i + 3..]);
+                self.url_host(host);
                 self.word(seed, w);
-                i = e;
+                i += 3 + host.len();
                 continue;
             }
             self.word(seed, w);
@@ -294,12 +288,7 @@ impl Words<'_> {
                     };
                     let value = &tag[j..end];
                     if let Some(p) = find(value, b"://") {
-                        let host = &value[p + 3..];
-                        let e = host
-                            .iter()
-                            .position(|&b| !(b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-')))
-                            .unwrap_or(host.len());
-                        self.url_host(&host[..e]);
+                        self.url_host(host_at(&value[p + 3..]));
                     }
                     j = end + 1;
                 }
@@ -340,6 +329,15 @@ fn dedup(v: &mut Vec<u64>) {
         }
     }
     v.truncate(kept);
+}
+
+/// The host name at the start of what follows a URL's `://`.
+fn host_at(rest: &[u8]) -> &[u8] {
+    let e = rest
+        .iter()
+        .position(|&b| !(b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-')))
+        .unwrap_or(rest.len());
+    &rest[..e]
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {

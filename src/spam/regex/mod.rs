@@ -171,7 +171,7 @@ fn parse_native(s: &str) -> Result<regex_syntax::hir::Hir, RegexError> {
         .map_err(|e| RegexError::Invalid(format!("translation: {e}")))
 }
 
-/// Compiles parsed native syntax, with the limits of [`native_regex`].
+/// Compiles parsed native syntax: bytes, the size limits above.
 fn native_from_hir(hir: &regex_syntax::hir::Hir) -> Result<Native, RegexError> {
     let config = regex_automata::meta::Config::new()
         .nfa_size_limit(Some(SIZE_LIMIT))
@@ -246,16 +246,8 @@ pub(crate) enum Whole {
 }
 
 /// Compiles a translated native pattern.
-pub(crate) fn native_regex(s: &str) -> Result<regex::bytes::Regex, RegexError> {
-    regex::bytes::RegexBuilder::new(s)
-        .unicode(false)
-        .size_limit(SIZE_LIMIT)
-        .dfa_size_limit(DFA_SIZE_LIMIT)
-        .build()
-        .map_err(|e| match e {
-            regex::Error::CompiledTooBig(_) => RegexError::Unsupported("pattern too large".into()),
-            e => RegexError::Invalid(format!("translation: {e}")),
-        })
+pub(crate) fn native_regex(s: &str) -> Result<Native, RegexError> {
+    native_from_hir(&parse_native(s)?)
 }
 
 /// Counts matches up to `max` the way Perl's `//g` walks a string: after

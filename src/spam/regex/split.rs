@@ -732,7 +732,7 @@ enum Step {
     /// finds where matches start, an anchored one run from each start.
     First {
         dfa: Dfa,
-        starts: Option<regex::bytes::Regex>,
+        starts: Option<super::Native>,
     },
     Re {
         dfa: Dfa,
@@ -1008,7 +1008,7 @@ fn go(
             // Ends reached from two starts are tried once.
             let mut seen = vec![0u64; text.len() / 64 + 1];
             let mut from = at;
-            while let Some(m) = re.find_at(text, from) {
+            while let Some(m) = re.find(regex_automata::Input::new(text).range(from..)) {
                 let st = m.start();
                 let hit = dfa.ends(cache, text, st, &mut Scan::plain(), work, |end, work| {
                     let (w, bit) = (end / 64, 1u64 << (end % 64));

@@ -418,7 +418,9 @@ proptest! {
             let re = native_regex(native).unwrap();
             let fb = Fallback::new(&tr.fancy, &tr.relaxed).unwrap();
             let n: Result<usize, ()> =
-                count_perl(t.len(), 50, |at| Ok(re.find_at(&t, at).map(|m| m.range())));
+                count_perl(t.len(), 50, |at| {
+                    Ok(re.find(regex_automata::Input::new(&t).range(at..)).map(|m| m.range()))
+                });
             let m = fb.count(&t, 50);
             if p.contains('$') || p.contains("\\Z") {
                 // The native `$` (and `\Z`) consumes the final newline it stands

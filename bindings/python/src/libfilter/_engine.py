@@ -714,7 +714,7 @@ class Session(_Owned):
         self.close()
 
 
-class Bayes:
+class Bayes(_Owned):
     """A Bayes store opened for learning (``lf_bayes``): thread-safe.
 
     ``Bayes(path)`` opens the store at ``path``, creating one with
@@ -723,13 +723,15 @@ class Bayes:
     published last (the store's state when opened, then each
     ``publish()``); ``Engine(bayes=path)`` reads a store once, read-only.
     Every ``learn`` is in the store's crash-safe journal before it returns.
+    Engines built with the store keep its last published snapshot after
+    ``close()``.
 
         >>> with libfilter.Bayes("bayes.db") as store:      # doctest: +SKIP
         ...     store.learn(open("spam.eml", "rb").read(), spam=True)
         ...     store.publish()
     """
 
-    _ptr: Optional[int] = None
+    _what = "Bayes"
 
     def __init__(
         self,
@@ -745,16 +747,15 @@ class Bayes:
         out = c_void_p()
         _check(L.lf_bayes_open(_path(path, "bayes store path"), kind.value, byref(out)))
         assert out.value is not None
-        self._lock = threading.Lock()
-        self._ptr = out.value
-        self._finalizer = weakref.finalize(self, L.lf_bayes_free, out.value)
+        self._init(out.value, L.lf_bayes_free)
 
     @contextlib.contextmanager
     def _use(self) -> Iterator[int]:
-        # The C handle is thread-safe; the lock only orders use and close.
-        with self._lock:
+        # The C handle is thread-safe: other threads wait instead of being
+        # refused; the lock only orders use and close.
+        with self._busy:
             if self._ptr is None:
-                raise ClosedError("Bayes store")
+                raise ClosedError(self._what)
             yield self._ptr
 
     def learn(self, message: BytesLike, spam: bool) -> None:
@@ -788,23 +789,8 @@ class Bayes:
             _check(lib().lf_bayes_counts(b, byref(spam), byref(ham), byref(tokens)))
         return spam.value, ham.value, tokens.value
 
-    def close(self) -> None:
-        """Closes the store; engines built with it keep the last published
-        snapshot. Idempotent."""
-        with self._lock:
-            if self._ptr is not None:
-                self._ptr = None
-                self._finalizer()
-
-    @property
-    def closed(self) -> bool:
-        return self._ptr is None
-
     def __enter__(self) -> "Bayes":
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def __repr__(self) -> str:
-        return f"<libfilter.Bayes{' closed' if self._ptr is None else ''}>"
