@@ -293,8 +293,15 @@ impl Model {
                     return Err(ModelError::Malformed("token count"));
                 }
                 m.counts.reserve(n as usize);
+                let mut last = None;
                 for _ in 0..n {
                     let t = r.u64()?;
+                    // Written in increasing order, each once: anything else
+                    // was not written by `to_bytes`.
+                    if last.is_some_and(|l| l >= t) {
+                        return Err(ModelError::Malformed("tokens out of order"));
+                    }
+                    last = Some(t);
                     let e = Entry {
                         spam: r.u32()?,
                         ham: r.u32()?,
@@ -474,6 +481,22 @@ mod tests {
         assert_eq!(m.expire(3, 1), 1);
         assert_eq!(m.counts().tokens, 2);
         assert_eq!(Model::new(Classifier::Logistic).expire(0, 100), 0);
+    }
+
+    #[test]
+    fn tokens_out_of_order_are_refused() {
+        let mut m = Model::new(Classifier::ChiSquare);
+        m.learn(&[5, 9], true);
+        let mut bytes = m.to_bytes();
+        // Header: magic 8, kind 1, three counts 24, token count 8; then
+        // 20-byte records. The second token becomes a copy of the first.
+        let (first, second) = (41, 61);
+        let copy: Vec<u8> = bytes[first..first + 8].to_vec();
+        bytes[second..second + 8].copy_from_slice(&copy);
+        assert_eq!(
+            Model::from_bytes(&bytes).unwrap_err(),
+            ModelError::Malformed("tokens out of order")
+        );
     }
 
     proptest! {
