@@ -15,6 +15,8 @@ pub mod report;
 pub mod sig;
 pub mod sniff;
 pub mod spam;
+pub mod stats;
+pub mod throttle;
 
 pub use defect::Defects;
 pub use engine::{Engine, EngineBuilder, Scanner};

@@ -47,12 +47,15 @@ mod builder;
 mod engine;
 mod report;
 mod session;
+mod throttle;
 
 pub use bayes::*;
 pub use builder::*;
 pub use engine::*;
 pub use report::*;
 pub use session::*;
+#[allow(unused_imports)]
+pub use throttle::*;
 
 /// Major version of the library this header belongs to.
 pub const LF_VERSION_MAJOR: u32 = 0;

@@ -52,6 +52,7 @@ pub mod bayes;
 pub mod evals;
 pub mod features;
 pub mod html;
+pub mod origin;
 pub mod regex;
 pub mod rules;
 pub mod uri;

@@ -1,0 +1,1 @@
+//! The C face of [`crate::throttle`] (issue 7; work in progress).
