@@ -65,6 +65,8 @@ use crate::sig::policy::{Attachment, Policy};
 use crate::sig::{self, Context, Digests, Scratch, Signatures, View, normalize};
 use crate::sniff::{self, FileType};
 use crate::spam::bayes::SharedModel;
+use crate::spam::dns::Answer;
+use crate::spam::rules::Outcome;
 use crate::spam::{
     self, Features,
     rules::{Parser, Rules, ScoreSet, Scratch as RuleScratch},
@@ -88,6 +90,7 @@ pub struct EngineBuilder {
     rules: Option<Parser>,
     actions: Actions,
     bayes: Option<Arc<SharedModel>>,
+    net: bool,
 }
 
 impl Default for EngineBuilder {
@@ -108,7 +111,19 @@ impl EngineBuilder {
             rules: None,
             actions: Actions::default(),
             bayes: None,
+            net: false,
         }
+    }
+
+    /// Network tests on: the rules' DNS blocklist tests (`check_rbl`,
+    /// `check_rbl_sub`, `check_uridnsbl`) run, and scores come from
+    /// SpamAssassin's network score set. The engine still does no I/O: a
+    /// scan lists the names to look up in the verdict
+    /// ([`Verdict::queries`](crate::spam::verdict::Verdict::queries)), and
+    /// [`Scanner::resolve`] takes the answers. Default: off.
+    pub fn net(mut self, on: bool) -> EngineBuilder {
+        self.net = on;
+        self
     }
 
     /// Whether the embedded default database (EICAR) and, unless
@@ -198,8 +213,7 @@ impl EngineBuilder {
             }
             None => None,
         };
-        // No network tests yet: score set 0, or 2 with Bayes.
-        let score_set = ScoreSet::new(false, self.bayes.is_some());
+        let score_set = ScoreSet::new(self.net, self.bayes.is_some());
         let rules = config.map(|c| Rules::compile(&c, score_set));
         if self.defaults {
             // The embedded lines are ours and always load.
@@ -219,6 +233,28 @@ impl EngineBuilder {
             bayes: self.bayes,
         })
     }
+}
+
+/// The verdict of a rule outcome.
+fn verdict_of(rules: &Rules, outcome: Outcome, actions: &Actions) -> Verdict {
+    let symbols = outcome
+        .hits
+        .iter()
+        .map(|h| {
+            let r = &rules.rules()[h.rule as usize];
+            Symbol {
+                name: r.name.clone(),
+                score: h.score,
+                description: r.description.clone(),
+                count: h.count,
+                area: r.area(),
+            }
+        })
+        .collect();
+    let mut v = Verdict::new(symbols, rules.required_score(), actions);
+    v.budget_exhausted = outcome.budget_exhausted;
+    v.dns = outcome.dns;
+    v
 }
 
 /// Everything compiled; immutable, `Send + Sync`, shared as `Arc<Engine>`.
@@ -395,24 +431,36 @@ impl Scanner {
             self.features.bayes = Some(shared.current().classify(&self.tokens));
         }
         let outcome = rules.check(&msg, &self.features, &mut self.rule_scratch);
-        let symbols = outcome
-            .hits
-            .iter()
-            .map(|h| {
-                let r = &rules.rules()[h.rule as usize];
-                Symbol {
-                    name: r.name.clone(),
-                    score: h.score,
-                    description: r.description.clone(),
-                    count: h.count,
-                    area: r.area(),
-                }
-            })
-            .collect();
-        let mut v = Verdict::new(symbols, rules.required_score(), &engine.actions);
-        v.budget_exhausted = outcome.budget_exhausted;
+        let mut v = verdict_of(rules, outcome, &engine.actions);
         v.bayes = self.features.bayes;
         Some(v)
+    }
+
+    /// Finishes a report's DNS blocklist tests with the A records that
+    /// came back for its verdict's [`queries`](Verdict::queries) (names
+    /// not answered count as not listed). The verdict is made anew: the
+    /// blocklist rules the answers satisfy hit, metas that read them run
+    /// again, and the score, action and headers follow. A report without
+    /// pending DNS work (an engine without [`EngineBuilder::net`], or one
+    /// resolved already) is left as it is.
+    pub fn resolve(&mut self, report: &mut Report, answers: &[Answer]) {
+        let engine = Arc::clone(&self.engine);
+        let (Some(rules), Some(v)) = (engine.rules.as_ref(), report.spam.as_mut()) else {
+            return;
+        };
+        let Some(pending) = v.dns.take() else {
+            return;
+        };
+        let outcome = Outcome {
+            budget_exhausted: v.budget_exhausted,
+            dns: Some(pending),
+            ..Outcome::default()
+        };
+        let out = rules.resolve(&outcome, answers, &mut self.rule_scratch);
+        let bayes = v.bayes;
+        *v = verdict_of(rules, out, &engine.actions);
+        v.bayes = bayes;
+        v.dns = None;
     }
 
     /// Scans `data` as a file: hashes, bodies, containers.

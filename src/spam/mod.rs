@@ -49,6 +49,7 @@
 //! [`Scanner::scan_message`]: crate::Scanner::scan_message
 
 pub mod bayes;
+pub mod dns;
 pub mod evals;
 pub mod features;
 pub mod html;

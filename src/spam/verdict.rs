@@ -108,6 +108,9 @@ pub struct Verdict {
     /// The Bayes classifier's probability that the message is spam, when
     /// the engine has a model.
     pub bayes: Option<f64>,
+    /// DNS blocklist work still to do (an engine with network tests): see
+    /// [`Verdict::queries`]; `None` once resolved.
+    pub dns: Option<crate::spam::rules::DnsPending>,
 }
 
 impl Verdict {
@@ -135,7 +138,15 @@ impl Verdict {
             symbols,
             budget_exhausted: false,
             bayes: None,
+            dns: None,
         }
+    }
+
+    /// The DNS names (A records) to look up before
+    /// [`Scanner::resolve`](crate::Scanner::resolve) finishes the
+    /// verdict; empty when there is nothing to ask.
+    pub fn queries(&self) -> &[crate::spam::dns::Query] {
+        self.dns.as_ref().map_or(&[], |d| d.queries.as_slice())
     }
 
     /// `X-Spam-Status`'s value: `Yes, score=7.1 required=5.0 tests=A,B

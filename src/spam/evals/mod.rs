@@ -188,6 +188,26 @@ impl<'a, 'm> EvalCtx<'a, 'm> {
             .get_or_init(|| util::trust_split(self.msg, self.received()))
     }
 
+    /// The addresses DNS blocklists are asked about: every untrusted
+    /// relay (newest first), the last external one, and the first trusted
+    /// one.
+    pub(crate) fn blocklist_ips(
+        &self,
+    ) -> (
+        Vec<std::net::IpAddr>,
+        Option<std::net::IpAddr>,
+        Option<std::net::IpAddr>,
+    ) {
+        let (trusted, untrusted) = self.trust();
+        let ip = |r: &util::Relay| r.ip.parse::<std::net::IpAddr>().ok();
+        let all: Vec<_> = untrusted.iter().filter_map(ip).collect();
+        (
+            all.clone(),
+            all.first().copied(),
+            trusted.last().and_then(ip),
+        )
+    }
+
     /// The `EnvelopeFrom` pseudo-header.
     fn envelope_from(&self) -> &str {
         self.memo

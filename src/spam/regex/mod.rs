@@ -292,6 +292,8 @@ fn split_for(node: &perl::Node) -> Option<split::Split> {
 pub struct SetBuilder {
     matchers: Vec<Matcher>,
     literals: Vec<Option<Vec<Vec<u8>>>>,
+    /// For a pattern without literals, those it needs in plain text.
+    plain: Vec<Option<Vec<Vec<u8>>>>,
     /// With [`SetBuilder::lines`]: each pattern's parsed native syntax
     /// (the relaxed superset for a fallback pattern) and whether it is
     /// exact.
@@ -354,8 +356,12 @@ impl SetBuilder {
                 (Matcher::Fallback(Box::new(fb)), hir, EngineKind::Fallback)
             }
         };
-        self.literals
-            .push(hir.as_ref().and_then(prefilter::required));
+        let literals = hir.as_ref().and_then(prefilter::required);
+        self.plain.push(match (&literals, &hir) {
+            (None, Some(h)) => prefilter::required_plain(h),
+            _ => None,
+        });
+        self.literals.push(literals);
         if let Some(syntax) = &mut self.syntax {
             syntax.push(hir.map(|h| (h, kind == EngineKind::Native)));
         }
@@ -365,17 +371,14 @@ impl SetBuilder {
 
     /// Compiles the prefilter.
     pub fn build(self) -> Set {
-        let prefilter = Prefilter::new(&self.literals);
+        let prefilter = Prefilter::with_plain(&self.literals, &self.plain);
         let mut whole = HashMap::new();
         if let Some(syntax) = &self.syntax {
-            // The literal-less patterns are those a text without any
-            // three-byte string still selects.
-            let mut pairs = Vec::new();
-            prefilter.candidate_lines(b"x\n", &[(0, 1)], &mut pairs, &mut SetScratch::default());
-            for &(id, line) in &pairs {
-                if line != ALL_LINES {
+            for (id, lits) in self.literals.iter().enumerate() {
+                if lits.is_some() {
                     continue;
                 }
+                let id = id as u32;
                 if let Some(Some((hir, exact))) = syntax.get(id as usize)
                     && let Some(re) = whole_from_hir(hir)
                 {
@@ -507,6 +510,12 @@ impl Set {
     /// required literal).
     pub fn always_candidates(&self) -> usize {
         self.prefilter.always_count()
+    }
+
+    /// Number of patterns that are candidates on every text that is not
+    /// plain ASCII, and on plain text only when a required string occurs.
+    pub fn plain_only_candidates(&self) -> usize {
+        self.prefilter.plain_only_count()
     }
 
     /// Number of distinct strings in the prefilter automaton.

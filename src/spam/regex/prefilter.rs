@@ -27,6 +27,18 @@
 //! The automaton reports overlapping matches, so every occurrence of every
 //! string is seen: a match of `abc` cannot hide one of `bcd`.
 //!
+//! SpamAssassin's look-alike rules (`<V><I><A><G><R><A>`, each tag an
+//! alternation of ASCII letters, UTF-8 homoglyphs and HTML character
+//! references) have no required string at all, since every letter has a
+//! hundred spellings. But most lines of mail are plain ASCII without `&`,
+//! and there a tag is one of two or three bytes. [`required_plain`] reads
+//! the pattern as if the text were plain ([`is_plain`]) and finds the
+//! strings it needs there; such a pattern is a candidate on a line that is
+//! not plain, and on a plain line only when one of those strings occurs in
+//! it. On the stock rules this takes 41 of the 114 literal-less body rules
+//! off most lines (callgrind, 400 corpus messages: 8.84 to 8.40 million
+//! instructions per message).
+//!
 //! ```
 //! use filter::spam::regex::SetBuilder;
 //! let mut b = SetBuilder::new();
@@ -177,6 +189,15 @@ fn none() -> Info {
     }
 }
 
+/// A node that matches nothing (an empty class, or a part of one).
+fn never() -> Info {
+    exact_info(Vec::new())
+}
+
+fn is_never(i: &Info) -> bool {
+    i.exact.as_ref().is_some_and(Vec::is_empty)
+}
+
 fn exact_info(e: Lits) -> Info {
     Info {
         best: only_usable(Some(e.clone())),
@@ -207,6 +228,13 @@ fn info(h: &Hir, depth: u32) -> Info {
         HirKind::Capture(c) => info(&c.sub, depth + 1),
         HirKind::Repetition(r) => {
             let sub = info(&r.sub, depth + 1);
+            if is_never(&sub) {
+                return if r.min == 0 {
+                    exact_info(vec![Vec::new()])
+                } else {
+                    never()
+                };
+            }
             let mut exact = None;
             if let (Some(se), Some(mx)) = (&sub.exact, r.max)
                 && mx <= 4
@@ -273,6 +301,9 @@ fn info(h: &Hir, depth: u32) -> Info {
             let mut pre: Option<Lits> = None;
             for s in subs {
                 let i = info(s, depth + 1);
+                if is_never(&i) {
+                    return never();
+                }
                 best = better(best, i.best);
                 if let Some(e) = &i.exact {
                     match product(&run, e) {
@@ -315,8 +346,14 @@ fn info(h: &Hir, depth: u32) -> Info {
             let mut best: Option<Lits> = Some(Vec::new());
             let mut pre: Option<Lits> = Some(Vec::new());
             let mut suf: Option<Lits> = Some(Vec::new());
+            let mut live = 0;
             for s in subs {
                 let i = info(s, depth + 1);
+                if is_never(&i) {
+                    // A branch that cannot match requires nothing.
+                    continue;
+                }
+                live += 1;
                 let b = better(i.best, only_usable(i.exact.clone()));
                 match (&mut best, b) {
                     (Some(acc), Some(b)) => acc.extend(b),
@@ -325,6 +362,9 @@ fn info(h: &Hir, depth: u32) -> Info {
                 exact = union(exact, i.exact);
                 pre = union(pre, i.pre);
                 suf = union(suf, i.suf);
+            }
+            if live == 0 {
+                return never();
             }
             let best = best.map(norm).filter(usable);
             Info {
@@ -342,6 +382,86 @@ fn info(h: &Hir, depth: u32) -> Info {
 /// no usable set.
 pub fn required(hir: &Hir) -> Option<Vec<Vec<u8>>> {
     let i = info(hir, 0);
+    better(i.best, only_usable(i.exact)).map(|mut l| {
+        for s in &mut l {
+            s.truncate(MAX_LIT);
+        }
+        minimize(l)
+    })
+}
+
+/// Whether `b` may occur in plain text: ASCII, and not `&` (which starts
+/// the HTML character references that SpamAssassin's look-alike tags
+/// spell out).
+#[inline]
+fn plain_byte(b: u8) -> bool {
+    b < 0x80 && b != b'&'
+}
+
+/// Whether `text` is plain: ASCII without `&`.
+#[inline]
+pub fn is_plain(text: &[u8]) -> bool {
+    // Branch-free per chunk so that the compiler vectorizes it.
+    text.chunks(64).all(|c| {
+        c.iter()
+            .fold(0u8, |acc, &b| acc | (b & 0x80) | u8::from(b == b'&') << 7)
+            == 0
+    })
+}
+
+/// `hir` restricted to plain text: classes lose their non-plain bytes and
+/// literals with a non-plain byte match nothing. Every match of `hir` that
+/// lies in plain text is a match of the result.
+fn plain(h: &Hir) -> Hir {
+    use regex_syntax::hir::{ClassBytes, ClassBytesRange, ClassUnicode, ClassUnicodeRange};
+    match h.kind() {
+        HirKind::Empty | HirKind::Look(_) => h.clone(),
+        HirKind::Literal(l) => {
+            if l.0.iter().all(|&b| plain_byte(b)) {
+                h.clone()
+            } else {
+                Hir::fail()
+            }
+        }
+        HirKind::Class(Class::Bytes(c)) => {
+            let mut c = c.clone();
+            c.intersect(&ClassBytes::new([
+                ClassBytesRange::new(0, b'&' - 1),
+                ClassBytesRange::new(b'&' + 1, 0x7f),
+            ]));
+            Hir::class(Class::Bytes(c))
+        }
+        HirKind::Class(Class::Unicode(c)) => {
+            let mut c = c.clone();
+            c.intersect(&ClassUnicode::new([
+                ClassUnicodeRange::new('\0', '%'),
+                ClassUnicodeRange::new('\'', '\x7f'),
+            ]));
+            Hir::class(Class::Unicode(c))
+        }
+        HirKind::Capture(c) => plain(&c.sub),
+        HirKind::Repetition(r) => {
+            let mut r = r.clone();
+            r.sub = Box::new(plain(&r.sub));
+            Hir::repetition(r)
+        }
+        HirKind::Concat(subs) => Hir::concat(subs.iter().map(plain).collect()),
+        HirKind::Alternation(subs) => Hir::alternation(subs.iter().map(plain).collect()),
+    }
+}
+
+/// Like [`required`], but only for matches in plain text (see
+/// [`is_plain`]): `Some` of an empty set when the pattern cannot match
+/// plain text at all. SpamAssassin's look-alike rules (`<A><P><P><L><E>`,
+/// each tag an alternation of ASCII letters, UTF-8 homoglyphs and
+/// character references) have no required string, but restricted to plain
+/// text they need one of a few ASCII spellings.
+pub fn required_plain(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+    let p = plain(hir);
+    let i = info(&p, 0);
+    if is_never(&i) {
+        return Some(Vec::new());
+    }
     better(i.best, only_usable(i.exact)).map(|mut l| {
         for s in &mut l {
             s.truncate(MAX_LIT);
@@ -370,6 +490,9 @@ pub struct Prefilter {
     owners: Vec<Vec<u32>>,
     /// Patterns without a usable set.
     always: Vec<u32>,
+    /// Patterns with a set for plain text only (see [`required_plain`]):
+    /// candidates on every text that is not plain.
+    cond: Vec<u32>,
     /// Number of patterns.
     n: usize,
 }
@@ -377,25 +500,39 @@ pub struct Prefilter {
 impl Prefilter {
     /// Builds from each pattern's required set (index = pattern id).
     pub fn new(sets: &[Option<Vec<Vec<u8>>>]) -> Prefilter {
+        Prefilter::with_plain(sets, &[])
+    }
+
+    /// Builds from each pattern's required set and, for a pattern without
+    /// one, its set for plain text ([`required_plain`]; index = pattern id,
+    /// missing entries count as `None`).
+    pub fn with_plain(sets: &[Option<Vec<Vec<u8>>>], plain: &[Option<Vec<Vec<u8>>>]) -> Prefilter {
         let mut index: HashMap<&[u8], usize> = HashMap::new();
         let mut lits: Vec<&[u8]> = Vec::new();
         let mut owners: Vec<Vec<u32>> = Vec::new();
         let mut always = Vec::new();
+        let mut cond = Vec::new();
         for (id, set) in sets.iter().enumerate() {
             let id = id as u32;
-            match set {
-                None => always.push(id),
-                Some(set) => {
-                    for s in set {
-                        let k = *index.entry(s.as_slice()).or_insert_with(|| {
-                            lits.push(s);
-                            owners.push(Vec::new());
-                            lits.len() - 1
-                        });
-                        if owners[k].last() != Some(&id) {
-                            owners[k].push(id);
-                        }
-                    }
+            let set = match (set, plain.get(id as usize)) {
+                (Some(set), _) => set,
+                (None, Some(Some(p))) => {
+                    cond.push(id);
+                    p
+                }
+                (None, _) => {
+                    always.push(id);
+                    continue;
+                }
+            };
+            for s in set {
+                let k = *index.entry(s.as_slice()).or_insert_with(|| {
+                    lits.push(s);
+                    owners.push(Vec::new());
+                    lits.len() - 1
+                });
+                if owners[k].last() != Some(&id) {
+                    owners[k].push(id);
                 }
             }
         }
@@ -416,6 +553,7 @@ impl Prefilter {
                         Err(_) => {
                             // Keep soundness: every pattern becomes a candidate.
                             always = (0..sets.len() as u32).collect();
+                            cond.clear();
                             None
                         }
                     }
@@ -426,6 +564,7 @@ impl Prefilter {
             ac,
             owners,
             always,
+            cond,
             n: sets.len(),
         }
     }
@@ -433,6 +572,12 @@ impl Prefilter {
     /// Number of patterns that are candidates on every text.
     pub fn always_count(&self) -> usize {
         self.always.len()
+    }
+
+    /// Number of patterns that are candidates on every text that is not
+    /// plain, and otherwise only when a required string occurs.
+    pub fn plain_only_count(&self) -> usize {
+        self.cond.len()
     }
 
     /// Number of distinct strings in the automaton.
@@ -452,6 +597,11 @@ impl Prefilter {
         bits.resize(self.n.div_ceil(64), 0);
         for &id in &self.always {
             bits[id as usize / 64] |= 1 << (id % 64);
+        }
+        if !self.cond.is_empty() && !is_plain(text) {
+            for &id in &self.cond {
+                bits[id as usize / 64] |= 1 << (id % 64);
+            }
         }
         if let Some(ac) = &self.ac {
             let seen = &mut scratch.seen;
@@ -496,6 +646,28 @@ impl Prefilter {
         for &id in &self.always {
             out.push((id, ALL_LINES));
         }
+        if !self.cond.is_empty() {
+            let odd = &mut scratch.odd;
+            odd.clear();
+            for (i, &(s, e)) in lines.iter().enumerate() {
+                if !is_plain(&text[s as usize..e as usize]) {
+                    odd.push(i as u32);
+                }
+            }
+            if odd.len() > ODD_LINES {
+                // Many lines that are not plain: run the patterns on every
+                // line (or once over the whole text).
+                for &id in &self.cond {
+                    out.push((id, ALL_LINES));
+                }
+            } else {
+                for &id in &self.cond {
+                    for &line in odd.iter() {
+                        out.push((id, line));
+                    }
+                }
+            }
+        }
         if let Some(ac) = &self.ac {
             let last = &mut scratch.last;
             last.clear();
@@ -535,10 +707,15 @@ impl Prefilter {
 /// [`Prefilter::candidate_lines`].
 pub const ALL_LINES: u32 = u32::MAX;
 
+/// With more lines that are not plain than this, the plain-text-only
+/// patterns are candidates on every line.
+const ODD_LINES: usize = 4;
+
 /// Reusable buffers for the prefilter.
 #[derive(Debug, Default, Clone)]
 pub struct Scratch {
     bits: Vec<u64>,
     seen: Vec<u64>,
     last: Vec<u32>,
+    odd: Vec<u32>,
 }

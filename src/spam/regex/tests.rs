@@ -537,6 +537,67 @@ proptest! {
         }
     }
 
+    /// The plain-text fast path (look-alike tags: each letter an
+    /// alternation of ASCII spellings, UTF-8 homoglyphs and character
+    /// references) against the oracle of running every pattern on every
+    /// line: whenever a pattern matches in a line, `candidate_lines` names
+    /// that line or every line, and `candidates` names the pattern.
+    #[test]
+    fn plain_prefilter_is_sound(
+        words in prop::collection::vec(prop::collection::vec(0usize..5, 3..6), 1..4),
+        gap in prop_oneof![Just(""), Just(r"\W?"), Just(r"\s*")],
+        lines in prop::collection::vec(
+            prop::collection::vec(prop_oneof![
+                Just("a"), Just("@"), Just("p"), Just("l"), Just("1"), Just("e"), Just("3"),
+                Just(" "), Just("&#97;"), Just("\u{e0}"), Just("\u{430}"), Just("x"), Just("&"),
+            ], 0..14),
+            0..8,
+        ),
+    ) {
+        // Tags for a, p, l, e, x, in SpamAssassin's shape.
+        const TAGS: [&str; 5] = [
+            r"(?:[aA@\xe0]|\xd0\xb0|&\#97;)",
+            r"(?:[pP]|\xd1\x80)",
+            r"(?:[lL1|]|&\#108;)",
+            r"(?:[eE3]|\xc3\xa9)",
+            r"(?:[xX]|><)",
+        ];
+        let mut b = SetBuilder::lines();
+        let mut ids = Vec::new();
+        for w in &words {
+            let p: Vec<&str> = w.iter().map(|&i| TAGS[i]).collect();
+            if let Ok((id, _)) = b.add(&p.join(gap), "i") {
+                ids.push(id);
+            }
+        }
+        let set = b.build();
+        let lines: Vec<String> = lines.iter().map(|l| l.concat()).collect();
+        let mut buf = Vec::new();
+        let mut ranges = Vec::new();
+        for l in &lines {
+            let s = buf.len() as u32;
+            buf.extend_from_slice(l.as_bytes());
+            ranges.push((s, buf.len() as u32));
+            buf.push(b'\n');
+        }
+        let mut pairs = Vec::new();
+        set.candidate_lines(&buf, &ranges, &mut pairs, &mut SetScratch::default());
+        for &id in &ids {
+            for (i, l) in lines.iter().enumerate() {
+                let mut budget = Budget::new(10);
+                if set.count(id, l.as_bytes(), 1, &mut budget) > 0 {
+                    prop_assert!(
+                        pairs.contains(&(id, i as u32)) || pairs.contains(&(id, ALL_LINES)),
+                        "{} {:?}", id, l
+                    );
+                    let mut c = Vec::new();
+                    set.candidates(l.as_bytes(), &mut c);
+                    prop_assert!(c.contains(&id), "{} {:?}", id, l);
+                }
+            }
+        }
+    }
+
     /// Arbitrary patterns, flags and texts: errors are fine, panics are not.
     #[test]
     fn no_panic(p in "\\PC{0,40}", raw in prop::collection::vec(any::<u8>(), 0..40), f in "[a-z]{0,3}", t in prop::collection::vec(any::<u8>(), 0..64)) {

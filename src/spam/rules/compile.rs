@@ -16,6 +16,7 @@
 
 use super::ast::{Config, HeaderMods, HeaderTarget, Skipped, Target, Test, Tflags};
 use super::meta::{Expr, expand_rules_matching};
+use crate::spam::dns::{Dns, Subtest};
 use crate::spam::evals::{self, EvalFn};
 use crate::spam::regex::{EngineKind, Set, SetBuilder};
 use std::collections::{BTreeMap, HashMap};
@@ -50,6 +51,10 @@ pub(crate) enum Kind {
     },
     /// A native eval test.
     Eval { f: EvalFn, args: evals::Args },
+    /// A DNS blocklist test (`check_rbl`, `check_rbl_sub`,
+    /// `check_uridnsbl`): its value comes from the answers, in
+    /// [`Rules::resolve`](super::eval).
+    Dns,
     /// A meta expression, and the rule index of each name it reads
     /// (`None`: no such rule, always 0).
     Meta {
@@ -171,6 +176,10 @@ pub struct Rules {
     pub(crate) evals: Vec<u32>,
     /// Metas in an order where each comes after the metas it reads.
     pub(crate) metas: Vec<u32>,
+    /// The blocklist zones and tests.
+    pub(crate) dns: Dns,
+    /// The rule index of each of `dns`'s tests.
+    pub(crate) dns_rules: Vec<u32>,
     required_score: f64,
     score_set: ScoreSet,
     stats: Stats,
@@ -185,6 +194,82 @@ pub(crate) struct TextSet {
     pub set: Set,
     /// Rule index of each set id.
     pub ids: Vec<u32>,
+}
+
+/// The eval functions answered by DNS blocklists.
+fn is_dns_eval(f: &str) -> bool {
+    matches!(f, "check_rbl" | "check_rbl_sub" | "check_uridnsbl")
+}
+
+/// The zone of each `check_rbl` set and each `urirhssub` / `urirhsbl`
+/// rule, and the latter's subtest.
+#[derive(Default)]
+struct Zones {
+    rbl: HashMap<String, String>,
+    uri: HashMap<String, (String, String)>,
+}
+
+fn dns_zones(config: &Config) -> Zones {
+    let mut z = Zones::default();
+    for def in &config.rules {
+        if let Test::Eval { function, args, .. } = &def.test
+            && function == "check_rbl"
+            && let [set, zone, ..] = args.as_slice()
+        {
+            // check_rbl_sub names the set without its suffix.
+            let base = set.split('-').next().unwrap_or(set);
+            z.rbl.entry(set.clone()).or_insert_with(|| zone.clone());
+            z.rbl
+                .entry(base.to_string())
+                .or_insert_with(|| zone.clone());
+        }
+    }
+    for (key, value) in &config.settings {
+        if key != "urirhssub" && key != "urirhsbl" {
+            continue;
+        }
+        let w: Vec<&str> = value.split_whitespace().collect();
+        match (key.as_str(), w.as_slice()) {
+            ("urirhssub", [name, zone, "A", sub]) => {
+                z.uri.insert(
+                    (*name).to_string(),
+                    ((*zone).to_string(), (*sub).to_string()),
+                );
+            }
+            ("urirhsbl", [name, zone, "A"]) => {
+                z.uri
+                    .insert((*name).to_string(), ((*zone).to_string(), String::new()));
+            }
+            _ => {}
+        }
+    }
+    z
+}
+
+/// Adds the test of one DNS eval rule; the error says why it cannot run.
+fn dns_test(dns: &mut Dns, zones: &Zones, function: &str, args: &[String]) -> Result<u32, String> {
+    match (function, args) {
+        ("check_rbl", [set, zone, rest @ ..]) => {
+            let s = dns.ip_set(set, zone);
+            Ok(dns.test(s, Subtest::parse(rest.first().map_or("", String::as_str))))
+        }
+        ("check_rbl_sub", [set, sub]) => {
+            let zone = zones
+                .rbl
+                .get(set)
+                .ok_or_else(|| format!("check_rbl_sub: no check_rbl starts set '{set}'"))?;
+            let s = dns.ip_set(set, zone);
+            Ok(dns.test(s, Subtest::parse(sub)))
+        }
+        ("check_uridnsbl", [name]) => {
+            let (zone, sub) = zones.uri.get(name).ok_or_else(|| {
+                format!("check_uridnsbl: no urirhssub or urirhsbl defines '{name}'")
+            })?;
+            let s = dns.uri_set(name, zone);
+            Ok(dns.test(s, Subtest::parse(sub)))
+        }
+        _ => Err(format!("eval:{function}: wrong arguments")),
+    }
 }
 
 /// Order of [`Rules::sets`].
@@ -268,6 +353,9 @@ impl Rules {
             }
         }
         let live = live_rules(config, &score_of, &parsed_metas);
+        let mut dns = Dns::default();
+        let mut dns_rules = Vec::new();
+        let zones = dns_zones(config);
 
         for def in &config.rules {
             let idx = rules.len() as u32;
@@ -359,6 +447,17 @@ impl Rules {
                         }
                         Err(e) => never(e),
                     },
+                    Test::Eval { function, args, .. } if is_dns_eval(function) => {
+                        match dns_test(&mut dns, &zones, function, args) {
+                            Ok(t) => {
+                                debug_assert_eq!(t as usize, dns_rules.len());
+                                dns_rules.push(idx);
+                                stats.evals += 1;
+                                Kind::Dns
+                            }
+                            Err(e) => never(e),
+                        }
+                    }
                     Test::Eval { function, args, .. } => match evals::lookup(function) {
                         Some(f) => {
                             stats.evals += 1;
@@ -433,6 +532,8 @@ impl Rules {
             problems,
             skipped: config.skipped.clone(),
             settings: config.settings.clone(),
+            dns,
+            dns_rules,
         }
     }
 

@@ -16,6 +16,7 @@ use super::ast::{HeaderMods, HeaderTarget};
 use super::compile::{Kind, Rules, TEXT_TARGETS};
 use crate::mime::Message;
 use crate::spam::Features;
+use crate::spam::dns::{Answer, Lookup, Query};
 use crate::spam::evals::EvalCtx;
 use crate::spam::regex::{ALL_LINES, Budget, Native, SetScratch, Whole};
 use std::borrow::Cow;
@@ -60,6 +61,20 @@ pub struct Outcome {
     pub subrules: Vec<Hit>,
     /// A fallback regex was skipped or cut short for lack of budget.
     pub budget_exhausted: bool,
+    /// When the rule set has DNS blocklist tests: the names to look up,
+    /// and the values of the rules that are not metas (nonzero ones,
+    /// before any answer), from which [`Rules::resolve`] finishes the
+    /// verdict once the answers are in.
+    pub dns: Option<DnsPending>,
+}
+
+/// What a check leaves for [`Rules::resolve`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DnsPending {
+    /// The names to look up.
+    pub queries: Vec<Query>,
+    /// Rule index and value of each rule (not meta) that hit.
+    values: Vec<(u32, f64)>,
 }
 
 impl Rules {
@@ -168,6 +183,59 @@ impl Rules {
                 scratch.values[ri as usize] = 1.0;
             }
         }
+        let dns = (!self.dns.is_empty()).then(|| {
+            let (untrusted, last_external, first_trusted) = ctx.blocklist_ips();
+            let hosts: Vec<String> = features.uris.iter().filter_map(uri_host).collect();
+            DnsPending {
+                queries: self.dns.queries(&Lookup {
+                    untrusted: &untrusted,
+                    last_external,
+                    first_trusted,
+                    uri_hosts: &hosts,
+                }),
+                values: scratch
+                    .values
+                    .iter()
+                    .enumerate()
+                    .filter(|&(_, &v)| v != 0.0)
+                    .map(|(i, &v)| (i as u32, v))
+                    .collect(),
+            }
+        });
+        let mut out = self.finish(scratch, budget.exhausted);
+        out.dns = dns;
+        out
+    }
+
+    /// Finishes a check whose rule set has DNS tests, with the A records
+    /// that came back for [`DnsPending::queries`]: the blocklist rules
+    /// that the answers satisfy hit, the metas run again, and the score is
+    /// summed anew. Without pending DNS work, the outcome as it is.
+    pub fn resolve(&self, outcome: &Outcome, answers: &[Answer], scratch: &mut Scratch) -> Outcome {
+        let Some(pending) = &outcome.dns else {
+            return outcome.clone();
+        };
+        scratch.values.clear();
+        scratch.values.resize(self.rules.len(), 0.0);
+        for &(i, v) in &pending.values {
+            if let Some(x) = scratch.values.get_mut(i as usize) {
+                *x = v;
+            }
+        }
+        for t in self.dns.hits(&pending.queries, answers) {
+            if let Some(&ri) = self.dns_rules.get(t as usize)
+                && self.rules[ri as usize].runs()
+            {
+                scratch.values[ri as usize] = 1.0;
+            }
+        }
+        let mut out = self.finish(scratch, outcome.budget_exhausted);
+        out.dns = outcome.dns.clone();
+        out
+    }
+
+    /// Runs the metas on `scratch.values` and sums up.
+    fn finish(&self, scratch: &mut Scratch, budget_exhausted: bool) -> Outcome {
         for &ri in &self.metas {
             if let Kind::Meta { prog, .. } = &self.rules[ri as usize].kind {
                 let v = prog.run(&scratch.values, &mut scratch.stack);
@@ -178,7 +246,7 @@ impl Rules {
         }
 
         let mut out = Outcome {
-            budget_exhausted: budget.exhausted,
+            budget_exhausted,
             ..Outcome::default()
         };
         for (i, &v) in scratch.values.iter().enumerate() {
@@ -303,6 +371,20 @@ impl Rules {
             };
         }
     }
+}
+
+/// The host of a normalised URI (`scheme://host[:port]/...`), lower case.
+fn uri_host(u: &[u8]) -> Option<String> {
+    let s = std::str::from_utf8(u).ok()?;
+    let rest = &s[s.find("://")? + 3..];
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let auth = &rest[..end];
+    let host = auth.rsplit('@').next()?;
+    let host = match host.strip_prefix('[') {
+        Some(h) => h.split(']').next()?,
+        None => host.split(':').next()?,
+    };
+    (!host.is_empty()).then(|| host.to_ascii_lowercase())
 }
 
 /// Counts, up to `max`, the matches of a line rule's whole-text form (see

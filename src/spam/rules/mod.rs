@@ -9,5 +9,5 @@ pub mod meta;
 pub mod parse;
 
 pub use compile::{Rules, ScoreSet};
-pub use eval::{Hit, Outcome, Scratch};
+pub use eval::{DnsPending, Hit, Outcome, Scratch};
 pub use parse::Parser;
