@@ -42,9 +42,61 @@ pub struct ScanArgs {
     /// any, the embedded default rules are used when the defaults are on.
     #[arg(long = "rules", value_name = "PATH")]
     pub rules: Vec<PathBuf>,
+    /// Network tests: the rules' DNS blocklist lookups (check_rbl,
+    /// urirhssub) are made with the system resolver, and scores come from
+    /// the network score set. The library itself never resolves: it lists
+    /// the names, this command looks them up and hands the answers back.
+    #[arg(long)]
+    pub dns: bool,
     /// Files, mbox files, Maildir folders, directories or `-`.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+}
+
+/// Looks up the DNS names a report's verdict asks for (A records, with the
+/// system resolver, in parallel; answers cached for the run) and finishes
+/// the verdict with them.
+fn resolve_dns(
+    scanner: &mut filter::Scanner,
+    report: &mut Report,
+    cache: &mut std::collections::HashMap<String, Vec<std::net::Ipv4Addr>>,
+) {
+    use std::net::{IpAddr, ToSocketAddrs};
+    let Some(v) = &report.spam else { return };
+    let todo: Vec<String> = v
+        .queries()
+        .iter()
+        .map(|q| q.name.clone())
+        .filter(|n| !cache.contains_key(n))
+        .collect();
+    let found: Vec<(String, Vec<std::net::Ipv4Addr>)> = std::thread::scope(|s| {
+        let jobs: Vec<_> = todo
+            .iter()
+            .map(|name| {
+                s.spawn(move || {
+                    let addrs = (format!("{name}."), 0)
+                        .to_socket_addrs()
+                        .map(|it| {
+                            it.filter_map(|a| match a.ip() {
+                                IpAddr::V4(v4) => Some(v4),
+                                IpAddr::V6(_) => None,
+                            })
+                            .collect()
+                        })
+                        .unwrap_or_default();
+                    (name.clone(), addrs)
+                })
+            })
+            .collect();
+        jobs.into_iter().filter_map(|j| j.join().ok()).collect()
+    });
+    cache.extend(found);
+    let answers: Vec<filter::spam::dns::Answer> = v
+        .queries()
+        .iter()
+        .filter_map(|q| cache.get(&q.name).map(|a| filter::spam::dns::Answer::new(&q.name, a)))
+        .collect();
+    scanner.resolve(report, &answers);
 }
 
 fn kind_name(k: DetectionKind) -> &'static str {
@@ -59,7 +111,10 @@ fn kind_name(k: DetectionKind) -> &'static str {
 pub fn scan(args: ScanArgs) -> ExitCode {
     let start = Instant::now();
     let defaults = args.db.is_empty() || args.defaults;
-    let mut b = EngineBuilder::new().defaults(defaults).strict(args.strict);
+    let mut b = EngineBuilder::new()
+        .defaults(defaults)
+        .strict(args.strict)
+        .net(args.dns);
     if args.no_policy {
         b = b.policy(Policy::off());
     }
@@ -94,6 +149,7 @@ pub fn scan(args: ScanArgs) -> ExitCode {
         .sum();
 
     let mut scanner = engine.scanner();
+    let mut dns_cache = std::collections::HashMap::new();
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let mut failed = false;
@@ -177,7 +233,10 @@ pub fn scan(args: ScanArgs) -> ExitCode {
                 bytes += data.len() as u64;
                 if input::is_mbox(&data) {
                     for (i, msg) in input::split_mbox(&data).iter().enumerate() {
-                        let r = scanner.scan_message(msg);
+                        let mut r = scanner.scan_message(msg);
+                        if args.dns {
+                            resolve_dns(&mut scanner, &mut r, &mut dns_cache);
+                        }
                         let name = format!("{label}#{}", i + 1);
                         scanned += 1;
                         infected += u64::from(r.infected());
@@ -185,7 +244,10 @@ pub fn scan(args: ScanArgs) -> ExitCode {
                         emit(&mut out, &name, &r)?;
                     }
                 } else {
-                    let r = scanner.scan(&data);
+                    let mut r = scanner.scan(&data);
+                    if args.dns {
+                        resolve_dns(&mut scanner, &mut r, &mut dns_cache);
+                    }
                     scanned += 1;
                     infected += u64::from(r.infected());
                     spam += u64::from(r.spam.as_ref().is_some_and(|v| v.is_spam));
