@@ -21,9 +21,9 @@
 //! Values come from the network, so every control character (CR and LF
 //! above all) is replaced with a space: a HELO cannot inject header fields.
 //!
-//! This is a stop-gap that ties the envelope to the message text. Issue 7
-//! will feed the connection facts to the origin checks directly, and then
-//! only the `Received:` line stays.
+//! The connection facts also feed the origin checks directly:
+//! [`Envelope::origin_checks`] runs them on the client's address, HELO and
+//! reverse name alone, before DATA.
 //!
 //! ```
 //! use filter::envelope::Envelope;
@@ -101,6 +101,47 @@ impl Envelope {
             out.push_str(eol);
         }
         out
+    }
+
+    /// The origin checks on what the SMTP conversation told: the client's
+    /// address, HELO and reverse name, with the recipients' domains (for
+    /// a HELO that claims them). A pure function of the envelope and
+    /// `cfg`, so an MTA can run it at connect or RCPT time, before DATA;
+    /// the same checks hit when the message is scanned with
+    /// [`Envelope::prepend`]'s `Received:` line in front.
+    ///
+    /// ```
+    /// use filter::envelope::Envelope;
+    /// use filter::spam::origin::{Check, OriginConfig};
+    ///
+    /// let env = Envelope {
+    ///     client_ip: Some("203.0.113.7".into()),
+    ///     helo: Some("[203.0.113.7]".into()),
+    ///     rdns: Some("dsl-203-0-113-7.example.net".into()),
+    ///     ..Envelope::default()
+    /// };
+    /// let checks = env.origin_checks(&OriginConfig::default());
+    /// assert!(checks.contains(Check::DynamicDirect));
+    /// ```
+    pub fn origin_checks(
+        &self,
+        cfg: &crate::spam::origin::OriginConfig,
+    ) -> crate::spam::origin::Checks {
+        let domains: Vec<String> = self
+            .rcpt_to
+            .iter()
+            .filter_map(|r| r.rsplit_once('@'))
+            .map(|(_, d)| {
+                crate::spam::origin::checks::domain_of(d.trim_end_matches('>')).to_ascii_lowercase()
+            })
+            .collect();
+        crate::spam::origin::envelope_checks(
+            self.client_ip.as_deref(),
+            self.helo.as_deref(),
+            self.rdns.as_deref(),
+            &domains,
+            cfg,
+        )
     }
 
     /// A copy of `message` with the prelude in front, its line ends

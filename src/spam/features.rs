@@ -57,6 +57,7 @@
 //! ```
 
 use super::html::{self, HtmlPart, Rendered};
+use super::origin;
 use super::rules::ast::HeaderMods;
 use super::uri::{self, TextUris};
 use crate::decode::Encoding;
@@ -464,7 +465,11 @@ impl Features {
     ///   `:revip`. Values without one are dropped.
     /// * `EnvelopeFrom`: the address of X-Envelope-From, Envelope-Sender or
     ///   Return-Path, the first that is not below a Received field, without
-    ///   a newline. (SpamAssassin first asks the relays it parsed from
+    ///   a newline.
+    /// * `X-Spam-Relays-Trusted`, `-Untrusted`, `-Internal`, `-External`:
+    ///   SpamAssassin's pseudo-headers, written by
+    ///   [`origin::Chain::pseudo_header`] with the trust boundary inferred
+    ///   (one value, no newline; empty when no relay is on that side). (SpamAssassin first asks the relays it parsed from
     ///   Received fields; that needs the origin module and is not done here.)
     pub fn header<'m>(
         &self,
@@ -521,6 +526,16 @@ impl Features {
             v
         } else if name.eq_ignore_ascii_case("EnvelopeFrom") {
             return envelope_from(msg).map(|s| Cow::Owned(s.into_bytes()));
+        } else if let Some(which) = origin::RelaysHeader::from_name(name) {
+            // SpamAssassin's metadata: one value, no trailing newline, empty
+            // (but present) when no relay falls on that side.
+            let lines = origin::received_lines(msg);
+            let chain = origin::Chain::build(
+                lines.iter().map(String::as_str),
+                origin::originating_ips(msg),
+                &origin::OriginConfig::default(),
+            );
+            return Some(Cow::Owned(chain.pseudo_header(which).into_bytes()));
         } else if mods.raw || mods.addr || mods.name {
             msg.headers(root, name)
                 .map(|v| {

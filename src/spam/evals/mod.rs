@@ -81,7 +81,7 @@ mod html;
 mod mime;
 mod relay;
 mod text;
-mod util;
+pub(crate) mod util;
 
 use std::cell::{OnceCell, RefCell};
 use std::rc::Rc;
@@ -89,6 +89,7 @@ use std::sync::OnceLock;
 
 use super::Features;
 use crate::mime::Message;
+use crate::spam::origin::{Origin, OriginConfig};
 
 /// What an eval test sees: the message, its rendered features, and a memo
 /// of what the tests derive from them.
@@ -105,8 +106,19 @@ pub struct EvalCtx<'a, 'm> {
     pub msg: &'a Message<'m>,
     /// The rendered message.
     pub features: &'a Features,
+    /// The trust configuration the relay tests use.
+    origin_cfg: &'a OriginConfig,
     memo: Memo,
 }
+
+/// The configuration used when none is given: the boundary is inferred.
+static NO_ORIGIN_CONFIG: OriginConfig = OriginConfig {
+    trusted: None,
+    internal: None,
+    msa: crate::spam::origin::net::NetList {
+        entries: Vec::new(),
+    },
+};
 
 /// The per-message memo of an [`EvalCtx`]; every slot fills on first use.
 #[derive(Default)]
@@ -119,6 +131,7 @@ struct Memo {
     received: OnceCell<Vec<String>>,
     received_squashed: OnceCell<String>,
     message_id: OnceCell<String>,
+    origin: OnceCell<Origin>,
     trust: OnceCell<util::TrustSplit>,
     envelope_from: OnceCell<String>,
     gated: OnceCell<bool>,
@@ -135,11 +148,29 @@ struct Memo {
 impl<'a, 'm> EvalCtx<'a, 'm> {
     /// The context for one message.
     pub fn new(msg: &'a Message<'m>, features: &'a Features) -> EvalCtx<'a, 'm> {
+        EvalCtx::with_origin(msg, features, &NO_ORIGIN_CONFIG)
+    }
+
+    /// The context for one message, with the trust boundary drawn by
+    /// `cfg` (`trusted_networks` and friends) instead of inferred.
+    pub fn with_origin(
+        msg: &'a Message<'m>,
+        features: &'a Features,
+        cfg: &'a OriginConfig,
+    ) -> EvalCtx<'a, 'm> {
         EvalCtx {
             msg,
             features,
+            origin_cfg: cfg,
             memo: Memo::default(),
         }
+    }
+
+    /// The Received chain and the origin checks.
+    pub fn origin(&self) -> &Origin {
+        self.memo
+            .origin
+            .get_or_init(|| crate::spam::origin::analyze(self.msg, self.origin_cfg))
     }
 
     /// SpamAssassin's `get(NAME)` of the top-level header (see
@@ -185,7 +216,7 @@ impl<'a, 'm> EvalCtx<'a, 'm> {
     fn trust(&self) -> &util::TrustSplit {
         self.memo
             .trust
-            .get_or_init(|| util::trust_split(self.msg, self.received()))
+            .get_or_init(|| util::trust_split(&self.origin().chain))
     }
 
     /// The addresses DNS blocklists are asked about: every untrusted
@@ -404,6 +435,42 @@ const TABLE: &[(&str, EvalFn)] = &[
     ),
     ("check_msg_parse_flags", mime::check_msg_parse_flags),
     ("check_no_relays", relay::check_no_relays),
+    (
+        "check_origin_broken_trail",
+        relay::check_origin_broken_trail,
+    ),
+    (
+        "check_origin_dynamic_direct",
+        relay::check_origin_dynamic_direct,
+    ),
+    (
+        "check_origin_forged_provider",
+        relay::check_origin_forged_provider,
+    ),
+    ("check_origin_helo_ip", relay::check_origin_helo_ip),
+    (
+        "check_origin_helo_mismatch",
+        relay::check_origin_helo_mismatch,
+    ),
+    (
+        "check_origin_helo_own_domain",
+        relay::check_origin_helo_own_domain,
+    ),
+    (
+        "check_origin_impossible_date",
+        relay::check_origin_impossible_date,
+    ),
+    (
+        "check_origin_out_of_order",
+        relay::check_origin_out_of_order,
+    ),
+    ("check_origin_proxy_trace", relay::check_origin_proxy_trace),
+    (
+        "check_origin_rdns_dynamic",
+        relay::check_origin_rdns_dynamic,
+    ),
+    ("check_origin_rdns_none", relay::check_origin_rdns_none),
+    ("check_origin_sobig_trace", relay::check_origin_sobig_trace),
     ("check_outlook_message_id", header::check_outlook_message_id),
     ("check_qp_ratio", mime::check_qp_ratio),
     (
@@ -411,6 +478,7 @@ const TABLE: &[(&str, EvalFn)] = &[
         header::check_ratware_envelope_from,
     ),
     ("check_ratware_name_id", header::check_ratware_name_id),
+    ("check_relays_unparseable", relay::check_relays_unparseable),
     ("check_stock_info", body::check_stock_info),
     ("check_to_in_all_spam", header::check_to_in_all_spam),
     ("check_to_in_more_spam", header::check_to_in_more_spam),

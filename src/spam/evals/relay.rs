@@ -4,11 +4,15 @@
 //! With no `trusted_networks` configured, SpamAssassin trusts the hops
 //! from private addresses (or authenticated ones) at the top of the chain
 //! and nothing after the first public one; the same inference is made
-//! here. The Received reader is far simpler than SpamAssassin's (which
-//! knows dozens of MTA formats): it finds the `from` clause's address,
-//! HELO, reverse name and the `by` host, and skips headers without an
-//! address instead of calling them unparseable, so the
-//! `check_relays_unparseable` test is not offered.
+//! here. The Received lines are read by [`crate::spam::origin`], the
+//! crate's one Received reader (it knows the formats of the common MTAs,
+//! though not all the dozens SpamAssassin's does); a `from` clause with
+//! comments but no address it can find counts for
+//! `check_relays_unparseable`.
+//!
+//! The `check_origin_*` tests are ours: each answers one
+//! [`crate::spam::origin::Check`] on the first untrusted relay and the
+//! chain (the `LF_` rules of `default.cf`).
 //!
 //! ```
 //! use filter::mime::Message;
@@ -25,8 +29,54 @@
 //! assert!(!lookup("check_all_trusted").unwrap()(&ctx, &Args::new(vec![])));
 //! ```
 
-use super::util::{Relay, is_ipv4, is_private_ip};
+use super::util::{is_ipv4, is_private_ip};
 use super::{Args, EvalCtx};
+use crate::spam::origin::Check;
+use crate::spam::origin::checks::forged_counts;
+
+/// `check_relays_unparseable`: some Received line has a `from` clause
+/// whose address could not be read.
+pub fn check_relays_unparseable(ctx: &EvalCtx<'_, '_>, _: &Args) -> bool {
+    ctx.origin().chain.unparseable > 0
+}
+
+macro_rules! origin_evals {
+    ($($(#[$doc:meta])* $name:ident => $check:ident;)*) => {
+        $(
+            $(#[$doc])*
+            pub fn $name(ctx: &EvalCtx<'_, '_>, _: &Args) -> bool {
+                ctx.origin().checks.contains(Check::$check)
+            }
+        )*
+    };
+}
+
+origin_evals! {
+    /// `check_origin_rdns_none`: [`Check::RdnsNone`].
+    check_origin_rdns_none => RdnsNone;
+    /// `check_origin_rdns_dynamic`: [`Check::RdnsDynamic`].
+    check_origin_rdns_dynamic => RdnsDynamic;
+    /// `check_origin_helo_ip`: [`Check::HeloIp`].
+    check_origin_helo_ip => HeloIp;
+    /// `check_origin_helo_mismatch`: [`Check::HeloMismatch`].
+    check_origin_helo_mismatch => HeloMismatch;
+    /// `check_origin_helo_own_domain`: [`Check::HeloOwnDomain`].
+    check_origin_helo_own_domain => HeloOwnDomain;
+    /// `check_origin_dynamic_direct`: [`Check::DynamicDirect`].
+    check_origin_dynamic_direct => DynamicDirect;
+    /// `check_origin_forged_provider`: [`Check::ForgedProvider`].
+    check_origin_forged_provider => ForgedProvider;
+    /// `check_origin_broken_trail`: [`Check::BrokenTrail`].
+    check_origin_broken_trail => BrokenTrail;
+    /// `check_origin_out_of_order`: [`Check::OutOfOrder`].
+    check_origin_out_of_order => OutOfOrder;
+    /// `check_origin_impossible_date`: [`Check::ImpossibleDate`].
+    check_origin_impossible_date => ImpossibleDate;
+    /// `check_origin_proxy_trace`: [`Check::ProxyTrace`].
+    check_origin_proxy_trace => ProxyTrace;
+    /// `check_origin_sobig_trace`: [`Check::SobigTrace`].
+    check_origin_sobig_trace => SobigTrace;
+}
 
 fn octets_prefix(ip: &str, n: usize) -> String {
     ip.split('.').take(n).collect::<Vec<_>>().join(".")
@@ -67,110 +117,15 @@ pub fn check_for_numeric_helo(ctx: &EvalCtx<'_, '_>, _: &Args) -> bool {
         .any(|r| is_ipv4(&r.helo) && !is_private_ip(&r.helo))
 }
 
-/// SpamAssassin's `hostname_to_domain`: the last two labels (three when
-/// the top-level label is two letters other than ie, fr, de).
-fn hostname_to_domain(h: &str) -> String {
-    if !h.bytes().any(|b| b.is_ascii_alphabetic()) {
-        return h.to_string();
-    }
-    let parts: Vec<&str> = h.split('.').collect();
-    let last = parts.last().copied().unwrap_or("");
-    if parts.len() > 1 && (last.len() >= 3 || ["ie", "fr", "de"].iter().any(|x| last.contains(x))) {
-        parts[parts.len() - 2..].join(".")
-    } else if parts.len() > 2 {
-        parts[parts.len() - 3..].join(".")
-    } else {
-        h.to_string()
-    }
-}
-
-/// A host-like name: `\w+(?:[\w.-]+\.)+\w+`.
-fn hostlike(s: &str) -> bool {
-    let b = s.as_bytes();
-    let w = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
-    if b.is_empty() || !w(b[0]) || !w(b[b.len() - 1]) {
-        return false;
-    }
-    b.iter().all(|&c| w(c) || c == b'.' || c == b'-') && s.contains('.') && {
-        // The first label must be word characters only, then a dot later.
-        let first_non_word = b.iter().position(|&c| !w(c)).unwrap_or(b.len());
-        first_non_word < b.len() && b[b.len() - 1] != b'.'
-    }
-}
-
-/// (hops whose `by` does not match the previous hop's `from`,
-/// hops whose IP HELO is in another /16 than their address).
-fn forged(untrusted: &[Relay]) -> (u32, u32) {
-    let mut mismatch_from = 0;
-    let mut mismatch_ip_helo = 0;
-    let by: Vec<String> = untrusted
-        .iter()
-        .map(|r| hostname_to_domain(&r.by))
-        .collect();
-    let mut from: Vec<Option<String>> = untrusted
-        .iter()
-        .map(|r| (!r.rdns.is_empty()).then(|| hostname_to_domain(&r.rdns)))
-        .collect();
-    let helo: Vec<String> = untrusted
-        .iter()
-        .map(|r| hostname_to_domain(&r.helo))
-        .collect();
-    for i in 0..untrusted.len() {
-        if !hostlike(&by[i]) {
-            continue;
-        }
-        if from[i]
-            .as_deref()
-            .is_some_and(|f| f == "localhost" || f == "localhost.localdomain")
-            && untrusted[i].ip == "127.0.0.1"
-        {
-            from[i] = None;
-        }
-        let fip = &untrusted[i].ip;
-        let hlo = &helo[i];
-        if is_ipv4(hlo) && is_ipv4(fip) && fip != hlo {
-            let hb = octets_prefix(hlo, 2);
-            let fb = octets_prefix(fip, 2);
-            if hb != fb && !is_private_ip(hlo) {
-                mismatch_ip_helo += 1;
-            }
-        }
-        if i > 0
-            && let Some(prev) = &from[i - 1]
-            && hostlike(prev)
-            && &by[i] != prev
-            && !(by[i] == "msn.com" && prev == "hotmail.com")
-        {
-            mismatch_from += 1;
-        }
-    }
-    (mismatch_from, mismatch_ip_helo)
-}
-
 /// `check_for_forged_received_trail`: more than one untrusted hop says it
 /// was received `by` a host other than the one the next hop says it came
 /// `from`.
 pub fn check_for_forged_received_trail(ctx: &EvalCtx<'_, '_>, _: &Args) -> bool {
-    let (_, untrusted) = ctx.trust();
-    forged(untrusted).0 > 1
+    forged_counts(ctx.origin().chain.untrusted()).0 > 1
 }
 
 /// `check_for_forged_received_ip_helo`: an untrusted hop HELO'd as an IP
 /// address in another /16 than its own.
 pub fn check_for_forged_received_ip_helo(ctx: &EvalCtx<'_, '_>, _: &Args) -> bool {
-    let (_, untrusted) = ctx.trust();
-    forged(untrusted).1 > 0
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn domains() {
-        assert_eq!(hostname_to_domain("a.b.example.com"), "example.com");
-        assert_eq!(hostname_to_domain("a.b.example.co.uk"), "example.co.uk");
-        assert_eq!(hostname_to_domain("1.2.3.4"), "1.2.3.4");
-        assert!(hostlike("mx.example.com") && !hostlike("localhost") && !hostlike(""));
-    }
+    forged_counts(ctx.origin().chain.untrusted()).1 > 0
 }

@@ -1,14 +1,17 @@
 //! What the eval tests share: SpamAssassin's header views (`get`), its date
-//! parser, and a small Received-header reader.
+//! parser, and the relays in the form the tests read them.
 //!
 //! SpamAssassin's `$pms->get(NAME)` returns every instance of a header,
 //! decoded and unfolded, each followed by `\n`, joined; `NAME:addr` the
 //! first address; `NAME:raw` the undecoded value. The functions here give
 //! the same views over a [`Message`], reading only the top-level header.
+//! The relays come from [`crate::spam::origin`], the crate's one Received
+//! reader.
 
 use std::borrow::Cow;
 
 use crate::mime::{Field, Message, address, encoded_word};
+use crate::spam::origin;
 
 /// Folding as SpamAssassin undoes it: each line break and the blanks
 /// after it become one space.
@@ -441,19 +444,11 @@ pub(crate) fn received_date(rcvd: &str) -> Option<i64> {
     None
 }
 
-/// The Received headers, each unfolded with runs of whitespace as one
-/// space, newest first.
-pub(crate) fn received_lines(received: &[String]) -> Vec<String> {
-    received
-        .iter()
-        .map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "))
-        .filter(|v| !v.is_empty())
-        .collect()
-}
-
 // ---------------------------------------------------------------- relays
 
-/// One hop of the Received chain, as far as a simple reader can tell.
+/// One hop of the Received chain as the eval tests read it: the fields of
+/// [`crate::spam::origin::Relay`] (the crate's one Received reader), names
+/// lower-cased and an address-literal HELO without its brackets.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Relay {
     /// The connecting IP address.
@@ -462,213 +457,44 @@ pub(crate) struct Relay {
     pub rdns: String,
     /// The HELO name, lower case.
     pub helo: String,
-    /// The receiving host, lower case.
-    pub by: String,
     /// The envelope sender recorded, if any.
     pub envfrom: Option<String>,
-    /// The hop was authenticated.
-    pub auth: bool,
 }
 
-/// What became of one Received header.
-#[derive(Debug, Clone)]
-pub(crate) enum RelayParse {
-    /// A hop from a host with an IP address.
-    Relay(Relay),
-    /// A local hop (no `from`, or no address), ignored as SpamAssassin does.
-    Skip,
+impl From<&origin::Relay> for Relay {
+    fn from(r: &origin::Relay) -> Relay {
+        Relay {
+            ip: r.ip.to_ascii_lowercase(),
+            rdns: r.rdns.to_ascii_lowercase(),
+            helo: r
+                .helo
+                .trim_matches(|c| c == '[' || c == ']')
+                .to_ascii_lowercase(),
+            envfrom: r.envfrom.clone(),
+        }
+    }
 }
 
 /// True for a dotted-quad IPv4 address.
 pub(crate) fn is_ipv4(s: &str) -> bool {
-    ipv4_octets(s).is_some()
-}
-
-/// The four octets of a dotted-quad IPv4 address.
-fn ipv4_octets(s: &str) -> Option<[i64; 4]> {
-    let mut out = [0i64; 4];
-    let mut parts = s.split('.');
-    for o in &mut out {
-        let x = parts.next()?;
-        if !((1..=3).contains(&x.len()) && all_digits(x) && num(x) <= 255) {
-            return None;
-        }
-        *o = num(x);
-    }
-    parts.next().is_none().then_some(out)
+    s.parse::<std::net::Ipv4Addr>().is_ok()
 }
 
 /// True for an address in a private, loopback, link-local or CGN range
-/// (SpamAssassin's `IP_PRIVATE`, IPv4 part; IPv6 loopback and ULA too).
+/// (SpamAssassin's `IP_PRIVATE`).
 pub(crate) fn is_private_ip(s: &str) -> bool {
-    if let Some(o) = ipv4_octets(s) {
-        return o[0] == 10
-            || o[0] == 127
-            || (o[0] == 169 && o[1] == 254)
-            || (o[0] == 172 && (16..=31).contains(&o[1]))
-            || (o[0] == 192 && o[1] == 168)
-            || (o[0] == 100 && (64..=127).contains(&o[1]));
-    }
-    let l = match s.get(..5) {
-        Some(p) if p.eq_ignore_ascii_case("ipv6:") => &s[5..],
-        _ => s,
-    };
-    let starts = |p: &str| l.get(..p.len()).is_some_and(|h| h.eq_ignore_ascii_case(p));
-    l == "::1" || starts("fc") || starts("fd") || starts("fe80:")
-}
-
-/// The first IP address in `s`: IPv4 as a dotted quad, IPv6 with
-/// colons and hex digits.
-fn find_ip(s: &str) -> Option<String> {
-    for tok in s.split(|c: char| !(c.is_ascii_hexdigit() || c == '.' || c == ':')) {
-        let t = tok.trim_matches(|c| c == '.' || c == ':');
-        if is_ipv4(t) {
-            return Some(t.to_string());
-        }
-        let t6 = tok.strip_prefix("::ffff:").unwrap_or(tok);
-        if is_ipv4(t6) {
-            return Some(t6.to_string());
-        }
-        if tok.matches(':').count() >= 2
-            && tok.bytes().any(|b| b.is_ascii_hexdigit())
-            && tok.len() <= 45
-        {
-            return Some(tok.to_ascii_lowercase());
-        }
-    }
-    None
-}
-
-fn word_after<'a>(s: &'a str, key: &str) -> Option<&'a str> {
-    let i = s.find(key)?;
-    let rest = &s[i + key.len()..];
-    let end = rest
-        .find(|c: char| c.is_whitespace() || c == ')' || c == ';' || c == ']' || c == '(')
-        .unwrap_or(rest.len());
-    Some(&rest[..end])
-}
-
-/// Reads one unfolded Received header.
-pub(crate) fn parse_received(line: &str) -> RelayParse {
-    let l = line.trim();
-    let lower = l.to_ascii_lowercase();
-    let Some(from_at) = lower.find("from ") else {
-        return RelayParse::Skip;
-    };
-    // The `from` clause ends at ` by `.
-    // `from` and its space; the clause ends at ` by ` (which may be that
-    // very space when the clause is empty).
-    let by_at = lower[from_at + 4..].find(" by ").map(|i| from_at + 4 + i);
-    let from_part = &l[(from_at + 5).min(by_at.unwrap_or(l.len()))..by_at.unwrap_or(l.len())];
-    let by = by_at
-        .and_then(|i| lower[i + 4..].split_whitespace().next())
-        .unwrap_or("")
-        .trim_end_matches(';')
-        .to_string();
-    let mut r = Relay {
-        by,
-        ..Default::default()
-    };
-    let first = from_part.split_whitespace().next().unwrap_or("");
-    // Inside the parentheses: `(rdns [ip])`, `([ip] helo=x)`, `(HELO x)`, `(ip)`.
-    let paren = from_part
-        .find('(')
-        .map(|i| &from_part[i + 1..])
-        .unwrap_or("");
-    let ip = find_ip(
-        from_part
-            .find('[')
-            .map(|i| &from_part[i..])
-            .unwrap_or(from_part),
-    )
-    .or_else(|| find_ip(from_part));
-    let Some(ip) = ip else {
-        return RelayParse::Skip;
-    };
-    r.ip = ip;
-    let lp = paren.to_ascii_lowercase();
-    if let Some(h) = word_after(&lp, "helo=").or_else(|| word_after(&lp, "helo ")) {
-        r.helo = h.trim_matches(|c| c == '[' || c == ']').to_string();
-        if first.starts_with('[') || first.eq_ignore_ascii_case("unknown") {
-            r.rdns = String::new();
-        } else {
-            r.rdns = first.to_ascii_lowercase();
-        }
-    } else {
-        r.helo = first
-            .trim_matches(|c| c == '[' || c == ']')
-            .to_ascii_lowercase();
-        let inner = lp.split_whitespace().next().unwrap_or("");
-        if !inner.starts_with('[') && !is_ipv4(inner.trim_end_matches(')')) && inner.contains('.') {
-            r.rdns = inner.trim_end_matches(')').to_string();
-        }
-    }
-    if r.rdns == "unknown" {
-        r.rdns.clear();
-    }
-    if let Some(e) = word_after(&lower, "envelope-from ") {
-        let e = e.trim_matches(|c| c == '<' || c == '>');
-        // Keep the original case of the address.
-        if let Some(i) = lower.find(e) {
-            r.envfrom = Some(l[i..i + e.len()].to_string());
-        }
-    }
-    r.auth = lower.contains("with esmtpa")
-        || lower.contains("with esmtpsa")
-        || lower.contains("authenticated")
-        || lower.contains("with asmtp");
-    RelayParse::Relay(r)
-}
-
-/// Every Received header read, newest first, then the `X-Originating-IP`
-/// family as synthetic hops, as SpamAssassin appends them.
-pub(crate) fn relays(msg: &Message<'_>, received: &[String]) -> Vec<RelayParse> {
-    let mut out: Vec<RelayParse> = received_lines(received)
-        .iter()
-        .map(|l| parse_received(l))
-        .collect();
-    for h in [
-        "X-Yahoo-Post-IP",
-        "X-Originating-IP",
-        "X-Apparently-From",
-        "X-SenderIP",
-    ] {
-        if let Some(v) = values(msg, h).last()
-            && let Some(ip) = find_ip(v)
-            && is_ipv4(&ip)
-        {
-            out.push(RelayParse::Relay(Relay {
-                ip,
-                ..Default::default()
-            }));
-        }
-    }
-    out
+    origin::net::parse_ip(s).is_some_and(|(ip, _)| origin::net::is_private(ip))
 }
 
 /// The trusted relays and the untrusted ones, newest first.
 pub(crate) type TrustSplit = (Vec<Relay>, Vec<Relay>);
 
-/// The relays split at the trust boundary SpamAssassin infers when no
-/// trusted_networks are configured: hops from private addresses (or
-/// authenticated hops) are trusted until the first that is not.
-pub(crate) fn trust_split(msg: &Message<'_>, received: &[String]) -> TrustSplit {
-    let mut trusted = Vec::new();
-    let mut untrusted = Vec::new();
-    let mut in_trusted = true;
-    for r in relays(msg, received) {
-        if let RelayParse::Relay(r) = r {
-            if in_trusted && !(is_private_ip(&r.ip) || r.auth) {
-                in_trusted = false;
-            }
-            if in_trusted {
-                trusted.push(r);
-            } else {
-                untrusted.push(r);
-            }
-        }
-    }
-    (trusted, untrusted)
+/// The chain split at its trust boundary, in the eval tests' form.
+pub(crate) fn trust_split(chain: &origin::Chain) -> TrustSplit {
+    (
+        chain.trusted().iter().map(Relay::from).collect(),
+        chain.untrusted().iter().map(Relay::from).collect(),
+    )
 }
 
 #[cfg(test)]
@@ -693,27 +519,27 @@ mod tests {
     }
 
     #[test]
-    fn received() {
-        let RelayParse::Relay(r) = parse_received(
-            "from mail.example.com (mail.example.com [192.0.2.1]) by mx.example.org \
-             (Postfix) with ESMTP id 1; Fri, 2 Jan 1970 00:00:00 +0000",
-        ) else {
-            panic!("not parsed")
-        };
+    fn relays() {
+        let chain = origin::Chain::build(
+            [
+                "from mail.example.com (mail.example.com [192.0.2.1]) by mx.example.org \
+                 (Postfix) with ESMTP id 1; Fri, 2 Jan 1970 00:00:00 +0000",
+                "from [10.0.0.2] (helo=1.2.3.4) by mx.example.org with esmtp",
+            ],
+            [],
+            &origin::OriginConfig::default(),
+        );
+        let (trusted, untrusted) = trust_split(&chain);
+        assert!(trusted.is_empty());
+        assert_eq!(untrusted.len(), 2);
+        let r = &untrusted[0];
         assert_eq!(r.ip, "192.0.2.1");
         assert_eq!(r.helo, "mail.example.com");
         assert_eq!(r.rdns, "mail.example.com");
-        assert_eq!(r.by, "mx.example.org");
-        let RelayParse::Relay(r) =
-            parse_received("from [10.0.0.2] (helo=1.2.3.4) by mx.example.org with esmtp")
-        else {
-            panic!("not parsed")
-        };
-        assert_eq!((r.ip.as_str(), r.helo.as_str()), ("10.0.0.2", "1.2.3.4"));
-        assert!(matches!(
-            parse_received("by localhost with local"),
-            RelayParse::Skip
-        ));
+        assert_eq!(
+            (untrusted[1].ip.as_str(), untrusted[1].helo.as_str()),
+            ("10.0.0.2", "1.2.3.4")
+        );
         assert!(is_private_ip("192.168.1.1") && !is_private_ip("192.0.2.1"));
     }
 }

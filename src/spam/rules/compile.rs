@@ -18,6 +18,7 @@ use super::ast::{Config, HeaderMods, HeaderTarget, Skipped, Target, Test, Tflags
 use super::meta::{Expr, expand_rules_matching};
 use crate::spam::dns::{Dns, Subtest};
 use crate::spam::evals::{self, EvalFn};
+use crate::spam::origin::OriginConfig;
 use crate::spam::regex::{EngineKind, Set, SetBuilder};
 use std::collections::{BTreeMap, HashMap};
 
@@ -180,6 +181,8 @@ pub struct Rules {
     pub(crate) dns: Dns,
     /// The rule index of each of `dns`'s tests.
     pub(crate) dns_rules: Vec<u32>,
+    /// The trust boundary from `trusted_networks` and friends.
+    pub(crate) origin: OriginConfig,
     required_score: f64,
     score_set: ScoreSet,
     stats: Stats,
@@ -356,6 +359,18 @@ impl Rules {
         let mut dns = Dns::default();
         let mut dns_rules = Vec::new();
         let zones = dns_zones(config);
+        let (origin, bad_nets) = OriginConfig::from_settings(
+            config
+                .settings
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+        );
+        for e in bad_nets {
+            problems.push(Problem {
+                rule: "trusted_networks".into(),
+                reason: e.to_string(),
+            });
+        }
 
         for def in &config.rules {
             let idx = rules.len() as u32;
@@ -534,6 +549,7 @@ impl Rules {
             settings: config.settings.clone(),
             dns,
             dns_rules,
+            origin,
         }
     }
 
@@ -606,6 +622,13 @@ impl Rules {
     /// Directives stored without effect (`report`, `add_header`, ...).
     pub fn settings(&self) -> &[(String, String)] {
         &self.settings
+    }
+
+    /// The trust boundary the relay tests use: `trusted_networks`,
+    /// `internal_networks` and `msa_networks` from the rule files, or
+    /// SpamAssassin's inference when none is set.
+    pub fn origin(&self) -> &OriginConfig {
+        &self.origin
     }
 }
 

@@ -175,7 +175,7 @@ impl Rules {
             }
         }
         self.mime(msg, features, scratch, &mut budget);
-        let ctx = EvalCtx::new(msg, features);
+        let ctx = EvalCtx::with_origin(msg, features, &self.origin);
         for &ri in &self.evals {
             if let Kind::Eval { f, args } = &self.rules[ri as usize].kind
                 && f(&ctx, args)

@@ -1,0 +1,579 @@
+//! One Received line, read.
+//!
+//! Every MTA writes the same clauses (`from`, `by`, `via`, `with`, `id`,
+//! `for`, then `;` and the date), but each fills the `from` clause its own
+//! way: what the client said in HELO, what its address resolved to, and
+//! the address, in some order and some punctuation. The reader splits the
+//! line into words and parenthesised comments, cuts it into clauses at the
+//! top-level keywords, and then recognises the `from` clause by the shape
+//! of its comments:
+//!
+//! | shape | who writes it | helo | rdns |
+//! |---|---|---|---|
+//! | `from H (R [IP])`, `from H (R[IP])` | Sendmail, Postfix, Gmail, Courier | `H` | `R` |
+//! | `from R ([IP] helo=H)`, `from [IP] (helo=H)` | Exim | `H` | `R` |
+//! | `from R (HELO H) (IP)` | qmail, qpsmtpd | `H` | `R` |
+//! | `from H (IP)` with Microsoft SMTP Server | Exchange, Microsoft 365 | `H` | — |
+//! | `from R (IP)` with SMTP | qmail | `R` | `R` |
+//! | `from H ([IP])` | Sendmail, Exchange SMTPSVC | `H` | — |
+//!
+//! Lines without a `from` clause (qmail's `(qmail 123 invoked by uid
+//! 0)`, Gmail's `by 2002:a05:... with SMTP id ...`), local handovers
+//! (`with local`) and `from` clauses without any address are
+//! [`Parsed::Local`], which the chain skips as SpamAssassin does; a mail
+//! fetcher's line (`with POP3`, `with IMAP`) is [`Parsed::Fetcher`]. A `from` clause with comments in it but no address that could be
+//! found is [`Parsed::Unparseable`].
+//!
+//! Everything borrows from the line; nothing is allocated.
+
+use std::net::IpAddr;
+
+use super::net::parse_ip;
+
+/// What the reader made of one Received line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)] // made one at a time, never stored in bulk
+pub enum Parsed<'a> {
+    /// A hop from a host with an address.
+    Hop(Hop<'a>),
+    /// A handover that says nothing about a network client (no `from`,
+    /// a local pickup, a mail fetcher): skipped.
+    Local,
+    /// A `from` clause whose address could not be found.
+    Unparseable,
+    /// A mail fetcher's handover (fetchmail, getmail: `with POP3`,
+    /// `with IMAP`): the hops above it are the fetching side's, so the
+    /// chain starts again below it while still in trusted hops.
+    Fetcher,
+}
+
+/// One hop of the Received chain. Strings are slices of the line, in the
+/// case written; empty when the line does not say.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Hop<'a> {
+    /// The connecting address, as written (brackets, `IPv6:` and ports
+    /// removed).
+    pub ip_text: &'a str,
+    /// The connecting address.
+    pub ip: Option<IpAddr>,
+    /// The client's reverse DNS name (a trailing dot removed; empty when
+    /// unknown or not recorded).
+    pub rdns: &'a str,
+    /// Whether the line's format shows that the receiving MTA looked the
+    /// name up, so that an empty `rdns` means the client has none.
+    pub rdns_looked_up: bool,
+    /// What the client said in HELO/EHLO (an address literal keeps its
+    /// brackets).
+    pub helo: &'a str,
+    /// The receiving host.
+    pub by: &'a str,
+    /// The RFC 1413 ident, when recorded.
+    pub ident: &'a str,
+    /// The authentication the line shows (`ESMTPA`, `HTTP`, `Postfix`,
+    /// ...), empty when none.
+    pub auth: &'a str,
+    /// The queue id.
+    pub id: &'a str,
+    /// The envelope sender, when recorded (`envelope-from`,
+    /// `envelope-sender`, `return-path`).
+    pub envfrom: Option<&'a str>,
+    /// The envelope recipient of the `for` clause.
+    pub envfor: Option<&'a str>,
+    /// The first word of the `with` clause (`ESMTPS`, `SMTP`, `HTTP`,
+    /// `Microsoft`, ...).
+    pub with: &'a str,
+    /// The date after the `;`, in seconds since the epoch.
+    pub date: Option<i64>,
+    /// The date text after the `;`.
+    pub date_text: &'a str,
+    /// The line names proxy software or says it came through a proxy
+    /// (`via proxy`, WinGate, Squid, CCProxy, AnalogX, SOCKS).
+    pub proxy_marker: bool,
+}
+
+/// A token: a word, a parenthesised comment (inner text), or `;`.
+#[derive(Debug, Clone, Copy)]
+enum Tok<'a> {
+    Word(&'a str),
+    Comment(&'a str),
+    Semi(usize),
+}
+
+/// At most this many tokens are looked at; a Received line longer than
+/// that is not a real one.
+const MAX_TOKENS: usize = 256;
+
+fn lex(line: &str) -> Vec<Tok<'_>> {
+    let b = line.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() && out.len() < MAX_TOKENS {
+        match b[i] {
+            c if c.is_ascii_whitespace() => i += 1,
+            b';' => {
+                out.push(Tok::Semi(i));
+                i += 1;
+            }
+            b'(' => {
+                let start = i + 1;
+                let mut depth = 0usize;
+                let mut j = i;
+                while j < b.len() {
+                    match b[j] {
+                        b'(' => depth += 1,
+                        b')' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                    j += 1;
+                }
+                let end = j.min(b.len());
+                out.push(Tok::Comment(line[start..end].trim()));
+                i = end + 1;
+            }
+            _ => {
+                let start = i;
+                while i < b.len() && !b[i].is_ascii_whitespace() && !matches!(b[i], b'(' | b';') {
+                    i += 1;
+                }
+                out.push(Tok::Word(&line[start..i]));
+            }
+        }
+    }
+    out
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Clause {
+    Pre,
+    From,
+    By,
+    Via,
+    With,
+    Id,
+    For,
+}
+
+fn keyword(w: &str) -> Option<Clause> {
+    Some(match w.to_ascii_lowercase().as_str() {
+        "from" => Clause::From,
+        "by" => Clause::By,
+        "via" => Clause::Via,
+        "with" => Clause::With,
+        "id" => Clause::Id,
+        "for" => Clause::For,
+        _ => return None,
+    })
+}
+
+/// `s` starts with the ASCII `prefix`, ignoring case (so slicing `s` at
+/// `prefix.len()` is on a character boundary).
+fn starts_ci(s: &str, prefix: &str) -> bool {
+    s.as_bytes()
+        .get(..prefix.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(prefix.as_bytes()))
+}
+
+fn contains_ci(hay: &str, needle: &str) -> bool {
+    hay.as_bytes()
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
+fn find_ci(hay: &str, needle: &str) -> Option<usize> {
+    hay.as_bytes()
+        .windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
+/// The word after `key` in `s` (case-insensitive key), up to white space
+/// or a closing bracket.
+fn value_after<'a>(s: &'a str, key: &str) -> Option<&'a str> {
+    let i = find_ci(s, key)?;
+    let rest = &s[i + key.len()..];
+    let end = rest
+        .find(|c: char| c.is_whitespace() || matches!(c, ')' | ';' | ','))
+        .unwrap_or(rest.len());
+    Some(&rest[..end])
+}
+
+/// `name [ip]` or `name[ip]` inside a comment: `(name, ip text, rest)`.
+fn name_bracket_ip(c: &str) -> Option<(&str, (IpAddr, &str))> {
+    let open = c.find('[')?;
+    let close = open + c[open..].find(']')?;
+    let ip = parse_ip(&c[open + 1..close])?;
+    Some((c[..open].trim(), ip))
+}
+
+/// A comment that is only an address, possibly `ident@address`.
+fn bare_ip(c: &str) -> Option<(&str, (IpAddr, &str))> {
+    let w = c.split_whitespace().next()?;
+    let (ident, addr) = match w.rsplit_once('@') {
+        Some((i, a)) => (i, a),
+        None => ("", w),
+    };
+    parse_ip(addr).map(|ip| (ident, ip))
+}
+
+fn clean_rdns(r: &str) -> &str {
+    let r = r.trim_end_matches('.');
+    if r.eq_ignore_ascii_case("unknown")
+        || r.starts_with('[')
+        || r.eq_ignore_ascii_case("softdnserr")
+        || r.eq_ignore_ascii_case("unverified")
+        || r.eq_ignore_ascii_case("may")
+    {
+        ""
+    } else {
+        r
+    }
+}
+
+/// Reads one Received line (folded or not; white space is not
+/// significant).
+pub fn parse(line: &str) -> Parsed<'_> {
+    let mut line = line.trim();
+    if line.len() > 1 && line.starts_with("(from ") {
+        line = &line[1..];
+    }
+    if !starts_ci(line, "from ") || line.len() == 5 {
+        return Parsed::Local;
+    }
+    let toks = lex(line);
+    // Cut into clauses.
+    let mut clause = Clause::Pre;
+    let mut from: Vec<Tok<'_>> = Vec::new();
+    let mut by: Vec<Tok<'_>> = Vec::new();
+    let mut with: Vec<Tok<'_>> = Vec::new();
+    let mut id = "";
+    let mut envfor = None;
+    let mut date_at = None;
+    let mut seen = [false; 7];
+    for t in &toks {
+        match *t {
+            Tok::Semi(at) => {
+                date_at = Some(at + 1);
+                clause = Clause::Pre;
+                continue;
+            }
+            Tok::Word(w) if date_at.is_none() => {
+                if let Some(k) = keyword(w)
+                    && !seen[k as usize]
+                    && !(k == Clause::From && clause == Clause::From && from.is_empty())
+                {
+                    seen[k as usize] = true;
+                    clause = k;
+                    continue;
+                }
+            }
+            _ => {}
+        }
+        if date_at.is_some() {
+            continue;
+        }
+        match (clause, *t) {
+            (Clause::From, t) => from.push(t),
+            (Clause::By, t) => by.push(t),
+            (Clause::With, t) => with.push(t),
+            (Clause::Id, Tok::Word(w)) if id.is_empty() => {
+                id = w.trim_matches(|c| c == '<' || c == '>');
+            }
+            (Clause::For, Tok::Word(w)) if envfor.is_none() => {
+                envfor = Some(w.trim_matches(|c| c == '<' || c == '>'));
+            }
+            _ => {}
+        }
+    }
+    let date_text = date_at.map_or("", |at| line[at..].trim());
+    let lower_has = |n: &str| contains_ci(line, n);
+    let with_word = with
+        .iter()
+        .find_map(|t| match t {
+            Tok::Word(w) => Some(*w),
+            _ => None,
+        })
+        .unwrap_or("");
+    // Local handovers and fetchers.
+    if starts_ci(with_word, "local") || with_word.eq_ignore_ascii_case("bsmtp") {
+        return Parsed::Local;
+    }
+    if starts_ci(with_word, "pop3") || starts_ci(with_word, "imap") {
+        return Parsed::Fetcher;
+    }
+    let by_host = by
+        .iter()
+        .find_map(|t| match t {
+            Tok::Word(w) => Some(w.trim_end_matches(';')),
+            _ => None,
+        })
+        .unwrap_or("");
+    let by_comment = by.iter().find_map(|t| match t {
+        Tok::Comment(c) => Some(*c),
+        _ => None,
+    });
+    let first = match from.first() {
+        Some(Tok::Word(w)) => *w,
+        _ => "",
+    };
+    let comments: Vec<&str> = from
+        .iter()
+        .filter_map(|t| match t {
+            Tok::Comment(c) => Some(*c),
+            _ => None,
+        })
+        .collect();
+    let words: Vec<&str> = from
+        .iter()
+        .filter_map(|t| match t {
+            Tok::Word(w) => Some(*w),
+            _ => None,
+        })
+        .collect();
+    let microsoft = lower_has("Microsoft SMTP Server") || lower_has(" mapi id ");
+    let qmailish = by_comment.is_some_and(|c| contains_ci(c, "qmail"))
+        || (["smtp", "qmqp", "esmtp"]
+            .iter()
+            .any(|p| with_word.eq_ignore_ascii_case(p))
+            && id.is_empty());
+
+    let mut hop = Hop {
+        by: by_host,
+        id,
+        envfor,
+        with: with_word,
+        date_text,
+        date: if date_text.is_empty() {
+            None
+        } else {
+            crate::spam::evals::util::parse_date(date_text)
+        },
+        ..Hop::default()
+    };
+    let mut found: Option<(IpAddr, &str)> = None;
+
+    let exim = comments.iter().find(|c| contains_ci(c, "helo="));
+    let helo_cmt = comments.iter().find_map(|c| {
+        (starts_ci(c, "helo ") || starts_ci(c, "ehlo "))
+            .then(|| c[5..].split_whitespace().next().unwrap_or(""))
+    });
+    if let Some(c) = exim {
+        // Exim: `from R ([IP] helo=H ident=I)` or `from [IP] (helo=H)`.
+        hop.helo = value_after(c, "helo=").unwrap_or("");
+        hop.ident = value_after(c, "ident=").unwrap_or("");
+        let before_helo = &c[..find_ci(c, "helo=").unwrap_or(c.len())];
+        found = parse_ip(first)
+            .or_else(|| name_bracket_ip(before_helo).map(|(_, ip)| ip))
+            .or_else(|| {
+                comments
+                    .iter()
+                    .find_map(|c| name_bracket_ip(c).map(|x| x.1))
+            });
+        if parse_ip(first).is_none() && !first.starts_with('[') {
+            hop.rdns = clean_rdns(first);
+        }
+        hop.rdns_looked_up = true;
+    } else if let Some(h) = helo_cmt {
+        // qmail, qpsmtpd, Courier: `from R (HELO H) (IP)`.
+        hop.helo = h;
+        hop.rdns = clean_rdns(first);
+        if parse_ip(first).is_some() {
+            hop.rdns = "";
+            found = parse_ip(first);
+        }
+        for c in &comments {
+            if found.is_some() {
+                break;
+            }
+            if let Some((ident, ip)) = bare_ip(c) {
+                hop.ident = ident;
+                found = Some(ip);
+            } else if let Some((_, ip)) = name_bracket_ip(c) {
+                found = Some(ip);
+            }
+        }
+        if found.is_none() {
+            found = words.iter().skip(1).find_map(|w| parse_ip(w));
+        }
+        hop.rdns_looked_up = true;
+    } else if let Some((name, ip)) = comments.iter().find_map(|c| name_bracket_ip(c)) {
+        // Sendmail, Postfix, Gmail: `from H (R [IP])`.
+        hop.helo = first;
+        let mut name = name.split_whitespace().last().unwrap_or("");
+        if let Some(rest) = name.strip_prefix("IDENT:") {
+            name = rest;
+        }
+        if let Some((ident, host)) = name.rsplit_once('@') {
+            hop.ident = ident;
+            name = host;
+        }
+        hop.rdns_looked_up = !name.eq_ignore_ascii_case("softdnserr")
+            && !name.eq_ignore_ascii_case("unverified")
+            && !microsoft;
+        hop.rdns = clean_rdns(name);
+        found = Some(ip);
+    } else if let Some((ident, ip)) = comments.iter().find_map(|c| bare_ip(c)) {
+        // `from H (IP)`: Exchange writes the HELO, qmail the name.
+        hop.ident = ident;
+        found = Some(ip);
+        if first.is_empty() || parse_ip(first).is_some() {
+            // `from ([IP])`, `from 1.2.3.4 ([1.2.3.4])`: no name at all.
+        } else if microsoft || !qmailish {
+            hop.helo = first;
+        } else {
+            hop.helo = first;
+            hop.rdns = clean_rdns(first);
+            hop.rdns_looked_up = true;
+        }
+    } else if let Some(ip) = parse_ip(first) {
+        // `from [IP] by ...`, `from 1.2.3.4 by ...`.
+        found = Some(ip);
+    } else if let Some(ip) = words
+        .iter()
+        .skip(1)
+        .filter(|w| w.starts_with('['))
+        .find_map(|w| parse_ip(w))
+    {
+        // `from H [IP] by ...`.
+        hop.helo = first;
+        found = Some(ip);
+    } else if let Some(ip) = first
+        .find('[')
+        .and_then(|i| parse_ip(first[i..].trim_end_matches(|c| c != ']')))
+    {
+        // `from H[IP] by ...`.
+        hop.helo = &first[..first.find('[').unwrap_or(0)];
+        found = Some(ip);
+    }
+    if hop.helo.is_empty() && found.is_some() && hop.rdns.is_empty() && parse_ip(first).is_none() {
+        hop.helo = first;
+    }
+    let Some((ip, ip_text)) = found else {
+        // No address: a bare `from NAME by ...` is a local handover; a
+        // clause with comments we could not read is unparseable.
+        let only_local = comments.iter().all(|c| {
+            let l = c.to_ascii_lowercase();
+            l.contains("localhost")
+                || l.contains("userid")
+                || l.contains("uid ")
+                || l == "unverified"
+                || l.starts_with("mail pickup")
+        });
+        return if only_local || by_host.is_empty() && comments.is_empty() {
+            Parsed::Local
+        } else {
+            Parsed::Unparseable
+        };
+    };
+    hop.ip = Some(ip);
+    hop.ip_text = ip_text;
+    hop.helo = hop.helo.trim_end_matches(',');
+    // The envelope sender.
+    for key in [
+        "envelope-from ",
+        "envelope-from=",
+        "envelope-sender ",
+        "return-path: ",
+        "return-path ",
+    ] {
+        if let Some(v) = value_after(line, key) {
+            let v = v.trim_matches(|c| c == '<' || c == '>');
+            hop.envfrom = Some(v);
+            break;
+        }
+    }
+    hop.auth = auth(line, with_word, &comments);
+    hop.proxy_marker = [
+        "via proxy",
+        "wingate",
+        "squid",
+        "ccproxy",
+        "analogx",
+        "socks",
+        "(proxy",
+    ]
+    .iter()
+    .any(|m| lower_has(m));
+    Parsed::Hop(hop)
+}
+
+/// The authentication a line shows, as SpamAssassin recognises it.
+fn auth<'a>(line: &'a str, with: &'a str, comments: &[&'a str]) -> &'a str {
+    let w = with.trim_end_matches(';');
+    let up = w.to_ascii_uppercase();
+    if matches!(
+        up.as_str(),
+        "ESMTPA"
+            | "ESMTPSA"
+            | "LMTPA"
+            | "LMTPSA"
+            | "UTF8SMTPA"
+            | "UTF8SMTPSA"
+            | "UTF8LMTPA"
+            | "UTF8LMTPSA"
+            | "ASMTP"
+            | "HTTP"
+            | "HTTPS"
+            | "HTTPU"
+    ) {
+        return w;
+    }
+    for c in comments {
+        if c.len() > 6 && starts_ci(c, "auth: ") {
+            return c[6..].split_whitespace().next().unwrap_or("AUTH");
+        }
+        if contains_ci(c, "authenticated sender:") {
+            return "Postfix";
+        }
+        if contains_ci(c, "authenticated") {
+            return "Sendmail";
+        }
+    }
+    if contains_ci(line, "(via http") {
+        return "HTTP";
+    }
+    ""
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postfix_line() {
+        let Parsed::Hop(h) = parse(
+            "from mail.example.com (mail.example.com [192.0.2.1]) by mx.example.org \
+             (Postfix) with ESMTP id 4A2B3; Fri, 2 Jan 1970 00:00:00 +0000",
+        ) else {
+            panic!()
+        };
+        assert_eq!(
+            (h.ip_text, h.rdns, h.helo, h.by, h.id, h.with),
+            (
+                "192.0.2.1",
+                "mail.example.com",
+                "mail.example.com",
+                "mx.example.org",
+                "4A2B3",
+                "ESMTP"
+            )
+        );
+        assert_eq!(h.date, Some(86400));
+        assert!(h.rdns_looked_up);
+    }
+
+    #[test]
+    fn local_and_broken() {
+        assert_eq!(parse("by localhost with local"), Parsed::Local);
+        assert_eq!(
+            parse("(qmail 123 invoked by uid 0); 1 Jan 2004 00:00:00 -0000"),
+            Parsed::Local
+        );
+        assert_eq!(parse("from a (b c d) by e with SMTP"), Parsed::Unparseable);
+        assert_eq!(parse("from"), Parsed::Local);
+        assert_eq!(parse("from ((((((("), Parsed::Unparseable);
+    }
+}
