@@ -291,9 +291,7 @@ fn split_for(node: &perl::Node) -> Option<split::Split> {
 #[derive(Debug, Default)]
 pub struct SetBuilder {
     matchers: Vec<Matcher>,
-    literals: Vec<Option<Vec<Vec<u8>>>>,
-    /// For a pattern without literals, those it needs in plain text.
-    plain: Vec<Option<Vec<Vec<u8>>>>,
+    literals: Vec<prefilter::Required>,
     /// With [`SetBuilder::lines`]: each pattern's parsed native syntax
     /// (the relaxed superset for a fallback pattern) and whether it is
     /// exact.
@@ -356,12 +354,10 @@ impl SetBuilder {
                 (Matcher::Fallback(Box::new(fb)), hir, EngineKind::Fallback)
             }
         };
-        let literals = hir.as_ref().and_then(prefilter::required);
-        self.plain.push(match (&literals, &hir) {
-            (None, Some(h)) => prefilter::required_plain(h),
-            _ => None,
-        });
-        self.literals.push(literals);
+        self.literals.push(
+            hir.as_ref()
+                .map_or(prefilter::Required::Nothing, prefilter::Required::of),
+        );
         if let Some(syntax) = &mut self.syntax {
             syntax.push(hir.map(|h| (h, kind == EngineKind::Native)));
         }
@@ -371,11 +367,11 @@ impl SetBuilder {
 
     /// Compiles the prefilter.
     pub fn build(self) -> Set {
-        let prefilter = Prefilter::with_plain(&self.literals, &self.plain);
+        let prefilter = Prefilter::with_required(&self.literals);
         let mut whole = HashMap::new();
         if let Some(syntax) = &self.syntax {
-            for (id, lits) in self.literals.iter().enumerate() {
-                if lits.is_some() {
+            for (id, req) in self.literals.iter().enumerate() {
+                if req.strings().is_some() {
                     continue;
                 }
                 let id = id as u32;

@@ -537,19 +537,21 @@ proptest! {
         }
     }
 
-    /// The plain-text fast path (look-alike tags: each letter an
-    /// alternation of ASCII spellings, UTF-8 homoglyphs and character
-    /// references) against the oracle of running every pattern on every
+    /// The plain-text and skeleton fast paths (look-alike tags: each letter
+    /// an alternation of ASCII spellings, UTF-8 homoglyphs and character
+    /// references, with or without separators between letters) against the
+    /// oracle of running every pattern on every
     /// line: whenever a pattern matches in a line, `candidate_lines` names
     /// that line or every line, and `candidates` names the pattern.
     #[test]
     fn plain_prefilter_is_sound(
         words in prop::collection::vec(prop::collection::vec(0usize..5, 3..6), 1..4),
-        gap in prop_oneof![Just(""), Just(r"\W?"), Just(r"\s*")],
+        gap in prop_oneof![Just(""), Just(r"\W?"), Just(r"\s*"), Just(r"[_\W]{0,3}"), Just(r"[-\s_]?")],
         lines in prop::collection::vec(
             prop::collection::vec(prop_oneof![
                 Just("a"), Just("@"), Just("p"), Just("l"), Just("1"), Just("e"), Just("3"),
                 Just(" "), Just("&#97;"), Just("\u{e0}"), Just("\u{430}"), Just("x"), Just("&"),
+                Just("_"), Just("-"), Just("."), Just("><"), Just("ap"), Just("pl"),
             ], 0..14),
             0..8,
         ),
@@ -595,6 +597,43 @@ proptest! {
                     prop_assert!(c.contains(&id), "{} {:?}", id, l);
                 }
             }
+        }
+    }
+
+    /// Lines built to match a gapped look-alike word (one ASCII spelling
+    /// per letter, separators between): the skeleton prefilter must keep
+    /// the word a candidate on that line.
+    #[test]
+    fn skeleton_prefilter_keeps_gapped_words(
+        word in prop::collection::vec((0usize..4, 0usize..3, 0usize..5), 3..7),
+        gap in prop_oneof![Just(r"[_\W]{0,3}"), Just(r"[-\s_]?"), Just(r"\W{0,2}")],
+        pre in "[a-z ]{0,6}",
+        post in "[a-z .]{0,6}",
+    ) {
+        const TAGS: [&str; 4] = [r"(?:[aA@4]|\xd0\xb0)", r"(?:[pP]|\xd1\x80)", r"(?:[lL1|]|&\#108;)", r"(?:[eE3]|\xc3\xa9)"];
+        const SPELL: [&[&str]; 4] = [&["a", "@", "4"], &["p", "P", "p"], &["l", "1", "|"], &["e", "3", "E"]];
+        const SEP: [&str; 5] = ["", " ", "_", "-", "."];
+        let p: Vec<&str> = word.iter().map(|&(t, _, _)| TAGS[t]).collect();
+        let mut b = SetBuilder::lines();
+        let Ok((id, _)) = b.add(&p.join(gap), "i") else { return Ok(()) };
+        let set = b.build();
+        let mut line = pre.clone();
+        for (i, &(t, sp, sep)) in word.iter().enumerate() {
+            if i > 0 {
+                line.push_str(SEP[sep]);
+            }
+            line.push_str(SPELL[t][sp]);
+        }
+        line.push_str(&post);
+        let mut budget = Budget::new(10);
+        if set.count(id, line.as_bytes(), 1, &mut budget) > 0 {
+            let mut pairs = Vec::new();
+            let buf = format!("{line}\n");
+            set.candidate_lines(buf.as_bytes(), &[(0, line.len() as u32)], &mut pairs, &mut SetScratch::default());
+            prop_assert!(pairs == [(id, 0)] || pairs == [(id, ALL_LINES)], "{:?} {:?}", line, pairs);
+            let mut c = Vec::new();
+            set.candidates(line.as_bytes(), &mut c);
+            prop_assert_eq!(c, vec![id]);
         }
     }
 
