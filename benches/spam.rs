@@ -10,6 +10,10 @@
 //!
 //! For the side-by-side run with SpamAssassin, see
 //! `scripts/bench-spamassassin.sh`.
+//!
+//! Group `bayes`: the Bayes classifier's tokenizer alone, tokenize +
+//! classify with a warm model (trained on the same 500 messages), and
+//! tokenize + learn, over the same messages.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -92,5 +96,53 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+fn bayes(c: &mut Criterion) {
+    use filter::spam::bayes::{Classifier, Model, Tokenizer, TokenizerOptions};
+    let msgs = corpus(500);
+    if msgs.is_empty() {
+        return;
+    }
+    let tok = Tokenizer::new(TokenizerOptions::default());
+    let mut tokens = Vec::new();
+    let mut model = Model::new(Classifier::Logistic);
+    for (i, m) in msgs.iter().enumerate() {
+        tok.tokens(m, &mut tokens);
+        model.learn(&tokens, i % 3 == 0);
+    }
+    let mut g = c.benchmark_group("bayes");
+    g.throughput(Throughput::Elements(msgs.len() as u64));
+    g.sample_size(10);
+    g.bench_function("tokenize", |b| {
+        b.iter(|| {
+            let mut n = 0;
+            for m in &msgs {
+                tok.tokens(m, &mut tokens);
+                n += tokens.len();
+            }
+            black_box(n)
+        })
+    });
+    g.bench_function("tokenize+classify", |b| {
+        b.iter(|| {
+            let mut p = 0.0;
+            for m in &msgs {
+                tok.tokens(m, &mut tokens);
+                p += model.classify(&tokens);
+            }
+            black_box(p)
+        })
+    });
+    let mut learner = model.clone();
+    g.bench_function("tokenize+learn", |b| {
+        b.iter(|| {
+            for (i, m) in msgs.iter().enumerate() {
+                tok.tokens(m, &mut tokens);
+                learner.learn(&tokens, i % 3 == 0);
+            }
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench, bayes);
 criterion_main!(benches);

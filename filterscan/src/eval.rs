@@ -47,6 +47,10 @@ pub struct EvalArgs {
     /// No orthogonal sparse bigrams, single words only.
     #[arg(long)]
     no_osb: bool,
+    /// The OSB window: pairs of words at most N - 1 apart (default 2:
+    /// adjacent pairs).
+    #[arg(long, value_name = "N")]
+    window: Option<usize>,
     /// k-fold cross-validation instead of the online protocol.
     #[arg(long, value_name = "K")]
     folds: Option<usize>,
@@ -152,6 +156,7 @@ pub fn eval(args: EvalArgs) -> ExitCode {
     }
     let opts = TokenizerOptions {
         osb: !args.no_osb,
+        window: args.window.unwrap_or(TokenizerOptions::default().window),
         ..TokenizerOptions::default()
     };
     let tokenizer = Tokenizer::new(opts);
@@ -275,9 +280,9 @@ pub fn eval(args: EvalArgs) -> ExitCode {
             Classifier::ChiSquare => "chi-square",
         },
         if opts.osb {
-            ", words and OSB pairs"
+            format!(", words and OSB pairs (window {})", opts.window)
         } else {
-            ", words"
+            ", words".to_string()
         }
     );
     let _ = writeln!(out, "(1-ROCA)%: {:.4}", roc::one_minus_roca_percent(&pairs));
