@@ -181,6 +181,29 @@ typedef enum {
 } lf_detection_kind;
 
 /**
+ * What the throttle advises.
+ */
+typedef enum {
+  /**
+   * Carry on.
+   */
+  LF_ADVICE_ACCEPT = 0,
+  /**
+   * Stall the client for the delay given alongside (a tar pit), then
+   * carry on.
+   */
+  LF_ADVICE_DELAY = 1,
+  /**
+   * Answer with a temporary failure (4xx).
+   */
+  LF_ADVICE_TEMPFAIL = 2,
+  /**
+   * Refuse (5xx).
+   */
+  LF_ADVICE_REJECT = 3,
+} lf_advice;
+
+/**
  * Which scan limit `lf_engine_builder_set_limit` sets. The values are the
  * fields of the Rust `Limits`; see its documentation for each.
  */
@@ -281,6 +304,99 @@ typedef struct lf_scanner lf_scanner;
  * engine reference.
  */
 typedef struct lf_session lf_session;
+
+/**
+ * A per-client throttle. Opaque; create with `lf_throttle_new`.
+ */
+typedef struct lf_throttle lf_throttle;
+
+/**
+ * Limits per window for one scope (a host or a network). 0 means no
+ * limit.
+ */
+typedef struct {
+  /**
+   * SMTP connections.
+   */
+  uint32_t connections;
+  /**
+   * Messages.
+   */
+  uint32_t messages;
+  /**
+   * Recipients, summed over the messages.
+   */
+  uint32_t recipients;
+  /**
+   * Spam verdicts.
+   */
+  uint32_t spam;
+} lf_throttle_rates;
+
+/**
+ * The configuration of a throttle. Fill it with
+ * `lf_throttle_config_default`, then change what you need.
+ */
+typedef struct {
+  /**
+   * The sliding window, in milliseconds (at least `buckets`).
+   */
+  uint64_t window_ms;
+  /**
+   * Time buckets per window, 1 to 64.
+   */
+  uint32_t buckets;
+  /**
+   * Slots in the host table (rounded up to a multiple of 8; 1 to 2^24).
+   */
+  size_t host_slots;
+  /**
+   * Slots in the network table (likewise).
+   */
+  size_t net_slots;
+  /**
+   * The network of an IPv4 client: its first this many bits (0 to 32).
+   */
+  uint8_t v4_prefix;
+  /**
+   * The network of an IPv6 client: its first this many bits (0 to 128).
+   */
+  uint8_t v6_prefix;
+  /**
+   * Limits per client address.
+   */
+  lf_throttle_rates host;
+  /**
+   * Limits per client network.
+   */
+  lf_throttle_rates net;
+  /**
+   * Delay for each event over a limit, in milliseconds.
+   */
+  uint32_t delay_ms;
+  /**
+   * The longest delay advised.
+   */
+  uint32_t max_delay_ms;
+  /**
+   * At this percentage of a limit, a temporary failure (0: never).
+   */
+  uint32_t tempfail_percent;
+  /**
+   * At this percentage of a limit, a rejection (0: never on volume).
+   */
+  uint32_t reject_percent;
+  /**
+   * Spam verdicts at least this percentage of the messages make a
+   * zombie, whose advice is escalated one step when over a limit (0:
+   * never).
+   */
+  uint32_t zombie_percent;
+  /**
+   * Seeds the table hash; pick it at random when the process starts.
+   */
+  uint64_t seed;
+} lf_throttle_config;
 
 #ifdef __cplusplus
 extern "C" {
@@ -954,6 +1070,88 @@ lf_status lf_session_finish(lf_session *session, lf_report **out);
  * Not thread-safe: one thread at a time per session.
  */
 lf_status lf_session_reset(lf_session *session);
+
+/**
+ * Fills `*out` with the default configuration: a 60 s window in 6
+ * buckets, 16384 slots per table, per host 60 connections, 120 messages,
+ * 600 recipients and 10 spam verdicts per window, per network five times
+ * that; 1000 ms of delay per event over a limit up to 30000 ms, tempfail
+ * at 200% of a limit, no rejection on volume, zombies at 80% spam.
+ *
+ * `out` must not be NULL. Thread-safe.
+ */
+lf_status lf_throttle_config_default(lf_throttle_config *out);
+
+/**
+ * The bytes a throttle made with `*config` would hold (what
+ * `lf_throttle_memory` will report), or 0 when `config` is NULL.
+ * Thread-safe.
+ */
+size_t lf_throttle_config_memory(const lf_throttle_config *config);
+
+/**
+ * Makes a throttle, allocating all its memory now. `config` may be NULL
+ * for the defaults. On success `*out` is a new handle owned by the
+ * caller, to be freed with `lf_throttle_free`.
+ *
+ * `out` must not be NULL. `LF_ERR_INVALID` for a configuration out of
+ * range (the message says which field). The handle is NOT thread-safe:
+ * serialize all calls on it.
+ */
+lf_status lf_throttle_new(const lf_throttle_config *config, lf_throttle **out);
+
+/**
+ * Frees a throttle. NULL is a no-op. `t` must not be used afterwards, nor
+ * concurrently.
+ */
+void lf_throttle_free(lf_throttle *t);
+
+/**
+ * Counts a connection from `ip` (NUL-terminated text: `192.0.2.1`,
+ * `2001:db8::1`, optionally in brackets or with an `IPv6:` prefix) at
+ * `now_ms` (the caller's monotonic clock, in milliseconds), and writes the
+ * advice to `*advice` and, unless `delay_ms` is NULL, the delay for
+ * `LF_ADVICE_DELAY` (else 0) to `*delay_ms`.
+ *
+ * `t`, `ip` and `advice` must not be NULL. `LF_ERR_INVALID` when `ip` is
+ * not an address (nothing is counted). NOT thread-safe: serialize calls
+ * on one handle.
+ */
+lf_status lf_throttle_connect(lf_throttle *t, const char *ip, uint64_t now_ms, lf_advice *advice, uint32_t *delay_ms);
+
+/**
+ * Counts a message with `recipients` recipients from `ip` at `now_ms`,
+ * and advises, as `lf_throttle_connect`.
+ */
+lf_status lf_throttle_message(lf_throttle *t, const char *ip, uint32_t recipients, uint64_t now_ms, lf_advice *advice, uint32_t *delay_ms);
+
+/**
+ * Records the verdict on a message from `ip` at `now_ms` (only spam
+ * verdicts are counted), and advises, as `lf_throttle_connect`.
+ */
+lf_status lf_throttle_verdict(lf_throttle *t, const char *ip, bool spam, uint64_t now_ms, lf_advice *advice, uint32_t *delay_ms);
+
+/**
+ * The advice for `ip` at `now_ms`, counting nothing; as
+ * `lf_throttle_connect` otherwise. Reads the handle only, but must still
+ * be serialized with the calls that change it.
+ */
+lf_status lf_throttle_advice(const lf_throttle *t, const char *ip, uint64_t now_ms, lf_advice *advice, uint32_t *delay_ms);
+
+/**
+ * The counts in the window at `now_ms` for `ip`'s own address (into
+ * `*host`) and its network (into `*net`); zeros for a client the throttle
+ * does not hold. None of the pointers may be NULL. Serialize with the
+ * calls that change the handle.
+ */
+lf_status lf_throttle_counts(const lf_throttle *t, const char *ip, uint64_t now_ms, lf_throttle_rates *host, lf_throttle_rates *net);
+
+/**
+ * The bytes the throttle holds: fixed when it was made, whatever it has
+ * seen since. 0 when `t` is NULL. Serialize with the calls that change
+ * the handle.
+ */
+size_t lf_throttle_memory(const lf_throttle *t);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -5,7 +5,9 @@
 #   2. miltertest(8) scripts (bindings/milter/tests/*.lua) against the
 #      milter on a unix socket: clean, EICAR, GTUBE, several messages on one
 #      connection, abort, forged headers, reject_score/quarantine_score,
-#      and a SIGHUP reload in the middle of an open connection;
+#      the throttle (a client connecting too often is tempfailed, a
+#      zombie is tempfailed at MAIL FROM), and a SIGHUP reload in the
+#      middle of an open connection;
 #   3. a real Postfix in a throw-away directory (its own config_directory,
 #      queue and data directories, listening on 127.0.0.1 on a free port,
 #      delivering to a virtual Maildir) with smtpd_milters pointing at the
@@ -221,6 +223,30 @@ stop_milter() {
     fi
 }
 stop_milter mt2
+
+# The throttle (throttle.lua): three connections and two messages a window
+# per client; a client that connects too often is tempfailed, a zombie
+# (all spam) is tempfailed at MAIL FROM, clean mail is only delayed.
+start_milter mt3 "unix:$work/milter3.sock" -c /dev/null -o throttle=yes \
+    -o throttle_host=3/2/0/0 -o throttle_net=0/0/0/0 -o throttle_delay=50 \
+    -o throttle_tempfail=200 -o throttle_zombie=80
+run_lua throttle "unix:$work/milter3.sock"
+if grep -q 'throttle: connect from \[192.0.2.55\]: tempfail' "$work/mt3.log" &&
+    grep -q 'throttle: connect from \[192.0.2.55\]: delay 100 ms' "$work/mt3.log" &&
+    grep -q 'throttle: mail from <zombie@example.net> \[203.0.113.66\]: tempfail' "$work/mt3.log" &&
+    ! grep -q 'throttle: mail from .*\[203.0.113.25\]' "$work/mt3.log"; then
+    ok "throttle: logged $(grep -c 'throttle:' "$work/mt3.log") throttle decisions"
+    grep 'throttle:' "$work/mt3.log" | sed 's/^/     log: /' | head -n 12
+else
+    fail "throttle: the decisions were not logged as expected"; grep 'throttle' "$work/mt3.log" | sed 's/^/     /'
+fi
+# A bad throttle setting is refused at start (-t).
+if out=$("$milter" -t -c /dev/null -o throttle=yes -o throttle_buckets=0 -o log=stderr 2>&1); then
+    fail "throttle_buckets=0: -t succeeded"; echo "$out"
+else
+    ok "throttle_buckets=0: refused ($(echo "$out" | grep -o 'throttle: .*' | head -n 1))"
+fi
+stop_milter mt3
 
 # on_error: the fault-injection build, once per policy.
 for policy in tempfail accept reject; do

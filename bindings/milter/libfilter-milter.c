@@ -12,6 +12,12 @@
  * its own lf_session, which holds its own engine reference, so a reload
  * swaps the current engine under a mutex and the old one is freed when the
  * last connection using it closes.
+ * With throttle = yes, one lf_throttle (per-client rate limits) is shared
+ * by every connection behind its own mutex: consulted at connect and at
+ * MAIL FROM, told of each message and its verdict at end of message. Time
+ * comes from clock_gettime(CLOCK_MONOTONIC) here, never from the library;
+ * a delay it advises is slept in the callback (capped by
+ * throttle_max_delay, which must stay below the MTA's milter timeout).
  *
  * See README.md beside this file (written as a manual page).
  *
@@ -93,6 +99,8 @@ struct config {
     bool strip_headers; /* remove incoming X-Spam-{Flag,Status,Report,Level} */
     char *user;         /* run as this user once the socket is open */
     int umask;          /* -1: unchanged; else applied before the socket */
+    bool throttle;      /* per-client rate limits (lf_throttle) */
+    lf_throttle_config throttle_cfg; /* the library's defaults, then the keys */
 };
 
 static void strlist_free(struct strlist *l)
@@ -131,6 +139,11 @@ static void config_init(struct config *c)
     c->timeout = 7210;
     c->strip_headers = true;
     c->umask = -1;
+    c->throttle = false;
+    (void)lf_throttle_config_default(&c->throttle_cfg);
+    /* A delay is slept in a milter callback: keep it well under Postfix's
+     * milter_command_timeout (30 s). */
+    c->throttle_cfg.max_delay_ms = 5000;
 }
 
 static void config_free(struct config *c)
@@ -286,6 +299,38 @@ static const char *policy_name(enum policy p)
     return p == POLICY_ACCEPT ? "accept" : p == POLICY_REJECT ? "reject" : "tempfail";
 }
 
+/* "C/M/R/S": connections, messages, recipients and spam verdicts per
+ * window; 0 is no limit. */
+static int parse_rates(const char *v, lf_throttle_rates *out)
+{
+    unsigned long n[4];
+    const char *p = v;
+    for (int i = 0; i < 4; i++) {
+        char *end;
+        errno = 0;
+        if (!isdigit((unsigned char)*p))
+            return -1;
+        n[i] = strtoul(p, &end, 10);
+        if (errno != 0 || n[i] > UINT32_MAX || *end != (i < 3 ? '/' : '\0'))
+            return -1;
+        p = end + 1;
+    }
+    out->connections = (uint32_t)n[0];
+    out->messages = (uint32_t)n[1];
+    out->recipients = (uint32_t)n[2];
+    out->spam = (uint32_t)n[3];
+    return 0;
+}
+
+static int parse_u32(const char *v, uint32_t hi, uint32_t *out)
+{
+    int n;
+    if (parse_int(v, 0, (int)(hi > INT32_MAX ? INT32_MAX : hi), &n) != 0)
+        return -1;
+    *out = (uint32_t)n;
+    return 0;
+}
+
 static int set_string(char **slot, const char *v)
 {
     char *copy = strdup(v);
@@ -344,6 +389,37 @@ static int config_set(struct config *c, const char *key, const char *v, const ch
         bad = parse_bool(v, &c->strip_headers);
     else if (!strcmp(key, "user"))
         bad = set_string(&c->user, v);
+    else if (!strcmp(key, "throttle"))
+        bad = parse_bool(v, &c->throttle);
+    else if (!strcmp(key, "throttle_window")) {
+        uint32_t secs = 0;
+        bad = parse_u32(v, 86400, &secs) || secs == 0;
+        c->throttle_cfg.window_ms = (uint64_t)secs * 1000;
+    } else if (!strcmp(key, "throttle_buckets"))
+        bad = parse_u32(v, 64, &c->throttle_cfg.buckets);
+    else if (!strcmp(key, "throttle_slots")) {
+        uint32_t n = 0;
+        bad = parse_u32(v, 1u << 24, &n) || n == 0;
+        c->throttle_cfg.host_slots = c->throttle_cfg.net_slots = n;
+    } else if (!strcmp(key, "throttle_host"))
+        bad = parse_rates(v, &c->throttle_cfg.host);
+    else if (!strcmp(key, "throttle_net"))
+        bad = parse_rates(v, &c->throttle_cfg.net);
+    else if (!strcmp(key, "throttle_v4_prefix") || !strcmp(key, "throttle_v6_prefix")) {
+        uint32_t n = 0;
+        bool v4 = !strcmp(key, "throttle_v4_prefix");
+        bad = parse_u32(v, v4 ? 32 : 128, &n);
+        *(v4 ? &c->throttle_cfg.v4_prefix : &c->throttle_cfg.v6_prefix) = (uint8_t)n;
+    } else if (!strcmp(key, "throttle_delay"))
+        bad = parse_u32(v, 60000, &c->throttle_cfg.delay_ms);
+    else if (!strcmp(key, "throttle_max_delay"))
+        bad = parse_u32(v, 60000, &c->throttle_cfg.max_delay_ms);
+    else if (!strcmp(key, "throttle_tempfail"))
+        bad = parse_u32(v, 1000000, &c->throttle_cfg.tempfail_percent);
+    else if (!strcmp(key, "throttle_reject"))
+        bad = parse_u32(v, 1000000, &c->throttle_cfg.reject_percent);
+    else if (!strcmp(key, "throttle_zombie"))
+        bad = parse_u32(v, 100, &c->throttle_cfg.zombie_percent);
     else if (!strcmp(key, "umask")) {
         char *end;
         long m = strtol(v, &end, 8);
@@ -557,6 +633,80 @@ static void reload(void)
 }
 
 /* ------------------------------------------------------------------ */
+/* The throttle                                                         */
+/* ------------------------------------------------------------------ */
+
+/* Made at start from cfg (throttle = yes) and kept across reloads, so the
+ * counts survive a SIGHUP; NULL when off. The handle is not thread-safe:
+ * every call holds throttle_lock. */
+static pthread_mutex_t throttle_lock = PTHREAD_MUTEX_INITIALIZER;
+static lf_throttle *throttle = NULL;
+
+static uint64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+enum throttle_event { T_CONNECT, T_MAIL, T_MESSAGE };
+
+/* Tells the throttle of an event from IP (T_MAIL only asks) and returns
+ * its advice; *delay_ms is set for LF_ADVICE_DELAY. A failure (an address
+ * the library does not take) is logged and gives LF_ADVICE_ACCEPT. */
+static lf_advice throttle_event(enum throttle_event ev, const char *ip, unsigned rcpts,
+                                bool spam, uint32_t *delay_ms)
+{
+    lf_advice a = LF_ADVICE_ACCEPT;
+    *delay_ms = 0;
+    if (throttle == NULL || ip == NULL || strcmp(ip, "unknown") == 0)
+        return a;
+    lf_status st;
+    pthread_mutex_lock(&throttle_lock);
+    uint64_t now = monotonic_ms();
+    switch (ev) {
+    case T_CONNECT:
+        st = lf_throttle_connect(throttle, ip, now, &a, delay_ms);
+        break;
+    case T_MAIL:
+        st = lf_throttle_advice(throttle, ip, now, &a, delay_ms);
+        break;
+    case T_MESSAGE:
+    default:
+        st = lf_throttle_message(throttle, ip, rcpts, now, &a, delay_ms);
+        if (st == LF_OK)
+            st = lf_throttle_verdict(throttle, ip, spam, now, &a, delay_ms);
+        break;
+    }
+    if (st != LF_OK) {
+        logmsg(LOG_WARNING, "throttle: [%s]: %s", ip, lf_last_error());
+        a = LF_ADVICE_ACCEPT;
+        *delay_ms = 0;
+    }
+    pthread_mutex_unlock(&throttle_lock);
+    return a;
+}
+
+static const char *advice_name(lf_advice a)
+{
+    switch (a) {
+    case LF_ADVICE_DELAY: return "delay";
+    case LF_ADVICE_TEMPFAIL: return "tempfail";
+    case LF_ADVICE_REJECT: return "reject";
+    case LF_ADVICE_ACCEPT:
+    default: return "accept";
+    }
+}
+
+/* Sleeps MS milliseconds (the tar pit), outside every lock. */
+static void tarpit(uint32_t ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* ------------------------------------------------------------------ */
 /* Per-connection state and the milter callbacks                        */
 /* ------------------------------------------------------------------ */
 
@@ -652,6 +802,28 @@ static void strip_brackets(char *dst, size_t size, const char *addr)
 
 static sfsistat cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 {
+    if (throttle != NULL && hostaddr != NULL) {
+        char addr[INET6_ADDRSTRLEN];
+        const char *ip = NULL;
+        if (hostaddr->sa_family == AF_INET)
+            ip = inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)hostaddr)->sin_addr, addr,
+                           sizeof addr);
+        else if (hostaddr->sa_family == AF_INET6)
+            ip = inet_ntop(AF_INET6, &((struct sockaddr_in6 *)(void *)hostaddr)->sin6_addr, addr,
+                           sizeof addr);
+        uint32_t ms = 0;
+        lf_advice a = throttle_event(T_CONNECT, ip, 0, false, &ms);
+        if (a == LF_ADVICE_TEMPFAIL || a == LF_ADVICE_REJECT) {
+            /* No reply text at connect (libmilter ignores smfi_setreply
+             * there): the MTA answers with its own 4xx or 5xx. */
+            logmsg(LOG_NOTICE, "throttle: connect from [%s]: %s", ip, advice_name(a));
+            return a == LF_ADVICE_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+        }
+        if (a == LF_ADVICE_DELAY) {
+            logmsg(LOG_INFO, "throttle: connect from [%s]: delay %u ms", ip, (unsigned)ms);
+            tarpit(ms);
+        }
+    }
     struct conn *c = calloc(1, sizeof *c);
     if (c == NULL)
         return fail(ctx, NULL, "allocation", false);
@@ -724,6 +896,23 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
     CONN_OR_FAIL(ctx, c);
     message_clear(c);
     strip_brackets(c->from, sizeof c->from, argv != NULL && argv[0] != NULL ? argv[0] : "");
+    if (throttle != NULL) {
+        /* A client over its limits on a connection it keeps open. */
+        uint32_t ms = 0;
+        lf_advice a = throttle_event(T_MAIL, c->ip, 0, false, &ms);
+        if (a == LF_ADVICE_TEMPFAIL || a == LF_ADVICE_REJECT) {
+            logmsg(LOG_NOTICE, "throttle: mail from <%s> [%s]: %s", c->from, c->ip,
+                   advice_name(a));
+            if (a == LF_ADVICE_REJECT) {
+                (void)smfi_setreply(ctx, "550", "5.7.1", "Too much mail from your address");
+                return SMFIS_REJECT;
+            }
+            (void)smfi_setreply(ctx, "450", "4.7.1", "Too much mail from your address, try later");
+            return SMFIS_TEMPFAIL;
+        }
+        if (a == LF_ADVICE_DELAY)
+            tarpit(ms);
+    }
     if (lf_session_mail(c->session, c->from) != LF_OK)
         return fail(ctx, c, "lf_session_mail", true);
     return SMFIS_CONTINUE;
@@ -936,6 +1125,13 @@ static sfsistat cb_eom(SMFICTX *ctx)
         }
         result = SMFIS_ACCEPT;
     }
+    if (throttle != NULL) {
+        /* A virus counts as a spam verdict: Sobig's zombies mailed both. */
+        uint32_t ms = 0;
+        lf_advice a = throttle_event(T_MESSAGE, c->ip, c->rcpts, verdict != LF_VERDICT_CLEAN, &ms);
+        if (a != LF_ADVICE_ACCEPT)
+            logmsg(LOG_INFO, "%s: throttle: client [%s] now %s", qid, c->ip, advice_name(a));
+    }
     logmsg(LOG_INFO,
            "%s: %s: from=<%s> rcpts=%u size=%llu client=%s verdict=%s score=%.2f/%.2f%s "
            "engine=%lu symbols=%s",
@@ -1147,9 +1343,34 @@ int main(int argc, char **argv)
             fprintf(stderr, "%s: the engine could not be built (see the log)\n", PROG);
         return EXIT_ENGINE;
     }
+    if (cfg.throttle) {
+        /* A random seed, so that outsiders cannot aim addresses at one set
+         * of the throttle's table. */
+        uint64_t seed = 0;
+        int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || read(fd, &seed, sizeof seed) != (ssize_t)sizeof seed)
+            seed = monotonic_ms() ^ ((uint64_t)getpid() << 32);
+        if (fd >= 0)
+            close(fd);
+        cfg.throttle_cfg.seed = seed;
+        if (lf_throttle_new(&cfg.throttle_cfg, &throttle) != LF_OK) {
+            logmsg(LOG_ERR, "throttle: %s", lf_last_error());
+            lf_engine_unref(engine);
+            return EXIT_USAGE;
+        }
+        const lf_throttle_config *t = &cfg.throttle_cfg;
+        logmsg(LOG_INFO,
+               "throttle: window %llu s, host %u/%u/%u/%u, net /%u,/%u %u/%u/%u/%u "
+               "(connections/messages/recipients/spam), %zu bytes",
+               (unsigned long long)(t->window_ms / 1000), t->host.connections, t->host.messages,
+               t->host.recipients, t->host.spam, t->v4_prefix, t->v6_prefix, t->net.connections,
+               t->net.messages, t->net.recipients, t->net.spam, lf_throttle_memory(throttle));
+    }
     if (test_only) {
         printf("configuration OK: socket %s, %zu signatures, %zu spam rules\n", cfg.socket,
                lf_engine_signature_count(engine), lf_engine_rule_count(engine));
+        lf_throttle_free(throttle);
+        throttle = NULL;
         lf_engine_unref(engine);
         config_free(&cfg);
         strlist_free(&overrides);
@@ -1243,6 +1464,10 @@ int main(int argc, char **argv)
            milter_status == MI_SUCCESS ? "normal" : "libmilter failed");
 
     install_engine(NULL); /* drops ours; live sessions hold their own */
+    pthread_mutex_lock(&throttle_lock);
+    lf_throttle_free(throttle);
+    throttle = NULL;
+    pthread_mutex_unlock(&throttle_lock);
     if (cfg.pidfile != NULL)
         unlink(cfg.pidfile);
     config_free(&cfg);

@@ -54,7 +54,6 @@ pub use builder::*;
 pub use engine::*;
 pub use report::*;
 pub use session::*;
-#[allow(unused_imports)]
 pub use throttle::*;
 
 /// Major version of the library this header belongs to.

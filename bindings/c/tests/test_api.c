@@ -442,6 +442,81 @@ static void test_bayes(void) {
     CHECK(rmdir(dir) == 0);
 }
 
+/* The throttle: defaults, a connection limit crossed (delay, then
+ * tempfail), a zombie escalated to reject, the window sliding on, counts,
+ * memory fixed at creation whatever arrives, NULLs and bad addresses.
+ * Time is the caller's: plain numbers here. */
+static void test_throttle(void) {
+    lf_throttle_config c;
+    memset(&c, 0, sizeof c);
+    lf_throttle *t = (lf_throttle *)&c; /* must be reset to NULL on failure */
+    CHECK(lf_throttle_new(&c, &t) == LF_ERR_INVALID); /* 0 buckets */
+    CHECK(t == NULL);
+    CHECK(lf_throttle_new(NULL, NULL) == LF_ERR_NULL);
+    CHECK(lf_throttle_config_default(NULL) == LF_ERR_NULL);
+    CHECK_OK(lf_throttle_config_default(&c));
+    CHECK(c.window_ms == 60000 && c.buckets == 6 && c.v4_prefix == 24 && c.v6_prefix == 64);
+    c.host.connections = 2;
+    c.net.connections = 0;
+    c.host_slots = 64;
+    c.net_slots = 64;
+    CHECK_OK(lf_throttle_new(&c, &t));
+    CHECK(t != NULL);
+    size_t mem = lf_throttle_memory(t);
+    CHECK(mem > 0 && mem == lf_throttle_config_memory(&c));
+
+    lf_advice a = LF_ADVICE_REJECT;
+    uint32_t ms = 99;
+    const char *ip = "192.0.2.1";
+    CHECK_OK(lf_throttle_connect(t, ip, 0, &a, &ms));
+    CHECK(a == LF_ADVICE_ACCEPT && ms == 0);
+    CHECK_OK(lf_throttle_connect(t, ip, 10, &a, &ms));
+    CHECK(a == LF_ADVICE_ACCEPT);
+    CHECK_OK(lf_throttle_connect(t, ip, 20, &a, &ms));
+    CHECK(a == LF_ADVICE_DELAY && ms == 1000);
+    CHECK_OK(lf_throttle_connect(t, ip, 30, &a, NULL)); /* delay_ms may be NULL */
+    CHECK(a == LF_ADVICE_TEMPFAIL);
+    CHECK_OK(lf_throttle_message(t, ip, 5, 40, &a, &ms));
+    CHECK_OK(lf_throttle_verdict(t, ip, true, 50, &a, &ms));
+    CHECK(a == LF_ADVICE_REJECT); /* all spam: a zombie, escalated */
+    lf_throttle_rates host, net;
+    CHECK_OK(lf_throttle_counts(t, ip, 50, &host, &net));
+    CHECK(host.connections == 4 && host.messages == 1 && host.recipients == 5 && host.spam == 1);
+    CHECK(net.connections == 4);
+    /* Another host of the /24 shares the network's counts only. */
+    CHECK_OK(lf_throttle_counts(t, "192.0.2.77", 50, &host, &net));
+    CHECK(host.connections == 0 && net.connections == 4);
+    /* The window slides on. */
+    CHECK_OK(lf_throttle_advice(t, ip, 70000, &a, &ms));
+    CHECK(a == LF_ADVICE_ACCEPT);
+    /* Many distinct clients (IPv4 and IPv6), times running backwards:
+     * memory stays what it was. */
+    char buf[64];
+    for (uint32_t i = 0; i < 20000; i++) {
+        if (i % 2)
+            snprintf(buf, sizeof buf, "10.%u.%u.%u", (i >> 16) & 255, (i >> 8) & 255, i & 255);
+        else
+            snprintf(buf, sizeof buf, "[IPv6:2001:db8:%x::%x]", i, i);
+        uint64_t now = (i % 7 == 0) ? 1000 : 100000 + (uint64_t)i;
+        CHECK_OK(lf_throttle_connect(t, buf, now, &a, &ms));
+    }
+    CHECK(lf_throttle_memory(t) == mem);
+
+    CHECK(lf_throttle_connect(NULL, ip, 0, &a, &ms) == LF_ERR_NULL);
+    CHECK(lf_throttle_connect(t, NULL, 0, &a, &ms) == LF_ERR_NULL);
+    CHECK(lf_throttle_connect(t, ip, 0, NULL, &ms) == LF_ERR_NULL);
+    CHECK(lf_throttle_message(NULL, ip, 1, 0, &a, &ms) == LF_ERR_NULL);
+    CHECK(lf_throttle_verdict(NULL, ip, false, 0, &a, &ms) == LF_ERR_NULL);
+    CHECK(lf_throttle_advice(NULL, ip, 0, &a, &ms) == LF_ERR_NULL);
+    CHECK(lf_throttle_counts(t, ip, 0, NULL, &net) == LF_ERR_NULL);
+    CHECK(lf_throttle_connect(t, "not an address", 0, &a, &ms) == LF_ERR_INVALID);
+    CHECK(strstr(lf_last_error(), "not an IP address") != NULL);
+    CHECK(lf_throttle_memory(NULL) == 0);
+    CHECK(lf_throttle_config_memory(NULL) == 0);
+    lf_throttle_free(t);
+    lf_throttle_free(NULL);
+}
+
 int main(void) {
     build_messages();
     shared = new_engine();
@@ -452,6 +527,7 @@ int main(void) {
     test_session();
     test_references();
     test_bayes();
+    test_throttle();
     lf_engine_unref(shared);
     if (failures) {
         fprintf(stderr, "test_api: %d check(s) failed\n", failures);

@@ -60,6 +60,7 @@ ENUMS: Dict[str, Tuple[Type[enum.Enum], str]] = {
     "lf_detection_kind": (libfilter.DetectionKind, "LF_DETECTION_"),
     "lf_limit": (libfilter.Limit, "LF_LIMIT_"),
     "lf_bayes_classifier": (libfilter.BayesClassifier, "LF_BAYES_"),
+    "lf_advice": (libfilter.Advice, "LF_ADVICE_"),
 }
 
 

@@ -12,6 +12,7 @@ shared library) or the dynamic linker's search path, on first use.
 
 from ._engine import Bayes, BytesLike, Engine, PathLike, Scanner, Session, Text, version
 from ._ffi import ABI, ENV_VAR, LibraryNotFoundError
+from ._throttle import Advice, Throttle, ThrottleAdvice, ThrottleConfig, ThrottleRates
 from ._types import (
     Action,
     BayesClassifier,
@@ -33,6 +34,7 @@ __all__ = [
     "ABI",
     "ENV_VAR",
     "Action",
+    "Advice",
     "Bayes",
     "BayesClassifier",
     "BytesLike",
@@ -51,6 +53,10 @@ __all__ = [
     "Status",
     "Symbol",
     "Text",
+    "Throttle",
+    "ThrottleAdvice",
+    "ThrottleConfig",
+    "ThrottleRates",
     "Verdict",
     "__version__",
     "version",

@@ -26,6 +26,7 @@ import os
 import threading
 from ctypes import (
     POINTER,
+    Structure,
     c_bool,
     c_char_p,
     c_double,
@@ -33,11 +34,12 @@ from ctypes import (
     c_size_t,
     c_uint32,
     c_uint64,
+    c_uint8,
     c_void_p,
 )
 from typing import Any, Optional
 
-__all__ = ["ABI", "ENV_VAR", "LibraryNotFoundError", "lib"]
+__all__ = ["ABI", "ENV_VAR", "LibraryNotFoundError", "ThrottleConfigC", "ThrottleRatesC", "lib"]
 
 #: The environment variable naming the shared library's full path.
 ENV_VAR = "LIBFILTER_LIBRARY"
@@ -52,6 +54,42 @@ class LibraryNotFoundError(OSError):
     """libfilter's shared library could not be found or loaded, or it is
     not the ABI version this binding was written for."""
 
+
+class ThrottleRatesC(Structure):
+    """``lf_throttle_rates``, field for field."""
+
+    _fields_ = [
+        ("connections", c_uint32),
+        ("messages", c_uint32),
+        ("recipients", c_uint32),
+        ("spam", c_uint32),
+    ]
+
+
+class ThrottleConfigC(Structure):
+    """``lf_throttle_config``, field for field (ctypes lays it out as the C
+    compiler does)."""
+
+    _fields_ = [
+        ("window_ms", c_uint64),
+        ("buckets", c_uint32),
+        ("host_slots", c_size_t),
+        ("net_slots", c_size_t),
+        ("v4_prefix", c_uint8),
+        ("v6_prefix", c_uint8),
+        ("host", ThrottleRatesC),
+        ("net", ThrottleRatesC),
+        ("delay_ms", c_uint32),
+        ("max_delay_ms", c_uint32),
+        ("tempfail_percent", c_uint32),
+        ("reject_percent", c_uint32),
+        ("zombie_percent", c_uint32),
+        ("seed", c_uint64),
+    ]
+
+
+_cfg = POINTER(ThrottleConfigC)
+_rates = POINTER(ThrottleRatesC)
 
 # name: (restype, argtypes). `lf_status` and the other C enums are ints.
 _status = c_int
@@ -137,6 +175,23 @@ FUNCTIONS: dict[str, tuple[Any, list[Any]]] = {
     "lf_engine_builder_set_bayes": (_status, [_p, _p]),
     "lf_engine_builder_load_bayes": (_status, [_p, c_char_p]),
     "lf_report_bayes": (_status, [_p, POINTER(c_double)]),
+    # throttle
+    "lf_throttle_config_default": (_status, [_cfg]),
+    "lf_throttle_config_memory": (c_size_t, [_cfg]),
+    "lf_throttle_new": (_status, [_cfg, _out_p]),
+    "lf_throttle_free": (None, [_p]),
+    "lf_throttle_connect": (_status, [_p, c_char_p, c_uint64, POINTER(c_int), POINTER(c_uint32)]),
+    "lf_throttle_message": (
+        _status,
+        [_p, c_char_p, c_uint32, c_uint64, POINTER(c_int), POINTER(c_uint32)],
+    ),
+    "lf_throttle_verdict": (
+        _status,
+        [_p, c_char_p, c_bool, c_uint64, POINTER(c_int), POINTER(c_uint32)],
+    ),
+    "lf_throttle_advice": (_status, [_p, c_char_p, c_uint64, POINTER(c_int), POINTER(c_uint32)]),
+    "lf_throttle_counts": (_status, [_p, c_char_p, c_uint64, _rates, _rates]),
+    "lf_throttle_memory": (c_size_t, [_p]),
 }
 
 _lock = threading.Lock()
