@@ -7,6 +7,7 @@ mod learn;
 mod report;
 mod rules;
 mod scan;
+mod threat;
 
 use std::io::{self, BufWriter, Read};
 use std::path::PathBuf;
@@ -43,6 +44,9 @@ enum Cmd {
     Learn(learn::LearnArgs),
     /// The Bayes store: counts, compaction, expiry.
     Bayes(learn::BayesArgs),
+    /// The threat report from scan logs (`scan --json` lines): totals,
+    /// spam and virus shares, rates, the virus table, charts per day.
+    Report(threat::ReportArgs),
 }
 
 #[derive(Args)]
@@ -74,6 +78,7 @@ fn main() -> ExitCode {
         Cmd::Eval(args) => eval::eval(args),
         Cmd::Learn(args) => learn::learn(args),
         Cmd::Bayes(args) => learn::bayes(args),
+        Cmd::Report(args) => threat::report(args),
     }
 }
 

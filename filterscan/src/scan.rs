@@ -94,7 +94,11 @@ fn resolve_dns(
     let answers: Vec<filter::spam::dns::Answer> = v
         .queries()
         .iter()
-        .filter_map(|q| cache.get(&q.name).map(|a| filter::spam::dns::Answer::new(&q.name, a)))
+        .filter_map(|q| {
+            cache
+                .get(&q.name)
+                .map(|a| filter::spam::dns::Answer::new(&q.name, a))
+        })
         .collect();
     scanner.resolve(report, &answers);
 }
@@ -159,59 +163,73 @@ pub fn scan(args: ScanArgs) -> ExitCode {
     let mut bytes = 0u64;
     let rules_active = engine.rules().map_or(0, |r| r.stats().active);
 
-    let emit =
-        |out: &mut BufWriter<io::StdoutLock<'_>>, label: &str, r: &Report| -> io::Result<()> {
-            if args.json {
-                let dets: Vec<_> = r
-                    .detections
-                    .iter()
-                    .map(|d| {
-                        json!({
-                            "name": d.name,
-                            "kind": kind_name(d.kind),
-                            "location": d.location,
-                        })
-                    })
-                    .collect();
-                let spam = r.spam.as_ref().map(|v| {
+    let emit = |out: &mut BufWriter<io::StdoutLock<'_>>,
+                label: &str,
+                r: &Report,
+                data: &[u8]|
+     -> io::Result<()> {
+        if args.json {
+            let dets: Vec<_> = r
+                .detections
+                .iter()
+                .map(|d| {
                     json!({
-                        "score": v.score,
-                        "required": v.required,
-                        "is_spam": v.is_spam,
-                        "action": v.action.name(),
-                        "symbols": v.symbols.iter().map(|s| json!({
-                            "name": s.name,
-                            "score": s.score,
-                            "description": s.description,
-                        })).collect::<Vec<_>>(),
+                        "name": d.name,
+                        "kind": kind_name(d.kind),
+                        "location": d.location,
                     })
-                });
-                let found = r.infected() || r.spam.as_ref().is_some_and(|v| v.is_spam);
-                let v = json!({
-                    "path": label,
-                    "verdict": if found { "FOUND" } else { "OK" },
-                    "name": r.name(),
-                    "detections": dets,
-                    "spam": spam,
-                });
-                writeln!(out, "{v}")
-            } else {
-                match (r.name(), &r.spam) {
-                    (Some(n), _) => writeln!(out, "{label}: {n} FOUND"),
-                    (None, Some(v)) if v.is_spam => {
-                        let tests: Vec<&str> = v.symbols.iter().map(|s| s.name.as_str()).collect();
-                        writeln!(
-                            out,
-                            "{label}: Spam FOUND (score={:.1} required={:.1} tests={})",
-                            v.score,
-                            v.required,
-                            tests.join(",")
-                        )
-                    }
-                    _ => writeln!(out, "{label}: OK"),
+                })
+                .collect();
+            let spam = r.spam.as_ref().map(|v| {
+                json!({
+                    "score": v.score,
+                    "required": v.required,
+                    "is_spam": v.is_spam,
+                    "action": v.action.name(),
+                    "symbols": v.symbols.iter().map(|s| json!({
+                        "name": s.name,
+                        "score": s.score,
+                        "description": s.description,
+                    })).collect::<Vec<_>>(),
+                })
+            });
+            let found = r.infected() || r.spam.as_ref().is_some_and(|v| v.is_spam);
+            // When the message arrived (for `filterscan report`), and
+            // when it was scanned: the command line may read the clock,
+            // the library never does.
+            let received = r.spam.as_ref().and_then(|_| {
+                filter::spam::origin::received_at(&filter::mime::Message::parse(data))
+            });
+            let scanned = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let v = json!({
+                "path": label,
+                "received": received,
+                "scanned": scanned,
+                "verdict": if found { "FOUND" } else { "OK" },
+                "name": r.name(),
+                "detections": dets,
+                "spam": spam,
+            });
+            writeln!(out, "{v}")
+        } else {
+            match (r.name(), &r.spam) {
+                (Some(n), _) => writeln!(out, "{label}: {n} FOUND"),
+                (None, Some(v)) if v.is_spam => {
+                    let tests: Vec<&str> = v.symbols.iter().map(|s| s.name.as_str()).collect();
+                    writeln!(
+                        out,
+                        "{label}: Spam FOUND (score={:.1} required={:.1} tests={})",
+                        v.score,
+                        v.required,
+                        tests.join(",")
+                    )
                 }
+                _ => writeln!(out, "{label}: OK"),
             }
-        };
+        }
+    };
 
     let result = (|| -> io::Result<()> {
         for arg in &args.paths {
@@ -241,7 +259,7 @@ pub fn scan(args: ScanArgs) -> ExitCode {
                         scanned += 1;
                         infected += u64::from(r.infected());
                         spam += u64::from(r.spam.as_ref().is_some_and(|v| v.is_spam));
-                        emit(&mut out, &name, &r)?;
+                        emit(&mut out, &name, &r, msg)?;
                     }
                 } else {
                     let mut r = scanner.scan(&data);
@@ -251,7 +269,7 @@ pub fn scan(args: ScanArgs) -> ExitCode {
                     scanned += 1;
                     infected += u64::from(r.infected());
                     spam += u64::from(r.spam.as_ref().is_some_and(|v| v.is_spam));
-                    emit(&mut out, &label, &r)?;
+                    emit(&mut out, &label, &r, &data)?;
                 }
             }
         }

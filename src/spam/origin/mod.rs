@@ -143,6 +143,24 @@ pub fn recipient_domains(msg: &Message<'_>) -> Vec<String> {
     out
 }
 
+/// When the message arrived, in Unix seconds: the date of the newest
+/// Received line that has one, else the `Date` header; `None` when neither
+/// reads as a date. What a report puts a message under.
+pub fn received_at(msg: &Message<'_>) -> Option<i64> {
+    let date_of = |line: &str| {
+        // The date follows the last `;` of a Received line.
+        let (_, tail) = line.rsplit_once(';')?;
+        crate::spam::evals::util::parse_date(tail)
+    };
+    received_lines(msg)
+        .iter()
+        .find_map(|l| date_of(l))
+        .or_else(|| {
+            let d = msg.headers(msg.root(), "Date").next()?;
+            crate::spam::evals::util::parse_date(&String::from_utf8_lossy(d))
+        })
+}
+
 /// Reads the chain of `msg` and runs every check.
 pub fn analyze(msg: &Message<'_>, cfg: &OriginConfig) -> Origin {
     let lines = received_lines(msg);
