@@ -389,13 +389,45 @@ fn info(h: &Hir, depth: u32) -> Info {
 /// (lowercased: compare ASCII case-insensitively), or `None` when there is
 /// no usable set.
 pub fn required(hir: &Hir) -> Option<Vec<Vec<u8>>> {
-    let i = info(hir, 0);
+    strings(info(hir, 0))
+}
+
+/// The usable set of a node, cut and minimised.
+fn strings(i: Info) -> Option<Lits> {
     better(i.best, only_usable(i.exact)).map(|mut l| {
         for s in &mut l {
             s.truncate(MAX_LIT);
         }
         minimize(l)
     })
+}
+
+/// [`strings`] for a projection of a pattern, where a node that can never
+/// match needs nothing: `Some` of an empty set.
+fn strings_or_never(h: &Hir) -> Option<Lits> {
+    let i = info(h, 0);
+    if is_never(&i) {
+        return Some(Vec::new());
+    }
+    strings(i)
+}
+
+/// `h` rebuilt with `leaf` applied to every literal, class, look and
+/// empty node.
+fn map_leaves(h: &Hir, leaf: &dyn Fn(&Hir) -> Hir) -> Hir {
+    match h.kind() {
+        HirKind::Capture(c) => map_leaves(&c.sub, leaf),
+        HirKind::Repetition(r) => {
+            let mut r = r.clone();
+            r.sub = Box::new(map_leaves(&r.sub, leaf));
+            Hir::repetition(r)
+        }
+        HirKind::Concat(subs) => Hir::concat(subs.iter().map(|x| map_leaves(x, leaf)).collect()),
+        HirKind::Alternation(subs) => {
+            Hir::alternation(subs.iter().map(|x| map_leaves(x, leaf)).collect())
+        }
+        _ => leaf(h),
+    }
 }
 
 /// Whether `b` may occur in plain text: ASCII, and not `&` (which starts
@@ -422,7 +454,7 @@ pub fn is_plain(text: &[u8]) -> bool {
 /// lies in plain text is a match of the result.
 fn plain(h: &Hir) -> Hir {
     use regex_syntax::hir::{ClassBytes, ClassBytesRange, ClassUnicode, ClassUnicodeRange};
-    match h.kind() {
+    map_leaves(h, &|h| match h.kind() {
         HirKind::Empty | HirKind::Look(_) => h.clone(),
         HirKind::Literal(l) => {
             if l.0.iter().all(|&b| plain_byte(b)) {
@@ -447,15 +479,8 @@ fn plain(h: &Hir) -> Hir {
             ]));
             Hir::class(Class::Unicode(c))
         }
-        HirKind::Capture(c) => plain(&c.sub),
-        HirKind::Repetition(r) => {
-            let mut r = r.clone();
-            r.sub = Box::new(plain(&r.sub));
-            Hir::repetition(r)
-        }
-        HirKind::Concat(subs) => Hir::concat(subs.iter().map(plain).collect()),
-        HirKind::Alternation(subs) => Hir::alternation(subs.iter().map(plain).collect()),
-    }
+        _ => h.clone(),
+    })
 }
 
 /// Like [`required`], but only for matches in plain text (see
@@ -465,17 +490,7 @@ fn plain(h: &Hir) -> Hir {
 /// character references) have no required string, but restricted to plain
 /// text they need one of a few ASCII spellings.
 pub fn required_plain(hir: &Hir) -> Option<Vec<Vec<u8>>> {
-    let p = plain(hir);
-    let i = info(&p, 0);
-    if is_never(&i) {
-        return Some(Vec::new());
-    }
-    better(i.best, only_usable(i.exact)).map(|mut l| {
-        for s in &mut l {
-            s.truncate(MAX_LIT);
-        }
-        minimize(l)
-    })
+    strings_or_never(&plain(hir))
 }
 
 /// `hir` as seen in a skeleton: the text with every byte that is not an
@@ -492,7 +507,7 @@ fn skeleton(h: &Hir) -> Hir {
             ClassBytesRange::new(b'a', b'z'),
         ])
     };
-    match h.kind() {
+    map_leaves(h, &|h| match h.kind() {
         HirKind::Empty | HirKind::Look(_) => Hir::empty(),
         HirKind::Literal(l) => {
             let kept: Vec<u8> =
@@ -528,15 +543,8 @@ fn skeleton(h: &Hir) -> Hir {
                 Hir::alternation(vec![kept, Hir::empty()])
             }
         }
-        HirKind::Capture(c) => skeleton(&c.sub),
-        HirKind::Repetition(r) => {
-            let mut r = r.clone();
-            r.sub = Box::new(skeleton(&r.sub));
-            Hir::repetition(r)
-        }
-        HirKind::Concat(subs) => Hir::concat(subs.iter().map(skeleton).collect()),
-        HirKind::Alternation(subs) => Hir::alternation(subs.iter().map(skeleton).collect()),
-    }
+        _ => h.clone(),
+    })
 }
 
 /// Like [`required_plain`], but the strings are looked for in the
@@ -544,17 +552,7 @@ fn skeleton(h: &Hir) -> Hir {
 /// that put `[_\W]{0,3}` between letters (`p[_\W]{0,3}h[_\W]{0,3}e...`)
 /// need `phe...` there.
 pub fn required_skeleton(hir: &Hir) -> Option<Vec<Vec<u8>>> {
-    let s = skeleton(&plain(hir));
-    let i = info(&s, 0);
-    if is_never(&i) {
-        return Some(Vec::new());
-    }
-    better(i.best, only_usable(i.exact)).map(|mut l| {
-        for s in &mut l {
-            s.truncate(MAX_LIT);
-        }
-        minimize(l)
-    })
+    strings_or_never(&skeleton(&plain(hir)))
 }
 
 /// Drops strings that contain another string of the set.
