@@ -553,6 +553,21 @@ void lf_engine_builder_free(lf_engine_builder *b);
 lf_status lf_engine_builder_set_defaults(lf_engine_builder *b, bool on);
 
 /**
+ * Network tests on (`on` true): the rules' DNS blocklist tests
+ * (`check_rbl`, `check_rbl_sub`, `urirhssub`/`urirhsbl` with
+ * `check_uridnsbl`) run, and scores come from SpamAssassin's network score
+ * set. libfilter still does no I/O: a report lists the names to look up
+ * (`lf_report_dns_query_count`, `lf_report_dns_query`), the caller
+ * resolves them and hands the A records back (`lf_report_dns_answer`),
+ * and `lf_report_dns_resolve` finishes the verdict. Default off.
+ *
+ * `b` must not be NULL. `LF_ERR_STATE` once built.
+ *
+ * Not thread-safe: one thread at a time per builder.
+ */
+lf_status lf_engine_builder_set_net(lf_engine_builder *b, bool on);
+
+/**
  * Strict loading (`on` true): the first bad database line makes the load
  * fail with `LF_ERR_LOAD`. Default off: bad lines are skipped and counted
  * (`lf_engine_load_error_count`).
@@ -948,6 +963,51 @@ size_t lf_report_header_count(const lf_report *report);
  * Thread-safe: a report is only read, until `lf_report_free`.
  */
 lf_status lf_report_header(const lf_report *report, size_t i, const char **name, const char **value);
+
+/**
+ * The number of DNS names (A records) to look up before
+ * `lf_report_dns_resolve`, or 0 when there is nothing to ask (an engine
+ * without `lf_engine_builder_set_net`, no blocklist rules, or resolved
+ * already) or `report` is NULL. libfilter never resolves anything itself.
+ *
+ * Thread-safe: a report is only read, until `lf_report_free`.
+ */
+size_t lf_report_dns_query_count(const lf_report *report);
+
+/**
+ * Writes DNS name `i` (0-based, below `lf_report_dns_query_count`) into
+ * `*name`, e.g. `"7.2.0.192.zen.spamhaus.org"` (no trailing dot). The
+ * string is NUL-terminated and owned by the report, valid until
+ * `lf_report_dns_resolve` or `lf_report_free`. `report` and `name` must
+ * not be NULL; `LF_ERR_INVALID` when `i` is out of range.
+ *
+ * Thread-safe: a report is only read, until `lf_report_free`.
+ */
+lf_status lf_report_dns_query(const lf_report *report, size_t i, const char **name);
+
+/**
+ * Records one A record that came back for `name` (as asked, any case,
+ * trailing dot allowed): `addr` is a dotted IPv4 address. Call it once per
+ * address; names without an answer count as not listed. `report`, `name`
+ * and `addr` must not be NULL; `LF_ERR_INVALID` when `addr` is not an IPv4
+ * address or nothing is left to resolve.
+ *
+ * Not thread-safe: one thread at a time per report.
+ */
+lf_status lf_report_dns_answer(lf_report *report, const char *name, const char *addr);
+
+/**
+ * Finishes the report's DNS blocklist tests with the answers recorded by
+ * `lf_report_dns_answer`: the blocklist rules they satisfy hit, the metas
+ * that read them run again, and the verdict, action, score, symbols and
+ * headers are read anew. Afterwards `lf_report_dns_query_count` is 0.
+ * A report with nothing to resolve is left as it is (`LF_OK`).
+ * `report` must not be NULL.
+ *
+ * Not thread-safe: one thread at a time per report; the strings the report
+ * handed out before are freed.
+ */
+lf_status lf_report_dns_resolve(lf_report *report);
 
 /**
  * Creates a session on `engine` for one SMTP connection. The session takes

@@ -780,3 +780,93 @@ fn memory_database_of_unknown_type_is_an_error() {
     }
     lf_engine_builder_free(b);
 }
+
+#[test]
+fn dns_blocklists_through_the_c_abi() {
+    let mut b = ptr::null_mut();
+    assert_eq!(lf_engine_builder_new(&mut b), LF_OK);
+    assert_eq!(lf_engine_builder_set_net(b, true), LF_OK);
+    let rules = "header __CAPI_ZEN eval:check_rbl('capi', 'zen.example.')\n\
+                 header CAPI_SBL eval:check_rbl_sub('capi', '127.0.0.2')\n\
+                 tflags CAPI_SBL net\nscore CAPI_SBL 0 6 0 6\n";
+    assert_eq!(
+        lf_engine_builder_load_rules_memory(b, c"dns.cf".as_ptr(), rules.as_ptr(), rules.len()),
+        LF_OK
+    );
+    let mut e = ptr::null();
+    assert_eq!(lf_engine_builder_build(b, &mut e), LF_OK);
+    lf_engine_builder_free(b);
+    let msg = b"Received: from x (unknown [203.0.113.9]) by mx.example.com; Mon, 3 Jun 2024 10:00:00 +0000\r\n\
+Subject: hi\r\n\r\nhello\r\n";
+
+    let mut sc = ptr::null_mut();
+    assert_eq!(lf_scanner_new(e, &mut sc), LF_OK);
+    let mut r = ptr::null_mut();
+    assert_eq!(
+        lf_scanner_scan(sc, msg.as_ptr(), msg.len(), ptr::null(), &mut r),
+        LF_OK
+    );
+    assert_eq!(lf_report_dns_query_count(r), 1);
+    let mut name = ptr::null();
+    assert_eq!(lf_report_dns_query(r, 0, &mut name), LF_OK);
+    assert_eq!(s(name), "9.113.0.203.zen.example");
+    assert_eq!(lf_report_dns_query(r, 1, &mut name), LF_ERR_INVALID);
+    assert_eq!(seen(r).verdict, lf_verdict::LF_VERDICT_CLEAN);
+    assert_eq!(
+        lf_report_dns_answer(
+            r,
+            c"9.113.0.203.zen.example.".as_ptr(),
+            c"not an address".as_ptr()
+        ),
+        LF_ERR_INVALID
+    );
+    assert_eq!(
+        lf_report_dns_answer(
+            r,
+            c"9.113.0.203.zen.example.".as_ptr(),
+            c"127.0.0.2".as_ptr()
+        ),
+        LF_OK
+    );
+    assert_eq!(
+        lf_report_dns_answer(r, ptr::null(), c"127.0.0.2".as_ptr()),
+        LF_ERR_NULL
+    );
+    assert_eq!(lf_report_dns_resolve(r), LF_OK);
+    let after = seen(r);
+    assert_eq!(after.verdict, lf_verdict::LF_VERDICT_SPAM);
+    assert!(
+        after
+            .symbols
+            .iter()
+            .any(|(n, sc)| n == "CAPI_SBL" && *sc == 6.0),
+        "{:?}",
+        after.symbols
+    );
+    assert_eq!(lf_report_dns_query_count(r), 0);
+    // Nothing left: answering is an error, resolving again does nothing.
+    assert_eq!(
+        lf_report_dns_answer(r, c"x".as_ptr(), c"127.0.0.2".as_ptr()),
+        LF_ERR_INVALID
+    );
+    assert_eq!(lf_report_dns_resolve(r), LF_OK);
+    assert_eq!(lf_report_dns_resolve(ptr::null_mut()), LF_ERR_NULL);
+    assert_eq!(lf_report_dns_query_count(ptr::null()), 0);
+    lf_report_free(r);
+
+    // The same scan answered with a name never asked: not listed.
+    let mut r = ptr::null_mut();
+    assert_eq!(
+        lf_scanner_scan(sc, msg.as_ptr(), msg.len(), ptr::null(), &mut r),
+        LF_OK
+    );
+    assert_eq!(
+        lf_report_dns_answer(r, c"1.1.1.1.zen.example".as_ptr(), c"127.0.0.2".as_ptr()),
+        LF_OK
+    );
+    assert_eq!(lf_report_dns_resolve(r), LF_OK);
+    assert_eq!(seen(r).verdict, lf_verdict::LF_VERDICT_CLEAN);
+    lf_report_free(r);
+    lf_scanner_free(sc);
+    lf_engine_unref(e);
+}

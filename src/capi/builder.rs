@@ -136,6 +136,26 @@ pub extern "C" fn lf_engine_builder_set_defaults(b: *mut lf_engine_builder, on: 
     })
 }
 
+/// Network tests on (`on` true): the rules' DNS blocklist tests
+/// (`check_rbl`, `check_rbl_sub`, `urirhssub`/`urirhsbl` with
+/// `check_uridnsbl`) run, and scores come from SpamAssassin's network score
+/// set. libfilter still does no I/O: a report lists the names to look up
+/// (`lf_report_dns_query_count`, `lf_report_dns_query`), the caller
+/// resolves them and hands the A records back (`lf_report_dns_answer`),
+/// and `lf_report_dns_resolve` finishes the verdict. Default off.
+///
+/// `b` must not be NULL. `LF_ERR_STATE` once built.
+///
+/// Not thread-safe: one thread at a time per builder.
+#[unsafe(no_mangle)]
+pub extern "C" fn lf_engine_builder_set_net(b: *mut lf_engine_builder, on: bool) -> lf_status {
+    boundary(|| {
+        // SAFETY: as in lf_engine_builder_set_defaults.
+        let b = unsafe { handle_mut(b, "builder") }?;
+        b.with(|x| x.net(on))
+    })
+}
+
 /// Strict loading (`on` true): the first bad database line makes the load
 /// fail with `LF_ERR_LOAD`. Default off: bad lines are skipped and counted
 /// (`lf_engine_load_error_count`).

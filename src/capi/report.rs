@@ -3,8 +3,11 @@
 use std::ffi::{CString, c_char};
 use std::sync::Arc;
 
-use super::{Fail, Res, boundary, boundary_or, c_string, handle, lf_status, put};
+use super::{
+    Fail, Res, boundary, boundary_or, c_string, cstr_utf8, handle, handle_mut, lf_status, put,
+};
 use crate::report::DetectionKind;
+use crate::spam::dns::Answer;
 use crate::spam::verdict::Action;
 use crate::{Engine, Report};
 
@@ -89,10 +92,37 @@ pub struct lf_report {
     symbols: Vec<Symbol>,
     defects: Vec<CString>,
     headers: Vec<(CString, CString)>,
+    /// DNS work left (an engine built with `lf_engine_builder_set_net`).
+    dns: Option<Box<DnsWork>>,
+}
+
+/// What `lf_report_dns_resolve` needs: the Rust report, its engine, the
+/// names to ask, and the answers given so far.
+struct DnsWork {
+    report: Report,
+    engine: Arc<Engine>,
+    queries: Vec<CString>,
+    answers: Vec<Answer>,
 }
 
 impl lf_report {
     pub(crate) fn new(r: Report, engine: &Arc<Engine>) -> lf_report {
+        let dns = r
+            .spam
+            .as_ref()
+            .filter(|v| !v.queries().is_empty())
+            .map(|v| {
+                Box::new(DnsWork {
+                    queries: v
+                        .queries()
+                        .iter()
+                        .map(|q| c_string(q.name.as_str()))
+                        .collect(),
+                    report: r.clone(),
+                    engine: Arc::clone(engine),
+                    answers: Vec::new(),
+                })
+            });
         let mut flags = 0;
         let detections: Vec<Detection> = r
             .detections
@@ -168,6 +198,7 @@ impl lf_report {
             symbols,
             defects: r.defects.names().map(c_string).collect(),
             headers,
+            dns,
         }
     }
 
@@ -453,5 +484,107 @@ pub extern "C" fn lf_report_header(
             put(name, n.as_ptr(), "name")?;
             put(value, v.as_ptr(), "value")
         }
+    })
+}
+
+/// The number of DNS names (A records) to look up before
+/// `lf_report_dns_resolve`, or 0 when there is nothing to ask (an engine
+/// without `lf_engine_builder_set_net`, no blocklist rules, or resolved
+/// already) or `report` is NULL. libfilter never resolves anything itself.
+///
+/// Thread-safe: a report is only read, until `lf_report_free`.
+#[unsafe(no_mangle)]
+pub extern "C" fn lf_report_dns_query_count(report: *const lf_report) -> usize {
+    count(report, |r| r.dns.as_ref().map_or(0, |d| d.queries.len()))
+}
+
+/// Writes DNS name `i` (0-based, below `lf_report_dns_query_count`) into
+/// `*name`, e.g. `"7.2.0.192.zen.spamhaus.org"` (no trailing dot). The
+/// string is NUL-terminated and owned by the report, valid until
+/// `lf_report_dns_resolve` or `lf_report_free`. `report` and `name` must
+/// not be NULL; `LF_ERR_INVALID` when `i` is out of range.
+///
+/// Thread-safe: a report is only read, until `lf_report_free`.
+#[unsafe(no_mangle)]
+pub extern "C" fn lf_report_dns_query(
+    report: *const lf_report,
+    i: usize,
+    name: *mut *const c_char,
+) -> lf_status {
+    with(report, |r| {
+        let d = r
+            .dns
+            .as_ref()
+            .ok_or_else(|| Fail::invalid("no DNS names to ask"))?;
+        let q = index(&d.queries, i)?;
+        // SAFETY: `name` is NULL (checked) or writable, as documented.
+        unsafe { put(name, q.as_ptr(), "name") }
+    })
+}
+
+/// Records one A record that came back for `name` (as asked, any case,
+/// trailing dot allowed): `addr` is a dotted IPv4 address. Call it once per
+/// address; names without an answer count as not listed. `report`, `name`
+/// and `addr` must not be NULL; `LF_ERR_INVALID` when `addr` is not an IPv4
+/// address or nothing is left to resolve.
+///
+/// Not thread-safe: one thread at a time per report.
+#[unsafe(no_mangle)]
+pub extern "C" fn lf_report_dns_answer(
+    report: *mut lf_report,
+    name: *const c_char,
+    addr: *const c_char,
+) -> lf_status {
+    boundary(|| {
+        // SAFETY: `report` is NULL (checked) or a live report used by this
+        // thread only, as documented.
+        let r = unsafe { handle_mut(report, "report") }?;
+        // SAFETY: NUL-terminated strings or NULL (checked), as documented.
+        let name = unsafe { cstr_utf8(name, "name") }?;
+        // SAFETY: as above.
+        let addr = unsafe { cstr_utf8(addr, "addr") }?;
+        let a: std::net::Ipv4Addr = addr
+            .parse()
+            .map_err(|_| Fail::invalid("addr is not an IPv4 address"))?;
+        let d = r
+            .dns
+            .as_mut()
+            .ok_or_else(|| Fail::invalid("nothing to resolve"))?;
+        d.answers.push(Answer::new(name, &[a]));
+        Ok(())
+    })
+}
+
+/// Finishes the report's DNS blocklist tests with the answers recorded by
+/// `lf_report_dns_answer`: the blocklist rules they satisfy hit, the metas
+/// that read them run again, and the verdict, action, score, symbols and
+/// headers are read anew. Afterwards `lf_report_dns_query_count` is 0.
+/// A report with nothing to resolve is left as it is (`LF_OK`).
+/// `report` must not be NULL.
+///
+/// Not thread-safe: one thread at a time per report; the strings the report
+/// handed out before are freed.
+#[unsafe(no_mangle)]
+pub extern "C" fn lf_report_dns_resolve(report: *mut lf_report) -> lf_status {
+    boundary(|| {
+        // SAFETY: as in lf_report_dns_answer.
+        let r = unsafe { handle_mut(report, "report") }?;
+        let Some(d) = r.dns.take() else {
+            return Ok(());
+        };
+        let DnsWork {
+            mut report,
+            engine,
+            answers,
+            ..
+        } = *d;
+        engine.scanner().resolve(&mut report, &answers);
+        let truncated = r.flags & LF_REPORT_TRUNCATED != 0;
+        *r = lf_report::new(report, &engine);
+        r.dns = None;
+        if truncated {
+            r.truncated();
+        }
+        Ok(())
     })
 }

@@ -243,6 +243,7 @@ def _scan_with(
     rdns: Optional[Text],
     mail_from: Optional[Text],
     rcpt: Union[Text, Iterable[Text]],
+    resolve: Optional[Callable[[str], Iterable[str]]] = None,
 ) -> Report:
     L = lib()
     buf, n = _buffer(data)
@@ -253,7 +254,28 @@ def _scan_with(
     finally:
         L.lf_envelope_free(env)
     assert out.value is not None
+    if resolve is not None:
+        try:
+            _resolve_dns(out.value, resolve)
+        except BaseException:
+            L.lf_report_free(out.value)
+            raise
     return _read_report(out.value)
+
+
+def _resolve_dns(ptr: int, resolve: Callable[[str], Iterable[str]]) -> None:
+    """Asks ``resolve`` for the A records of every DNS name the report
+    lists (``Engine(net=True)``) and finishes the verdict with them."""
+    L = lib()
+    name = c_char_p()
+    names: List[str] = []
+    for i in range(L.lf_report_dns_query_count(ptr)):
+        _check(L.lf_report_dns_query(ptr, i, byref(name)))
+        names.append(_str(name.value))
+    for n in names:
+        for addr in resolve(n):
+            _check(L.lf_report_dns_answer(ptr, _cstr(n, "name"), _cstr(addr, "address")))
+    _check(L.lf_report_dns_resolve(ptr))
 
 
 # --- Engine ----------------------------------------------------------------
@@ -329,6 +351,7 @@ class Engine:
         memory_databases: Optional[Mapping[str, BytesLike]] = None,
         memory_rules: Optional[Mapping[str, Text]] = None,
         bayes: Union["Bayes", PathLike, None] = None,
+        net: bool = False,
     ) -> None:
         L = lib()
         self._lock = threading.Lock()
@@ -339,6 +362,7 @@ class Engine:
         try:
             _check(L.lf_engine_builder_set_defaults(builder, bool(defaults)))
             _check(L.lf_engine_builder_set_strict(builder, bool(strict)))
+            _check(L.lf_engine_builder_set_net(builder, bool(net)))
             for limit_key, value in (limits or {}).items():
                 limit = _limit_key(limit_key)
                 if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**64:
@@ -478,6 +502,7 @@ class Engine:
         rdns: Optional[Text] = None,
         mail_from: Optional[Text] = None,
         rcpt: Union[Text, Iterable[Text]] = (),
+        resolve: Optional[Callable[[str], Iterable[str]]] = None,
     ) -> Report:
         """Scans one message (or, when it does not look like one, a file).
 
@@ -490,10 +515,14 @@ class Engine:
         message as the C library does (a ``Received`` line,
         ``X-Envelope-From``, ``X-Envelope-To``); ``mail_from=""`` is the
         null sender; ``rcpt`` is one address or several.
+
+        With ``Engine(net=True)``, the rules' DNS blocklist names are handed
+        to ``resolve`` (a DNS name in, its IPv4 A records out, empty when
+        not listed); the library itself never resolves anything.
         """
         scanner = self._checkout()
         try:
-            return _scan_with(scanner, data, client_ip, helo, rdns, mail_from, rcpt)
+            return _scan_with(scanner, data, client_ip, helo, rdns, mail_from, rcpt, resolve)
         finally:
             self._checkin(scanner)
 
