@@ -25,18 +25,40 @@ FS=${CARGO_TARGET_DIR:-target}/release/filterscan
 
 # Every 10th message: ~600 messages across the corpus's whole period.
 awk -F'\t' 'NR % 10 == 0 { print "'"$CORPUS"'/" $2 }' "$CORPUS/labels.tsv" > "$OUT/list"
-# filterscan exits 1 when it finds spam, which xargs reports as 123.
+# filterscan exits 1 when it finds spam, which xargs reports as 123; what
+# counts is that every message got its line.
 xargs "$FS" scan --json < "$OUT/list" > "$OUT/scan.jsonl" || true
-test -s "$OUT/scan.jsonl"
+want=$(wc -l < "$OUT/list")
+got=$(grep -vc '^{"summary"' "$OUT/scan.jsonl" || true)
+if [ "$got" -ne "$want" ]; then
+    echo "scan --json wrote $got lines for $want messages"
+    exit 1
+fi
 "$FS" report --html "$OUT/report.html" "$OUT/scan.jsonl" > "$OUT/report.txt"
-grep -q "^Messages scanned: " "$OUT/report.txt"
+head -n 8 "$OUT/report.txt"
+total=$(sed -n 's/^Messages scanned: //p' "$OUT/report.txt" | tr -d ,)
+if [ "$total" != "$want" ]; then
+    echo "the report counts ${total:-nothing}, not $want"
+    exit 1
+fi
 
+# Exactly these flags: as root on this network Chromium needs no sandbox,
+# no GPU, no first-run, update or sync traffic, and a fresh profile.
+rm -f "$OUT/report.png"
 profile=$(mktemp -d)
+status=0
 timeout 120 chromium --headless --no-sandbox --disable-gpu --no-first-run \
     --disable-background-networking --disable-component-update --disable-sync \
-    --user-data-dir="$profile" --hide-scrollbars --window-size=1200,1600 \
-    --screenshot="$OUT/report.png" "file://$(realpath "$OUT/report.html")" >/dev/null 2>&1 || true
+    --user-data-dir="$profile" --screenshot="$OUT/report.png" \
+    --window-size=1200,1600 "file://$(realpath "$OUT/report.html")" \
+    >"$OUT/chromium.log" 2>&1 || status=$?
 rm -rf "$profile"
+if [ ! -s "$OUT/report.png" ]; then
+    echo "no screenshot (chromium exit status $status):"
+    tail -n 40 "$OUT/chromium.log"
+    exit 1
+fi
+file "$OUT/report.png" 2>/dev/null || true
 
 python3 - "$OUT/report.png" <<'PY'
 import struct, sys, zlib

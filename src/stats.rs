@@ -15,7 +15,13 @@
 //! Memory is bounded. At most [`Limits::names`] virus names are kept; a
 //! detection of a further name counts under "other". At most
 //! [`Limits::days`] days are kept, the most recent ones; totals still count
-//! every message. Within the limits, merging is exact.
+//! every message. Within the limits, merging is exact; beyond them the
+//! totals stay exact and only names and old days are dropped. Counts saturate rather than
+//! wrap, and a file read back passes through its own limits, so no input
+//! makes the accumulator panic or grow past them.
+//!
+//! The text form starts with a version line, `LFSTATS1`; a later format
+//! gets a new tag rather than a silent change.
 //!
 //! ```
 //! use filter::stats::{Stats, share};
@@ -82,6 +88,16 @@ pub struct Day {
     pub blocked: u64,
 }
 
+impl Day {
+    /// Adds `other`'s figures (saturating).
+    fn add(&mut self, other: &Day) {
+        self.messages = self.messages.saturating_add(other.messages);
+        self.spam = self.spam.saturating_add(other.spam);
+        self.infected = self.infected.saturating_add(other.infected);
+        self.blocked = self.blocked.saturating_add(other.blocked);
+    }
+}
+
 /// Why a statistics file could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StatsError {
@@ -137,13 +153,13 @@ impl Stats {
 
     fn add_virus(&mut self, name: &str, v: Virus) {
         if let Some(e) = self.viruses.get_mut(name) {
-            e.count += v.count;
+            e.count = e.count.saturating_add(v.count);
             e.first = e.first.min(v.first);
             e.last = e.last.max(v.last);
         } else if self.viruses.len() < self.limits.names {
             self.viruses.insert(name.to_string(), v);
         } else {
-            self.other_viruses += v.count;
+            self.other_viruses = self.other_viruses.saturating_add(v.count);
         }
     }
 
@@ -151,14 +167,17 @@ impl Stats {
     /// the viruses found in it (each name counted once per message).
     pub fn record(&mut self, at: i64, spam: bool, viruses: &[&str]) {
         self.seen(at);
-        self.messages += 1;
-        self.spam += u64::from(spam);
         let infected = !viruses.is_empty();
-        self.infected += u64::from(infected);
-        let d = self.day(at);
-        d.messages += 1;
-        d.spam += u64::from(spam);
-        d.infected += u64::from(infected);
+        let one = Day {
+            messages: 1,
+            spam: u64::from(spam),
+            infected: u64::from(infected),
+            blocked: 0,
+        };
+        self.messages = self.messages.saturating_add(1);
+        self.spam = self.spam.saturating_add(one.spam);
+        self.infected = self.infected.saturating_add(one.infected);
+        self.day(at).add(&one);
         let mut names: Vec<&str> = viruses.to_vec();
         names.sort_unstable();
         names.dedup();
@@ -179,33 +198,32 @@ impl Stats {
     /// the throttle) at time `at`, by reason.
     pub fn block(&mut self, at: i64, reason: &str) {
         self.seen(at);
-        *self.blocked.entry(reason.to_string()).or_default() += 1;
-        self.day(at).blocked += 1;
+        let n = self.blocked.entry(reason.to_string()).or_default();
+        *n = n.saturating_add(1);
+        let d = self.day(at);
+        d.blocked = d.blocked.saturating_add(1);
         self.trim_days();
     }
 
     /// Adds `other` into `self`.
     pub fn merge(&mut self, other: &Stats) {
-        self.messages += other.messages;
-        self.spam += other.spam;
-        self.infected += other.infected;
-        self.other_viruses += other.other_viruses;
+        self.messages = self.messages.saturating_add(other.messages);
+        self.spam = self.spam.saturating_add(other.spam);
+        self.infected = self.infected.saturating_add(other.infected);
+        self.other_viruses = self.other_viruses.saturating_add(other.other_viruses);
         if let Some((a, b)) = other.span {
             self.seen(a);
             self.seen(b);
         }
         for (k, n) in &other.blocked {
-            *self.blocked.entry(k.clone()).or_default() += n;
+            let e = self.blocked.entry(k.clone()).or_default();
+            *e = e.saturating_add(*n);
         }
         for (name, v) in &other.viruses {
             self.add_virus(name, *v);
         }
         for (k, d) in &other.days {
-            let e = self.days.entry(*k).or_default();
-            e.messages += d.messages;
-            e.spam += d.spam;
-            e.infected += d.infected;
-            e.blocked += d.blocked;
+            self.days.entry(*k).or_default().add(d);
         }
         self.trim_days();
     }
@@ -299,11 +317,13 @@ impl Stats {
             return Err(StatsError::Magic);
         }
         let mut st = Stats::default();
+        let mut names = Vec::new();
         for (i, line) in lines.enumerate() {
             let bad = || StatsError::Line(i + 2);
             let mut w = line.splitn(2, ' ');
             let (key, rest) = (w.next().unwrap_or(""), w.next().unwrap_or(""));
-            let nums = |n: usize| -> Result<(Vec<i64>, &str), StatsError> {
+            // Counts are u64 and times i64: read both through i128.
+            let nums = |n: usize| -> Result<(Vec<i128>, &str), StatsError> {
                 let mut parts = rest.splitn(n + 1, ' ');
                 let mut v = Vec::with_capacity(n);
                 for _ in 0..n {
@@ -311,7 +331,8 @@ impl Stats {
                 }
                 Ok((v, parts.next().unwrap_or("")))
             };
-            let u = |x: i64| u64::try_from(x).map_err(|_| bad());
+            let u = |x: i128| u64::try_from(x).map_err(|_| bad());
+            let t = |x: i128| i64::try_from(x).map_err(|_| bad());
             match key {
                 "limits" => {
                     let (v, _) = nums(2)?;
@@ -329,39 +350,46 @@ impl Stats {
                 }
                 "span" => {
                     let (v, _) = nums(2)?;
-                    st.span = Some((v[0], v[1]));
+                    st.span = Some((t(v[0])?, t(v[1])?));
                 }
                 "blocked" => {
                     let (v, name) = nums(1)?;
-                    st.blocked.insert(unescape(name).ok_or_else(bad)?, u(v[0])?);
+                    let n = st
+                        .blocked
+                        .entry(unescape(name).ok_or_else(bad)?)
+                        .or_default();
+                    *n = n.saturating_add(u(v[0])?);
                 }
                 "virus" => {
                     let (v, name) = nums(3)?;
-                    st.viruses.insert(
+                    names.push((
                         unescape(name).ok_or_else(bad)?,
                         Virus {
                             count: u(v[0])?,
-                            first: v[1],
-                            last: v[2],
+                            first: t(v[1].min(v[2]))?,
+                            last: t(v[1].max(v[2]))?,
                         },
-                    );
+                    ));
                 }
                 "day" => {
                     let (v, _) = nums(5)?;
-                    st.days.insert(
-                        v[0],
-                        Day {
-                            messages: u(v[1])?,
-                            spam: u(v[2])?,
-                            infected: u(v[3])?,
-                            blocked: u(v[4])?,
-                        },
-                    );
+                    st.days.entry(t(v[0])?).or_default().add(&Day {
+                        messages: u(v[1])?,
+                        spam: u(v[2])?,
+                        infected: u(v[3])?,
+                        blocked: u(v[4])?,
+                    });
                 }
                 "" => {}
                 _ => return Err(bad()),
             }
         }
+        // Through the limits (wherever the file put its `limits` line),
+        // like any other addition: a file cannot hold more than its bound.
+        for (name, v) in names {
+            st.add_virus(&name, v);
+        }
+        st.trim_days();
         Ok(st)
     }
 }
@@ -475,6 +503,113 @@ mod tests {
             prop_assert_eq!(&y, &all);
             prop_assert_eq!(Stats::from_text(&all.to_text()).unwrap(), all);
         }
+    }
+
+    proptest! {
+        /// With bounds that the events overflow, no split loses a count:
+        /// the totals, the virus detections (named plus "other") and the
+        /// blocks are exact, and the bounds hold.
+        #[test]
+        fn bounded_merge_keeps_totals(evs in prop::collection::vec(ev(), 0..60), cut in 0usize..60) {
+            let limits = Limits { names: 2, days: 5 };
+            let mut all = Stats::with_limits(limits);
+            evs.iter().for_each(|e| apply(&mut all, e));
+            let cut = cut.min(evs.len());
+            let mut a = Stats::with_limits(limits);
+            let mut b = Stats::with_limits(limits);
+            evs[..cut].iter().for_each(|e| apply(&mut a, e));
+            evs[cut..].iter().for_each(|e| apply(&mut b, e));
+            b.merge(&a);
+            let detections = |s: &Stats| -> u64 {
+                s.viruses().iter().map(|(_, v)| v.count).sum::<u64>() + s.other_viruses()
+            };
+            let blocks = |s: &Stats| -> u64 { s.blocked().map(|(_, n)| n).sum() };
+            prop_assert_eq!(
+                (b.messages(), b.spam(), b.infected(), detections(&b), blocks(&b), b.span()),
+                (all.messages(), all.spam(), all.infected(), detections(&all), blocks(&all), all.span())
+            );
+            prop_assert!(b.viruses().len() <= 2 && b.days().count() <= 5);
+            prop_assert_eq!(Stats::from_text(&b.to_text()).unwrap(), b);
+        }
+    }
+
+    fn text_line() -> impl Strategy<Value = String> {
+        let n = || {
+            prop_oneof![
+                0i128..5,
+                Just(i128::from(i64::MAX)),
+                Just(i128::from(u64::MAX)),
+                Just(-1i128)
+            ]
+        };
+        prop_oneof![
+            (0i64..4, 0i64..4).prop_map(|(a, b)| format!("limits {a} {b}")),
+            (n(), n(), n(), n()).prop_map(|(a, b, c, d)| format!("totals {a} {b} {c} {d}")),
+            (n(), n()).prop_map(|(a, b)| format!("span {a} {b}")),
+            (n(), "[a-c %]{0,3}").prop_map(|(a, k)| format!("blocked {a} {k}")),
+            (n(), n(), n(), "[A-D%0-9]{0,3}")
+                .prop_map(|(a, b, c, k)| format!("virus {a} {b} {c} {k}")),
+            (n(), n(), n(), n(), n())
+                .prop_map(|(a, b, c, d, e)| format!("day {a} {b} {c} {d} {e}")),
+        ]
+    }
+
+    proptest! {
+        /// Whatever a file says, if it reads, it writes back to text that
+        /// reads the same, and merging it with itself does not panic.
+        #[test]
+        fn text_reads_back(lines in prop::collection::vec(text_line(), 0..12)) {
+            let text = format!("LFSTATS1\n{}\n", lines.join("\n"));
+            if let Ok(s) = Stats::from_text(&text) {
+                prop_assert_eq!(Stats::from_text(&s.to_text()).unwrap(), s.clone());
+                let mut m = s.clone();
+                m.merge(&s);
+                prop_assert_eq!(m.messages(), s.messages().saturating_mul(2));
+            }
+        }
+    }
+
+    #[test]
+    fn read_through_the_bounds_and_saturate() {
+        // A file listing more names than its bound keeps the bound.
+        let text = "LFSTATS1\nlimits 2 2\ntotals 3 0 3 0\nvirus 1 5 5 A\nvirus 1 6 6 B\n\
+virus 1 7 7 C\nvirus 2 9 1 A\nday 0 1 0 1 0\nday 1 1 0 1 0\nday 2 1 0 1 0\n";
+        let s = Stats::from_text(text).unwrap();
+        assert_eq!(s.viruses().len(), 2);
+        assert_eq!(s.other_viruses(), 1);
+        assert_eq!(
+            s.viruses()[0],
+            (
+                "A",
+                Virus {
+                    count: 3,
+                    first: 1,
+                    last: 9
+                }
+            )
+        );
+        assert_eq!(s.days().count(), 2);
+        // Also when the bound comes last.
+        let late =
+            Stats::from_text("LFSTATS1\nvirus 1 5 5 A\nvirus 1 6 6 B\nlimits 1 1\n").unwrap();
+        assert_eq!((late.viruses().len(), late.other_viruses()), (1, 1));
+        assert_eq!(Stats::from_text(&late.to_text()).unwrap(), late);
+        // Counts saturate instead of overflowing.
+        let big = Stats::from_text(&format!("LFSTATS1\ntotals {} 0 0 0\n", i64::MAX)).unwrap();
+        let mut m = big.clone();
+        m.merge(&big);
+        m.merge(&big);
+        assert_eq!(m.messages(), u64::MAX);
+        // and a count past i64::MAX (a merge's, or names spilling into
+        // "other") still reads back.
+        assert_eq!(Stats::from_text(&m.to_text()).unwrap(), m);
+        let spill = Stats::from_text(&format!(
+            "LFSTATS1\nlimits 0 0\nvirus {} 0 0 A\ntotals 0 0 0 1\n",
+            i64::MAX
+        ))
+        .unwrap();
+        assert_eq!(spill.other_viruses(), i64::MAX as u64 + 1);
+        assert_eq!(Stats::from_text(&spill.to_text()).unwrap(), spill);
     }
 
     #[test]

@@ -94,9 +94,70 @@ fn figures_from_a_known_log() {
     assert!(s.contains("(2 days with mail;"), "{s}");
     assert!(s.contains("    spam    ▆▃\n"), "{s}");
     assert!(s.contains("    viruses ▃▆\n"), "{s}");
-    // Rates over the 25 hours covered.
+    // One line a day: messages, spam, viruses, then the spam share as a
+    // bar of 20 cells (75% is 15 full cells).
+    let day_line = |d: &str| -> Vec<String> {
+        let l = s
+            .lines()
+            .find(|l| l.starts_with(&format!("  {d}")))
+            .unwrap_or_else(|| panic!("no line for {d}: {s}"));
+        l.split_whitespace().map(String::from).collect()
+    };
+    assert_eq!(day_line("2004-01-01")[1..4], ["4", "3", "1"], "{s}");
+    assert_eq!(day_line("2004-01-01")[4], "█".repeat(15), "{s}");
+    assert_eq!(day_line("2004-01-02")[1..4], ["4", "1", "3"], "{s}");
+    // Rates over the 25 hours covered, 3 significant digits:
+    // 8 / 89,990 s = 0.0000889 a second, 7.68 a day.
     let secs = (DAY + 3600 - 10) as f64;
-    assert!(s.contains(&format!("{:.6} messages", 8.0 / secs)), "{s}");
+    assert!((8.0 / secs - 0.0000889).abs() < 1e-7);
+    assert!(
+        s.contains("Rates per second: 0.0000889 messages, 0.0000444 spam, 0.0000444 viruses"),
+        "{s}"
+    );
+    assert!(
+        s.contains("Rates per day:    7.68 messages, 3.84 spam, 3.84 viruses"),
+        "{s}"
+    );
+    // Both days are in one month: no month table.
+    assert!(!s.contains("Month by month"), "{s}");
+}
+
+#[test]
+fn since_and_until_cut_the_period() {
+    let report = |args: &[&str]| {
+        let mut a = vec!["report"];
+        a.extend_from_slice(args);
+        a.push("-");
+        let out = run(&a, Some(log().as_bytes()));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // A bare --until date includes that whole day.
+    let s = report(&["--until", "2004-01-01"]);
+    assert!(s.contains("Messages scanned: 4\n"), "{s}");
+    assert!(s.contains("Spam:             3, 75.00% (1 in 1.33)"), "{s}");
+    assert!(s.contains("4 outside the period"), "{s}");
+    let s = report(&["--since", "2004-01-02"]);
+    assert!(s.contains("Messages scanned: 4\n"), "{s}");
+    assert!(s.contains("Viruses:          3, 75.00% (1 in 1.33)"), "{s}");
+    // Times and Unix seconds; both ends included.
+    let s = report(&[
+        "--since",
+        "2004-01-01 00:00:20",
+        "--until",
+        &(T0 + DAY + 10).to_string(),
+    ]);
+    assert!(s.contains("Messages scanned: 4\n"), "{s}");
+    let s = report(&["--since", "2005-01-01"]);
+    assert!(s.contains("Messages scanned: 0\n"), "{s}");
+    assert!(s.contains("Period:           no dated messages"), "{s}");
+    // A date that is not one is refused.
+    let out = run(&["report", "--since", "2004-02-30", "-"], Some(b""));
+    assert_eq!(out.status.code(), Some(2));
 }
 
 #[test]
@@ -107,18 +168,37 @@ fn empty_and_malformed_input() {
     assert!(s.contains("Messages scanned: 0\n"), "{s}");
     assert!(s.contains("Spam:             0, 0.00% (none)"), "{s}");
 
-    let bad = format!(
-        "not json\n{{\"no\":\"path\"}}\n{}\n{{\"path\":\"x\"}}\n",
-        line("a", T0, true, None)
-    );
-    let out = run(&["report", "-"], Some(bad.as_bytes()));
+    assert!(s.contains("Viruses intercepted\n  none\n"), "{s}");
+    assert!(s.contains("Period:           no dated messages"), "{s}");
+    assert!(!s.contains("Skipped"), "{s}");
+
+    // Not JSON, not a scan result, cut short, not UTF-8, and a message
+    // whose only times are out of range: counted and skipped.
+    let mut bad = format!(
+        "not json\n{{\"no\":\"path\"}}\n{}\n{{\"path\":\"x\"}}\n{}\n",
+        line("a", T0, true, None),
+        &line("b", T0, true, None)[..40]
+    )
+    .into_bytes();
+    bad.extend_from_slice(b"\xff\xfe{\"path\":1}\n");
+    bad.extend_from_slice(br#"{"path":"y","received":-5,"scanned":99999999999999}"#);
+    bad.push(b'\n');
+    let out = run(&["report", "-"], Some(&bad));
     assert!(out.status.success());
     let s = String::from_utf8(out.stdout).unwrap();
     assert!(s.contains("Messages scanned: 1\n"), "{s}");
     assert!(
-        s.contains("Skipped: 2 malformed lines, 1 messages without a date"),
+        s.contains("Skipped: 4 malformed lines, 2 messages without a date, 0 outside the period"),
         "{s}"
     );
+
+    // The same from a file.
+    let d = tmp("bad");
+    std::fs::write(d.join("bad.jsonl"), &bad).unwrap();
+    let out = run(&["report", d.join("bad.jsonl").to_str().unwrap()], None);
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), s);
+    let _ = std::fs::remove_dir_all(&d);
 
     let out = run(&["report", "/nonexistent/log"], None);
     assert_eq!(out.status.code(), Some(2));
@@ -165,6 +245,22 @@ fn html_is_self_contained_and_saved_stats_merge() {
     }
     assert!(h.contains("Worm.Mydoom.A"));
     assert!(h.contains("50.00% (1 in 2.00)"));
+    // Each chart is an SVG with one bar a day in its colour.
+    let charts: Vec<&str> = h.split("<svg").skip(1).collect();
+    assert_eq!(
+        charts[0].matches("fill=\"#C0392B\"").count(),
+        2,
+        "spam bars"
+    );
+    assert_eq!(
+        charts[1].matches("fill=\"#2962A0\"").count(),
+        2,
+        "virus bars"
+    );
+    assert!(charts[0].contains("2004-01-01"), "a dated axis");
+    for c in &charts {
+        assert!(c.contains("</svg>"));
+    }
     // Two saved halves merge to the whole.
     let twice = run(
         &[
@@ -176,6 +272,12 @@ fn html_is_self_contained_and_saved_stats_merge() {
     );
     let s = String::from_utf8(twice.stdout).unwrap();
     assert!(s.contains("Messages scanned: 16\n"), "{s}");
+    // Saved statistics hold days, not messages: they cannot be cut.
+    let cut = run(
+        &["report", "--since", "2004-01-02", saved.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(cut.status.code(), Some(2));
     let _ = std::fs::remove_dir_all(&d);
 }
 
@@ -198,6 +300,18 @@ fn scan_json_into_report() {
     args.extend(paths.iter().map(String::as_str));
     let scan = run(&args, None);
     let log = scan.stdout;
+    // Each line carries what the report reads: the verdict (spam or not,
+    // score, virus names) and the times.
+    let first: serde_json::Value =
+        serde_json::from_slice(log.split(|&b| b == b'\n').next().unwrap()).unwrap();
+    assert!(first["spam"]["is_spam"].is_boolean(), "{first}");
+    assert!(first["spam"]["score"].is_number(), "{first}");
+    assert!(first["detections"].is_array(), "{first}");
+    assert!(first["received"].is_i64(), "{first}");
+    assert!(
+        first["scanned"].as_i64().unwrap() > 1_600_000_000,
+        "{first}"
+    );
     let dated = String::from_utf8_lossy(&log)
         .matches("\"received\":1")
         .count();
