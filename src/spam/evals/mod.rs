@@ -132,6 +132,9 @@ struct Memo {
     received_squashed: OnceCell<String>,
     message_id: OnceCell<String>,
     origin: OnceCell<Origin>,
+    /// SpamAssassin's X-Spam-Relays-Trusted, -Untrusted, -Internal and
+    /// -External, in that order.
+    relays: [OnceCell<String>; 4],
     trust: OnceCell<util::TrustSplit>,
     envelope_from: OnceCell<String>,
     gated: OnceCell<bool>,
@@ -171,6 +174,21 @@ impl<'a, 'm> EvalCtx<'a, 'm> {
         self.memo
             .origin
             .get_or_init(|| crate::spam::origin::analyze(self.msg, self.origin_cfg))
+    }
+
+    /// SpamAssassin's pseudo-header `which` (X-Spam-Relays-*), drawn with
+    /// this context's trust boundary from the chain [`EvalCtx::origin`]
+    /// read, so a message's Received lines are parsed once for the relay
+    /// evals and every rule on these headers.
+    pub fn relays_header(&self, which: crate::spam::origin::RelaysHeader) -> &str {
+        use crate::spam::origin::RelaysHeader as R;
+        let slot = match which {
+            R::Trusted => 0,
+            R::Untrusted => 1,
+            R::Internal => 2,
+            R::External => 3,
+        };
+        self.memo.relays[slot].get_or_init(|| self.origin().chain.pseudo_header(which))
     }
 
     /// SpamAssassin's `get(NAME)` of the top-level header (see

@@ -18,6 +18,7 @@ use crate::mime::Message;
 use crate::spam::Features;
 use crate::spam::dns::{Answer, Lookup, Query};
 use crate::spam::evals::EvalCtx;
+use crate::spam::origin::RelaysHeader;
 use crate::spam::regex::{ALL_LINES, Budget, Native, SetScratch, Whole};
 use std::borrow::Cow;
 
@@ -88,7 +89,8 @@ impl Rules {
             exhausted: false,
         };
 
-        self.headers(msg, features, scratch, &mut budget);
+        let ctx = EvalCtx::with_origin(msg, features, &self.origin);
+        self.headers(&ctx, scratch, &mut budget);
         for (slot, target) in TEXT_TARGETS.iter().enumerate() {
             let ts = &self.sets[slot];
             if ts.ids.is_empty() {
@@ -175,7 +177,6 @@ impl Rules {
             }
         }
         self.mime(msg, features, scratch, &mut budget);
-        let ctx = EvalCtx::with_origin(msg, features, &self.origin);
         for &ri in &self.evals {
             if let Kind::Eval { f, args } = &self.rules[ri as usize].kind
                 && f(&ctx, args)
@@ -281,19 +282,13 @@ impl Rules {
         out
     }
 
-    fn headers(
-        &self,
-        msg: &Message<'_>,
-        features: &Features,
-        scratch: &mut Scratch,
-        budget: &mut Budget,
-    ) {
+    fn headers(&self, ctx: &EvalCtx<'_, '_>, scratch: &mut Scratch, budget: &mut Budget) {
         for (g, key) in self.header_keys.iter().enumerate() {
             let group = &self.header_rules[g];
             if !group.iter().any(|&ri| self.rules[ri as usize].runs()) {
                 continue;
             }
-            let value = header_value(features, msg, &key.target, key.mods, &mut scratch.header);
+            let value = header_value(ctx, &key.target, key.mods, &mut scratch.header);
             let text: &[u8] = match (&value, &key.if_unset) {
                 (Some(v), _) => v,
                 (None, Some(d)) => d.as_bytes(),
@@ -416,14 +411,23 @@ pub(crate) fn whole_count(re: &Native, buf: &[u8], max: usize) -> Option<usize> 
 }
 
 /// The text a header rule reads, as SpamAssassin's `get()` builds it;
-/// `None` when no header of the name is present.
-fn header_value<'m>(
-    features: &Features,
-    msg: &Message<'m>,
+/// `None` when no header of the name is present. The X-Spam-Relays-*
+/// pseudo-headers come from the context, with the rule set's trust
+/// boundary.
+fn header_value<'c>(
+    ctx: &'c EvalCtx<'_, '_>,
     target: &HeaderTarget,
     mods: HeaderMods,
     buf: &mut Vec<u8>,
-) -> Option<Cow<'m, [u8]>> {
+) -> Option<Cow<'c, [u8]>> {
+    let (features, msg) = (ctx.features, ctx.msg);
+    if let HeaderTarget::Named(names) = target
+        && let [name] = &names[..]
+        && let Some(which) = RelaysHeader::from_name(name)
+    {
+        // One value, no trailing newline, present even when empty.
+        return Some(Cow::Borrowed(ctx.relays_header(which).as_bytes()));
+    }
     match target {
         HeaderTarget::All => features.header(msg, "ALL", mods),
         HeaderTarget::ToCc => features.header(msg, "ToCc", mods),
@@ -508,6 +512,33 @@ mod tests {
                 prop_assert_eq!(n, per_line(p, f, &text, max), "{:?} on {:?}", p, lines);
             }
         }
+    }
+
+    /// Rules on SpamAssassin's relay pseudo-headers see the trust boundary
+    /// the rule files draw, as the relay evals do.
+    #[test]
+    fn relay_pseudo_headers_follow_trusted_networks() {
+        let rules = "header T_TRUSTED X-Spam-Relays-Trusted =~ /ip=198\\.51\\.100\\.7 /\n\
+                     score T_TRUSTED 1\n\
+                     header T_UNTRUSTED X-Spam-Relays-Untrusted =~ /ip=198\\.51\\.100\\.7 /\n\
+                     score T_UNTRUSTED 1\n";
+        let msg = b"Received: from mail.example.com (mail.example.com [198.51.100.7])\r\n\
+                    \tby mx.example.org (Postfix) with ESMTP id 1A2B3C;\r\n\
+                    \tFri, 2 Jan 2004 00:00:00 +0000\r\n\
+                    From: a@example.com\r\nSubject: hi\r\n\r\nhello\r\n";
+        let hits = |cf: &str| -> Vec<String> {
+            let mut b = crate::EngineBuilder::new().defaults(false);
+            b.rules_str("t.cf", cf);
+            let v = b.build().scanner().scan_message(msg).spam.unwrap();
+            v.symbols
+                .iter()
+                .map(|s| s.name.clone())
+                .filter(|n| n.starts_with("T_"))
+                .collect()
+        };
+        assert_eq!(hits(rules), ["T_UNTRUSTED"]);
+        let trusted = format!("trusted_networks 198.51.100.0/24\n{rules}");
+        assert_eq!(hits(&trusted), ["T_TRUSTED"]);
     }
 
     #[test]
