@@ -229,11 +229,13 @@ stop_milter mt2
 # (all spam) is tempfailed at MAIL FROM, clean mail is only delayed.
 start_milter mt3 "unix:$work/milter3.sock" -c /dev/null -o throttle=yes \
     -o throttle_host=3/2/0/0 -o throttle_net=0/0/0/0 -o throttle_delay=50 \
-    -o throttle_tempfail=200 -o throttle_zombie=80
+    -o throttle_tempfail=200 -o throttle_zombie=80 \
+    -o "throttle_exempt=198.51.100.0/24 2001:db8::/32"
 run_lua throttle "unix:$work/milter3.sock"
 if grep -q 'throttle: connect from \[192.0.2.55\]: tempfail' "$work/mt3.log" &&
     grep -q 'throttle: connect from \[192.0.2.55\]: delay 100 ms' "$work/mt3.log" &&
     grep -q 'throttle: mail from <zombie@example.net> \[203.0.113.66\]: tempfail' "$work/mt3.log" &&
+    ! grep -q 'throttle: .*\[198.51.100.30\]' "$work/mt3.log" &&
     ! grep -q 'throttle: mail from .*\[203.0.113.25\]' "$work/mt3.log"; then
     ok "throttle: logged $(grep -c 'throttle:' "$work/mt3.log") throttle decisions"
     grep 'throttle:' "$work/mt3.log" | sed 's/^/     log: /' | head -n 12
@@ -241,6 +243,13 @@ else
     fail "throttle: the decisions were not logged as expected"; grep 'throttle' "$work/mt3.log" | sed 's/^/     /'
 fi
 # A bad throttle setting is refused at start (-t).
+for bad in throttle_exempt=192.0.2.0/33 throttle_exempt=not-an-address "throttle_exempt=::1/129"; do
+    if out=$("$milter" -t -c /dev/null -o throttle=yes -o "$bad" -o log=stderr 2>&1); then
+        fail "$bad: -t succeeded"; echo "$out"
+    else
+        ok "$bad: refused"
+    fi
+done
 if out=$("$milter" -t -c /dev/null -o throttle=yes -o throttle_buckets=0 -o log=stderr 2>&1); then
     fail "throttle_buckets=0: -t succeeded"; echo "$out"
 else

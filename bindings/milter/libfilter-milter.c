@@ -78,6 +78,15 @@ struct strlist {
     size_t n;
 };
 
+/* A network in CIDR form: family, address bytes, prefix length. */
+struct net {
+    int family; /* AF_INET or AF_INET6 */
+    unsigned char addr[16];
+    unsigned bits;
+};
+
+#define MAX_EXEMPT 64
+
 struct config {
     char *socket;
     struct strlist databases; /* lf_engine_builder_load_path, in order */
@@ -101,6 +110,8 @@ struct config {
     int umask;          /* -1: unchanged; else applied before the socket */
     bool throttle;      /* per-client rate limits (lf_throttle) */
     lf_throttle_config throttle_cfg; /* the library's defaults, then the keys */
+    struct net exempt[MAX_EXEMPT];   /* clients the throttle never counts */
+    size_t n_exempt;
 };
 
 static void strlist_free(struct strlist *l)
@@ -301,6 +312,81 @@ static const char *policy_name(enum policy p)
 
 /* "C/M/R/S": connections, messages, recipients and spam verdicts per
  * window; 0 is no limit. */
+/* Reads "ADDR[/BITS]" (IPv4 or IPv6; no BITS: the one address). */
+static int parse_net(const char *v, struct net *out)
+{
+    char buf[INET6_ADDRSTRLEN + 8];
+    if (strlen(v) >= sizeof buf)
+        return -1;
+    strcpy(buf, v);
+    char *slash = strchr(buf, '/');
+    if (slash != NULL)
+        *slash = '\0';
+    memset(out, 0, sizeof *out);
+    if (inet_pton(AF_INET, buf, out->addr) == 1) {
+        out->family = AF_INET;
+        out->bits = 32;
+    } else if (inet_pton(AF_INET6, buf, out->addr) == 1) {
+        out->family = AF_INET6;
+        out->bits = 128;
+    } else {
+        return -1;
+    }
+    if (slash != NULL) {
+        char *end;
+        errno = 0;
+        unsigned long b = strtoul(slash + 1, &end, 10);
+        if (end == slash + 1 || *end != '\0' || errno != 0 || b > out->bits)
+            return -1;
+        out->bits = (unsigned)b;
+    }
+    return 0;
+}
+
+/* Reads a list of networks separated by commas or spaces, adding to C's
+ * exempt list. */
+static int parse_exempt(const char *v, struct config *c)
+{
+    char *copy = strdup(v);
+    if (copy == NULL)
+        return -1;
+    int bad = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(copy, ", \t", &save); tok != NULL && !bad;
+         tok = strtok_r(NULL, ", \t", &save)) {
+        if (c->n_exempt >= MAX_EXEMPT || parse_net(tok, &c->exempt[c->n_exempt]) != 0)
+            bad = -1;
+        else
+            c->n_exempt++;
+    }
+    free(copy);
+    return bad;
+}
+
+/* True when the address IP (text) is inside one of the N networks. */
+static bool in_nets(const char *ip, const struct net *nets, size_t n)
+{
+    unsigned char a[16];
+    int family;
+    if (inet_pton(AF_INET, ip, a) == 1)
+        family = AF_INET;
+    else if (inet_pton(AF_INET6, ip, a) == 1)
+        family = AF_INET6;
+    else
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (nets[i].family != family)
+            continue;
+        unsigned whole = nets[i].bits / 8, rest = nets[i].bits % 8;
+        if (memcmp(a, nets[i].addr, whole) != 0)
+            continue;
+        unsigned char mask = (unsigned char)(0xff << (8 - rest));
+        if (rest == 0 || ((a[whole] ^ nets[i].addr[whole]) & mask) == 0)
+            return true;
+    }
+    return false;
+}
+
 static int parse_rates(const char *v, lf_throttle_rates *out)
 {
     unsigned long n[4];
@@ -420,6 +506,8 @@ static int config_set(struct config *c, const char *key, const char *v, const ch
         bad = parse_u32(v, 1000000, &c->throttle_cfg.reject_percent);
     else if (!strcmp(key, "throttle_zombie"))
         bad = parse_u32(v, 100, &c->throttle_cfg.zombie_percent);
+    else if (!strcmp(key, "throttle_exempt"))
+        bad = parse_exempt(v, c);
     else if (!strcmp(key, "umask")) {
         char *end;
         long m = strtol(v, &end, 8);
@@ -659,7 +747,8 @@ static lf_advice throttle_event(enum throttle_event ev, const char *ip, unsigned
 {
     lf_advice a = LF_ADVICE_ACCEPT;
     *delay_ms = 0;
-    if (throttle == NULL || ip == NULL || strcmp(ip, "unknown") == 0)
+    if (throttle == NULL || ip == NULL || strcmp(ip, "unknown") == 0 ||
+        in_nets(ip, cfg.exempt, cfg.n_exempt))
         return a;
     lf_status st;
     pthread_mutex_lock(&throttle_lock);

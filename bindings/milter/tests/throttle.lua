@@ -1,6 +1,7 @@
 -- The throttle (throttle = yes), against a milter started with
 --   -o throttle=yes -o throttle_host=3/2/0/0 -o throttle_net=0/0/0/0
 --   -o throttle_delay=50 -o throttle_tempfail=200 -o throttle_zombie=80
+--   -o "throttle_exempt=198.51.100.0/24 2001:db8::/32"
 -- (scripts/milter-tests.sh): three connections a window per client, two
 -- messages; beyond that a delay of 50 ms per event over the limit, and a
 -- temporary failure at twice a limit; a client whose mail is nearly all
@@ -61,4 +62,12 @@ for i = 1, 4 do
     expect_clean(conn, send_message(conn, clean_message()), "relay message " .. i)
 end
 mt.disconnect(conn)
-pass("throttle: too many connections tempfailed, a zombie tempfailed at MAIL FROM, clean mail only delayed")
+
+-- (d) An exempt client (throttle_exempt = 198.51.100.0/24, ...) is never
+-- counted: eight connections in a row all go on.
+for i = 1, 8 do
+    conn, reply = connect_from("198.51.100.30")
+    check(reply == SMFIR_CONTINUE, "exempt connection " .. i .. " goes on (reply " .. tostring(reply) .. ")")
+    mt.disconnect(conn)
+end
+pass("throttle: too many connections tempfailed, a zombie tempfailed at MAIL FROM, clean mail only delayed, exempt networks not counted")
