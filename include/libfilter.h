@@ -41,6 +41,19 @@
 #define LF_VERSION_PATCH 0
 
 /**
+ * `lf_report_dns_query_type`: the name is asked for A records (IPv4
+ * addresses; answer with `lf_report_dns_answer`). The value is DNS's own
+ * type number, as `res_query` takes it.
+ */
+#define LF_DNS_A 1
+
+/**
+ * `lf_report_dns_query_type`: the name is asked for TXT records (answer
+ * with `lf_report_dns_answer_txt`). DNS's type number.
+ */
+#define LF_DNS_TXT 16
+
+/**
  * `lf_report_flags`: the spam rules ran on this input (it was a message
  * and the engine has rules).
  */
@@ -965,10 +978,13 @@ size_t lf_report_header_count(const lf_report *report);
 lf_status lf_report_header(const lf_report *report, size_t i, const char **name, const char **value);
 
 /**
- * The number of DNS names (A records) to look up before
- * `lf_report_dns_resolve`, or 0 when there is nothing to ask (an engine
- * without `lf_engine_builder_set_net`, no blocklist rules, or resolved
- * already) or `report` is NULL. libfilter never resolves anything itself.
+ * The number of DNS names to look up before `lf_report_dns_resolve`, or 0
+ * when there is nothing to ask (an engine without
+ * `lf_engine_builder_set_net`, no blocklist rules, or resolved already) or
+ * `report` is NULL. Each name is asked for one record type
+ * (`lf_report_dns_query_type`): A for most blocklists, TXT for
+ * `check_rbl_txt` and askdns rules that say so. libfilter never resolves
+ * anything itself.
  *
  * Thread-safe: a report is only read, until `lf_report_free`.
  */
@@ -986,6 +1002,18 @@ size_t lf_report_dns_query_count(const lf_report *report);
 lf_status lf_report_dns_query(const lf_report *report, size_t i, const char **name);
 
 /**
+ * Writes the record type to ask for DNS name `i` (0-based, below
+ * `lf_report_dns_query_count`) into `*qtype`: `LF_DNS_A` (1) or
+ * `LF_DNS_TXT` (16), DNS's type numbers; other values may come in later
+ * versions (skip such a name: unanswered counts as not listed).
+ * The same name may be listed twice, once per type. `report` and `qtype`
+ * must not be NULL; `LF_ERR_INVALID` when `i` is out of range.
+ *
+ * Thread-safe: a report is only read, until `lf_report_free`.
+ */
+lf_status lf_report_dns_query_type(const lf_report *report, size_t i, uint16_t *qtype);
+
+/**
  * Records one A record that came back for `name` (as asked, any case,
  * trailing dot allowed): `addr` is a dotted IPv4 address. Call it once per
  * address; names without an answer count as not listed. `report`, `name`
@@ -997,10 +1025,23 @@ lf_status lf_report_dns_query(const lf_report *report, size_t i, const char **na
 lf_status lf_report_dns_answer(lf_report *report, const char *name, const char *addr);
 
 /**
+ * Records one TXT record that came back for `name` (as asked, any case,
+ * trailing dot allowed), for a name of type `LF_DNS_TXT`: `text` is the
+ * record's character-strings joined without a separator, UTF-8 (invalid
+ * bytes may be replaced before the call). Call it once per record; the
+ * text is copied. `report`, `name` and `text` must not be NULL;
+ * `LF_ERR_UTF8` when a string is not UTF-8, `LF_ERR_INVALID` when nothing
+ * is left to resolve.
+ *
+ * Not thread-safe: one thread at a time per report.
+ */
+lf_status lf_report_dns_answer_txt(lf_report *report, const char *name, const char *text);
+
+/**
  * Finishes the report's DNS blocklist tests with the answers recorded by
- * `lf_report_dns_answer`: the blocklist rules they satisfy hit, the metas
- * that read them run again, and the verdict, action, score, symbols and
- * headers are read anew. Afterwards `lf_report_dns_query_count` is 0.
+ * `lf_report_dns_answer` and `lf_report_dns_answer_txt`: the blocklist
+ * rules they satisfy hit, the metas that read them run again, and the
+ * verdict, action, score, symbols and headers are read anew. Afterwards `lf_report_dns_query_count` is 0.
  * A report with nothing to resolve is left as it is (`LF_OK`).
  * `report` must not be NULL.
  *

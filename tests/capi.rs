@@ -870,3 +870,92 @@ Subject: hi\r\n\r\nhello\r\n";
     lf_scanner_free(sc);
     lf_engine_unref(e);
 }
+
+#[test]
+fn dns_txt_queries_through_the_c_abi() {
+    let mut b = ptr::null_mut();
+    assert_eq!(lf_engine_builder_new(&mut b), LF_OK);
+    assert_eq!(lf_engine_builder_set_net(b, true), LF_OK);
+    // The same name asked twice: A by check_rbl, TXT by check_rbl_txt.
+    let rules = "loadplugin Mail::SpamAssassin::Plugin::AskDNS\n\
+                 header CAPI_A eval:check_rbl('capi', 'bl.example.')\n\
+                 tflags CAPI_A net\nscore CAPI_A 0 1 0 1\n\
+                 header CAPI_TXT eval:check_rbl_txt('capi', 'bl.example.', '(?i)spam')\n\
+                 tflags CAPI_TXT net\nscore CAPI_TXT 0 6 0 6\n\
+                 askdns CAPI_ASK _LASTEXTERNALREVIP_.ask.example TXT /^listed$/\n\
+                 score CAPI_ASK 0.5\n";
+    assert_eq!(
+        lf_engine_builder_load_rules_memory(b, c"dns.cf".as_ptr(), rules.as_ptr(), rules.len()),
+        LF_OK
+    );
+    let mut e = ptr::null();
+    assert_eq!(lf_engine_builder_build(b, &mut e), LF_OK);
+    lf_engine_builder_free(b);
+    let msg = b"Received: from x (unknown [203.0.113.9]) by mx.example.com; Mon, 3 Jun 2024 10:00:00 +0000\r\n\
+Subject: hi\r\n\r\nhello\r\n";
+    let mut sc = ptr::null_mut();
+    assert_eq!(lf_scanner_new(e, &mut sc), LF_OK);
+    let mut r = ptr::null_mut();
+    assert_eq!(
+        lf_scanner_scan(sc, msg.as_ptr(), msg.len(), ptr::null(), &mut r),
+        LF_OK
+    );
+    let asked: Vec<(String, u16)> = (0..lf_report_dns_query_count(r))
+        .map(|i| {
+            let mut name = ptr::null();
+            let mut t = LF_DNS_A;
+            assert_eq!(lf_report_dns_query(r, i, &mut name), LF_OK);
+            assert_eq!(lf_report_dns_query_type(r, i, &mut t), LF_OK);
+            (s(name), t)
+        })
+        .collect();
+    assert_eq!(
+        asked,
+        [
+            ("9.113.0.203.ask.example".to_string(), LF_DNS_TXT),
+            ("9.113.0.203.bl.example".to_string(), LF_DNS_A),
+            ("9.113.0.203.bl.example".to_string(), LF_DNS_TXT),
+        ]
+    );
+    let mut t = LF_DNS_A;
+    assert_eq!(lf_report_dns_query_type(r, 3, &mut t), LF_ERR_INVALID);
+    assert_eq!(lf_report_dns_query_type(r, 0, ptr::null_mut()), LF_ERR_NULL);
+    assert_eq!(
+        lf_report_dns_query_type(ptr::null(), 0, &mut t),
+        LF_ERR_NULL
+    );
+    // TXT answers: the blocklist's reason and the askdns text; no A record,
+    // so the A rule does not hit.
+    assert_eq!(
+        lf_report_dns_answer_txt(
+            r,
+            c"9.113.0.203.bl.example.".as_ptr(),
+            c"Listed for SPAM, see https://bl.example/".as_ptr()
+        ),
+        LF_OK
+    );
+    assert_eq!(
+        lf_report_dns_answer_txt(r, c"9.113.0.203.ask.example".as_ptr(), c"listed".as_ptr()),
+        LF_OK
+    );
+    assert_eq!(
+        lf_report_dns_answer_txt(r, c"x".as_ptr(), ptr::null()),
+        LF_ERR_NULL
+    );
+    assert_eq!(
+        lf_report_dns_answer_txt(r, c"x".as_ptr(), c"\xff".as_ptr()),
+        LF_ERR_UTF8
+    );
+    assert_eq!(lf_report_dns_resolve(r), LF_OK);
+    let after = seen(r);
+    assert_eq!(after.verdict, lf_verdict::LF_VERDICT_SPAM);
+    let names: Vec<&str> = after.symbols.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["CAPI_ASK", "CAPI_TXT"]);
+    assert_eq!(
+        lf_report_dns_answer_txt(r, c"x".as_ptr(), c"y".as_ptr()),
+        LF_ERR_INVALID
+    );
+    lf_report_free(r);
+    lf_scanner_free(sc);
+    lf_engine_unref(e);
+}

@@ -6,7 +6,7 @@ use std::net::Ipv4Addr;
 use std::path::Path;
 
 use filter::EngineBuilder;
-use filter::spam::dns::Answer;
+use filter::spam::dns::{Answer, QType};
 
 const RULES: &str = r"
 loadplugin Mail::SpamAssassin::Plugin::URIDNSBL
@@ -174,4 +174,210 @@ fn stock_rules_ask_spamhaus() {
     );
     let hit = names(&report);
     assert!(hit.iter().any(|n| n == "RCVD_IN_SBL"), "{hit:?}");
+}
+
+/// AskDNS rules (A and TXT, tags from the message) and `check_rbl_txt`.
+const ASK_RULES: &str = r#"
+loadplugin Mail::SpamAssassin::Plugin::AskDNS
+askdns __ASK_NEWDOM   _AUTHORDOMAIN_.fresh.example. A /^127\.2\.0\.2$/
+askdns __ASK_NEWDOM14 _AUTHORDOMAIN_.fresh.example. A /^127\.2\.0\.14$/
+meta   ASK_NEWDOM     __ASK_NEWDOM
+score  ASK_NEWDOM     1.5
+meta   ASK_NEWDOM14   __ASK_NEWDOM14
+score  ASK_NEWDOM14   1.0
+askdns ASK_SPF_ALL    _SENDERDOMAIN_ TXT /^v=spf1 \+all$/
+score  ASK_SPF_ALL    2.0
+askdns ASK_HELO       _LASTEXTERNALHELO_.helo.example
+score  ASK_HELO       0.25
+askdns ASK_REVIP_TXT  _LASTEXTERNALREVIP_.rev.example TXT "listed"
+score  ASK_REVIP_TXT  0.5
+askdns ASK_DKIM       _DKIMDOMAIN_.dkim.example A
+score  ASK_DKIM       4.0
+header RBL_TXT        eval:check_rbl_txt('txtbl-lastexternal', 'txt.example.', '(?i:spamcop)')
+tflags RBL_TXT        net
+score  RBL_TXT        0 0.75 0 0.75
+"#;
+
+/// A message from `a@Example.ORG` with envelope sender
+/// `bounce@Sender.Example.NET`, handed over by a relay that said
+/// `HELO dsl-203-0-113-9.example.net`.
+const ASK_MSG: &[u8] = b"Return-Path: <bounce@Sender.Example.NET>\n\
+Received: from dsl-203-0-113-9.example.net (unknown [203.0.113.9])\n\
+\tby mx.internal with SMTP; Mon, 3 Jun 2024 10:00:00 +0000\n\
+From: Ann <a@Example.ORG>\nTo: b@example.com\nSubject: hi\n\nbody\n";
+
+fn ask_engine() -> std::sync::Arc<filter::Engine> {
+    let mut b = EngineBuilder::new().net(true);
+    b.rules_str("ask.cf", ASK_RULES);
+    b.build()
+}
+
+fn asked(r: &filter::Report) -> Vec<(String, QType)> {
+    let v = r.spam.as_ref().unwrap();
+    v.queries()
+        .iter()
+        .map(|q| (q.name.clone(), q.qtype))
+        .collect()
+}
+
+#[test]
+fn askdns_and_rbl_txt_end_to_end() {
+    let e = ask_engine();
+    let mut sc = e.scanner();
+    let mut report = sc.scan(ASK_MSG);
+    let q = asked(&report);
+    let want = [
+        ("example.org.fresh.example", QType::A),
+        ("sender.example.net", QType::Txt),
+        ("dsl-203-0-113-9.example.net.helo.example", QType::A),
+        ("9.113.0.203.rev.example", QType::Txt),
+        ("9.113.0.203.txt.example", QType::Txt),
+    ];
+    for (name, t) in want {
+        assert!(
+            q.contains(&(name.to_string(), t)),
+            "{name} {t:?} not in {q:?}"
+        );
+    }
+    // Two rules, one template: asked once. No DKIM verification, so no
+    // _DKIMDOMAIN_ value and no query.
+    assert_eq!(q.len(), want.len(), "{q:?}");
+    assert_eq!(names(&report), Vec::<String>::new());
+
+    sc.resolve(
+        &mut report,
+        &[
+            Answer::new("example.org.fresh.example.", &[a("127.2.0.2")]),
+            Answer::with_txt("SENDER.example.net", &["v=spf1 +all"]),
+            Answer::new(
+                "dsl-203-0-113-9.example.net.helo.example",
+                &[a("192.0.2.1")],
+            ),
+            Answer::with_txt("9.113.0.203.rev.example", &["listed"]),
+            Answer::with_txt(
+                "9.113.0.203.txt.example",
+                &["Blocked - see https://www.SpamCop.net/bl.shtml?203.0.113.9"],
+            ),
+        ],
+    );
+    assert_eq!(
+        names(&report),
+        [
+            "ASK_HELO",
+            "ASK_NEWDOM",
+            "ASK_REVIP_TXT",
+            "ASK_SPF_ALL",
+            "RBL_TXT"
+        ]
+    );
+    let v = report.spam.as_ref().unwrap();
+    assert!(
+        (v.score - (1.5 + 2.0 + 0.25 + 0.5 + 0.75)).abs() < 1e-9,
+        "{}",
+        v.score
+    );
+}
+
+#[test]
+fn askdns_answers_that_do_not_match() {
+    let e = ask_engine();
+    let mut sc = e.scanner();
+    let mut report = sc.scan(ASK_MSG);
+    sc.resolve(
+        &mut report,
+        &[
+            // Another code: the other rule on the same name hits.
+            Answer::new("example.org.fresh.example", &[a("127.2.0.14")]),
+            // The subtest regex does not match.
+            Answer::with_txt("sender.example.net", &["v=spf1 -all"]),
+            // A records for a TXT query and TXT for an A query count for
+            // nothing.
+            Answer::new("9.113.0.203.rev.example", &[a("127.0.0.2")]),
+            Answer::with_txt("dsl-203-0-113-9.example.net.helo.example", &["x"]),
+            // The quoted string must be equal, not contained.
+            Answer::with_txt("9.113.0.203.txt.example", &["no reason given"]),
+        ],
+    );
+    assert_eq!(names(&report), ["ASK_NEWDOM14"]);
+}
+
+#[test]
+fn askdns_without_tag_values_asks_nothing() {
+    // No From, no envelope sender, a relay that gave an address literal
+    // as its HELO (not a valid DNS name once in the template).
+    let msg = b"Received: from [203.0.113.9] (unknown [203.0.113.9])\n\
+\tby mx.internal with SMTP; Mon, 3 Jun 2024 10:00:00 +0000\n\
+Subject: hi\n\nbody\n";
+    let e = ask_engine();
+    let report = e.scanner().scan(msg);
+    let q = asked(&report);
+    assert_eq!(
+        q,
+        [
+            ("9.113.0.203.rev.example".to_string(), QType::Txt),
+            ("9.113.0.203.txt.example".to_string(), QType::Txt),
+        ]
+    );
+}
+
+#[test]
+fn stock_rules_ask_fresh_fmb_la() {
+    let stock = Path::new("/usr/share/spamassassin");
+    if !stock.is_dir() {
+        eprintln!("note: SpamAssassin not installed; skipping");
+        return;
+    }
+    let mut b = EngineBuilder::new().net(true);
+    b.rules_path(stock).unwrap();
+    let e = b.build();
+    let mut sc = e.scanner();
+    let mut report = sc.scan(ASK_MSG);
+    let q = asked(&report);
+    assert!(
+        q.contains(&("example.org.fresh.fmb.la".to_string(), QType::A)),
+        "{q:?}"
+    );
+    assert!(
+        q.contains(&("sender.example.net".to_string(), QType::Txt)),
+        "{q:?}"
+    );
+    // check_rbl_txt (RCVD_IN_BL_SPAMCOP_NET) asks bl.spamcop.net for TXT.
+    assert!(
+        q.contains(&("9.113.0.203.bl.spamcop.net".to_string(), QType::Txt)),
+        "{q:?}"
+    );
+    assert!(!q.iter().any(|(n, _)| n.ends_with("dkimwl.org")), "{q:?}");
+    sc.resolve(
+        &mut report,
+        &[Answer::new("example.org.fresh.fmb.la", &[a("127.2.0.2")])],
+    );
+    let hit = names(&report);
+    assert!(hit.iter().any(|n| n == "FROM_FMBLA_NEWDOM"), "{hit:?}");
+    assert!(!hit.iter().any(|n| n == "FROM_FMBLA_NEWDOM14"), "{hit:?}");
+}
+
+#[test]
+fn stock_rules_without_net_ask_nothing() {
+    let stock = Path::new("/usr/share/spamassassin");
+    if !stock.is_dir() {
+        eprintln!("note: SpamAssassin not installed; skipping");
+        return;
+    }
+    let mut b = EngineBuilder::new().net(false);
+    b.rules_path(stock).unwrap();
+    let e = b.build();
+    let mut sc = e.scanner();
+    // A public relay, a From domain and an envelope sender: all would be
+    // asked about with network tests on.
+    let mut report = sc.scan(ASK_MSG);
+    assert!(report.spam.as_ref().unwrap().queries().is_empty());
+    let before = report.clone();
+    sc.resolve(
+        &mut report,
+        &[Answer::new(
+            "9.113.0.203.zen.spamhaus.org",
+            &[a("127.0.0.2")],
+        )],
+    );
+    assert_eq!(report, before);
 }

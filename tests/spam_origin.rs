@@ -987,3 +987,88 @@ fn pseudo_headers_match_spamassassin() {
     }
     assert!(compared >= 8, "{compared}");
 }
+
+#[test]
+fn pseudo_headers_follow_configured_networks() {
+    // Our secondary MX (198.51.100.2) took the message from a zombie.
+    let raw =
+        b"Received: from mx2.example.org (mx2.example.org [198.51.100.2]) by mx1.example.org \
+(Postfix) with ESMTP id A; Mon, 3 Jun 2024 10:00:02 +0000\r\n\
+Received: from dsl-203-0-113-7.example.net (dsl-203-0-113-7.example.net [203.0.113.7]) \
+by mx2.example.org (Postfix) with SMTP id B; Mon, 3 Jun 2024 10:00:01 +0000\r\n\
+Subject: x\r\n\r\nx\r\n";
+    let rules = "header T_MX2_TRUSTED X-Spam-Relays-Trusted =~ /^\\[ ip=198\\.51\\.100\\.2 /\n\
+                 score T_MX2_TRUSTED 1\n\
+                 header T_ZOMBIE_FIRST X-Spam-Relays-Untrusted =~ /^\\[ ip=203\\.0\\.113\\.7 /\n\
+                 score T_ZOMBIE_FIRST 1\n\
+                 header T_ZOMBIE_EXTERNAL X-Spam-Relays-External =~ /^\\[ ip=203\\.0\\.113\\.7 /\n\
+                 score T_ZOMBIE_EXTERNAL 1\n";
+    let hits = |extra: &str| {
+        let mut b = EngineBuilder::new().defaults(false);
+        b.rules_str("t.cf", &format!("{extra}{rules}"));
+        let v = b.build().scanner().scan_message(raw).spam.unwrap();
+        let mut n: Vec<String> = v.symbols.iter().map(|s| s.name.clone()).collect();
+        n.sort();
+        n
+    };
+    // Inferred: the first public hop (our MX) is where trust ends.
+    assert_eq!(hits(""), Vec::<String>::new());
+    // Configured: the MX is trusted (and internal), the zombie is the
+    // first untrusted and the last external relay.
+    assert_eq!(
+        hits("trusted_networks 198.51.100.0/24\n"),
+        ["T_MX2_TRUSTED", "T_ZOMBIE_EXTERNAL", "T_ZOMBIE_FIRST"]
+    );
+    // Trusted but not internal: the MX is external, so the zombie is not
+    // the last external relay.
+    assert_eq!(
+        hits("trusted_networks 198.51.100.0/24\ninternal_networks 10.0.0.0/8\n"),
+        ["T_MX2_TRUSTED", "T_ZOMBIE_FIRST"]
+    );
+}
+
+#[test]
+fn envelope_from_prefers_the_last_untrusted_hop() {
+    // SpamAssassin takes the envelope sender the last untrusted hop's
+    // Received line records before any Return-Path.
+    let raw = b"Return-Path: <b@bounce.example.net>\r\n\
+Received: from h.example (h.example [203.0.113.9]) (envelope-from <x@relay.example.com>) \
+by mx.example.org with SMTP; Mon, 3 Jun 2024 10:00:00 +0000\r\n\
+Subject: x\r\n\r\nx\r\n";
+    let mut b = EngineBuilder::new().defaults(false);
+    b.rules_str(
+        "t.cf",
+        "header T_ENV_RELAY EnvelopeFrom =~ /^x\\@relay\\.example\\.com$/\nscore T_ENV_RELAY 1\n\
+         header T_ENV_RP EnvelopeFrom =~ /bounce/\nscore T_ENV_RP 1\n",
+    );
+    let v = b.build().scanner().scan_message(raw).spam.unwrap();
+    let names: Vec<&str> = v.symbols.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["T_ENV_RELAY"]);
+}
+
+#[test]
+fn envelope_from_pseudo_header_reads_the_last_untrusted_hop() {
+    let env = |raw: &[u8]| {
+        let msg = Message::parse(raw);
+        Features::default()
+            .header(&msg, "EnvelopeFrom", Default::default())
+            .map(|v| String::from_utf8_lossy(&v).into_owned())
+    };
+    let rcvd = |envfrom: &str| {
+        format!(
+            "Return-Path: <b@bounce.example.net>\r\n\
+             Received: from h.example (h.example [203.0.113.9]){envfrom} \
+             by mx.example.org with SMTP; Mon, 3 Jun 2024 10:00:00 +0000\r\n\
+             Subject: x\r\n\r\nx\r\n"
+        )
+        .into_bytes()
+    };
+    assert_eq!(
+        env(&rcvd(" (envelope-from <x@relay.example.com>)")).as_deref(),
+        Some("x@relay.example.com")
+    );
+    // The hop records none: the Return-Path above the Received line.
+    assert_eq!(env(&rcvd("")).as_deref(), Some("b@bounce.example.net"));
+    // The hop records the null sender.
+    assert_eq!(env(&rcvd(" (envelope-from <>)")), None);
+}

@@ -43,9 +43,12 @@ pub struct ScanArgs {
     #[arg(long = "rules", value_name = "PATH")]
     pub rules: Vec<PathBuf>,
     /// Network tests: the rules' DNS blocklist lookups (check_rbl,
-    /// urirhssub) are made with the system resolver, and scores come from
-    /// the network score set. The library itself never resolves: it lists
-    /// the names, this command looks them up and hands the answers back.
+    /// urirhssub, askdns ... A) are made with the system resolver, and
+    /// scores come from the network score set. The library itself never
+    /// resolves: it lists the names, this command looks them up and hands
+    /// the answers back. The system resolver gives addresses only, so
+    /// names asked for TXT records (check_rbl_txt, askdns ... TXT) are
+    /// skipped and count as not listed.
     #[arg(long)]
     pub dns: bool,
     /// Files, mbox files, Maildir folders, directories or `-`.
@@ -55,7 +58,8 @@ pub struct ScanArgs {
 
 /// Looks up the DNS names a report's verdict asks for (A records, with the
 /// system resolver, in parallel; answers cached for the run) and finishes
-/// the verdict with them.
+/// the verdict with them. TXT queries are skipped: the system resolver
+/// cannot ask for TXT records.
 fn resolve_dns(
     scanner: &mut filter::Scanner,
     report: &mut Report,
@@ -63,9 +67,11 @@ fn resolve_dns(
 ) {
     use std::net::{IpAddr, ToSocketAddrs};
     let Some(v) = &report.spam else { return };
+    let is_a = |q: &&filter::spam::dns::Query| q.qtype == filter::spam::dns::QType::A;
     let todo: Vec<String> = v
         .queries()
         .iter()
+        .filter(is_a)
         .map(|q| q.name.clone())
         .filter(|n| !cache.contains_key(n))
         .collect();
@@ -94,6 +100,7 @@ fn resolve_dns(
     let answers: Vec<filter::spam::dns::Answer> = v
         .queries()
         .iter()
+        .filter(is_a)
         .filter_map(|q| {
             cache
                 .get(&q.name)

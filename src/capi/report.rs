@@ -7,7 +7,7 @@ use super::{
     Fail, Res, boundary, boundary_or, c_string, cstr_utf8, handle, handle_mut, lf_status, put,
 };
 use crate::report::DetectionKind;
-use crate::spam::dns::Answer;
+use crate::spam::dns::{Answer, QType};
 use crate::spam::verdict::Action;
 use crate::{Engine, Report};
 
@@ -50,6 +50,14 @@ pub enum lf_detection_kind {
     /// A scan limit was reached; the content could not be scanned in full.
     LF_DETECTION_LIMIT = 2,
 }
+
+/// `lf_report_dns_query_type`: the name is asked for A records (IPv4
+/// addresses; answer with `lf_report_dns_answer`). The value is DNS's own
+/// type number, as `res_query` takes it.
+pub const LF_DNS_A: u16 = 1;
+/// `lf_report_dns_query_type`: the name is asked for TXT records (answer
+/// with `lf_report_dns_answer_txt`). DNS's type number.
+pub const LF_DNS_TXT: u16 = 16;
 
 /// `lf_report_flags`: the spam rules ran on this input (it was a message
 /// and the engine has rules).
@@ -101,7 +109,7 @@ pub struct lf_report {
 struct DnsWork {
     report: Report,
     engine: Arc<Engine>,
-    queries: Vec<CString>,
+    queries: Vec<(CString, u16)>,
     answers: Vec<Answer>,
 }
 
@@ -116,7 +124,13 @@ impl lf_report {
                     queries: v
                         .queries()
                         .iter()
-                        .map(|q| c_string(q.name.as_str()))
+                        .map(|q| {
+                            let t = match q.qtype {
+                                QType::A => LF_DNS_A,
+                                QType::Txt => LF_DNS_TXT,
+                            };
+                            (c_string(q.name.as_str()), t)
+                        })
                         .collect(),
                     report: r.clone(),
                     engine: Arc::clone(engine),
@@ -487,10 +501,13 @@ pub extern "C" fn lf_report_header(
     })
 }
 
-/// The number of DNS names (A records) to look up before
-/// `lf_report_dns_resolve`, or 0 when there is nothing to ask (an engine
-/// without `lf_engine_builder_set_net`, no blocklist rules, or resolved
-/// already) or `report` is NULL. libfilter never resolves anything itself.
+/// The number of DNS names to look up before `lf_report_dns_resolve`, or 0
+/// when there is nothing to ask (an engine without
+/// `lf_engine_builder_set_net`, no blocklist rules, or resolved already) or
+/// `report` is NULL. Each name is asked for one record type
+/// (`lf_report_dns_query_type`): A for most blocklists, TXT for
+/// `check_rbl_txt` and askdns rules that say so. libfilter never resolves
+/// anything itself.
 ///
 /// Thread-safe: a report is only read, until `lf_report_free`.
 #[unsafe(no_mangle)]
@@ -516,9 +533,34 @@ pub extern "C" fn lf_report_dns_query(
             .dns
             .as_ref()
             .ok_or_else(|| Fail::invalid("no DNS names to ask"))?;
-        let q = index(&d.queries, i)?;
+        let (q, _) = index(&d.queries, i)?;
         // SAFETY: `name` is NULL (checked) or writable, as documented.
         unsafe { put(name, q.as_ptr(), "name") }
+    })
+}
+
+/// Writes the record type to ask for DNS name `i` (0-based, below
+/// `lf_report_dns_query_count`) into `*qtype`: `LF_DNS_A` (1) or
+/// `LF_DNS_TXT` (16), DNS's type numbers; other values may come in later
+/// versions (skip such a name: unanswered counts as not listed).
+/// The same name may be listed twice, once per type. `report` and `qtype`
+/// must not be NULL; `LF_ERR_INVALID` when `i` is out of range.
+///
+/// Thread-safe: a report is only read, until `lf_report_free`.
+#[unsafe(no_mangle)]
+pub extern "C" fn lf_report_dns_query_type(
+    report: *const lf_report,
+    i: usize,
+    qtype: *mut u16,
+) -> lf_status {
+    with(report, |r| {
+        let d = r
+            .dns
+            .as_ref()
+            .ok_or_else(|| Fail::invalid("no DNS names to ask"))?;
+        let (_, t) = index(&d.queries, i)?;
+        // SAFETY: `qtype` is NULL (checked) or writable, as documented.
+        unsafe { put(qtype, *t, "qtype") }
     })
 }
 
@@ -555,10 +597,42 @@ pub extern "C" fn lf_report_dns_answer(
     })
 }
 
+/// Records one TXT record that came back for `name` (as asked, any case,
+/// trailing dot allowed), for a name of type `LF_DNS_TXT`: `text` is the
+/// record's character-strings joined without a separator, UTF-8 (invalid
+/// bytes may be replaced before the call). Call it once per record; the
+/// text is copied. `report`, `name` and `text` must not be NULL;
+/// `LF_ERR_UTF8` when a string is not UTF-8, `LF_ERR_INVALID` when nothing
+/// is left to resolve.
+///
+/// Not thread-safe: one thread at a time per report.
+#[unsafe(no_mangle)]
+pub extern "C" fn lf_report_dns_answer_txt(
+    report: *mut lf_report,
+    name: *const c_char,
+    text: *const c_char,
+) -> lf_status {
+    boundary(|| {
+        // SAFETY: `report` is NULL (checked) or a live report used by this
+        // thread only, as documented.
+        let r = unsafe { handle_mut(report, "report") }?;
+        // SAFETY: NUL-terminated strings or NULL (checked), as documented.
+        let name = unsafe { cstr_utf8(name, "name") }?;
+        // SAFETY: as above.
+        let text = unsafe { cstr_utf8(text, "text") }?;
+        let d = r
+            .dns
+            .as_mut()
+            .ok_or_else(|| Fail::invalid("nothing to resolve"))?;
+        d.answers.push(Answer::with_txt(name, &[text]));
+        Ok(())
+    })
+}
+
 /// Finishes the report's DNS blocklist tests with the answers recorded by
-/// `lf_report_dns_answer`: the blocklist rules they satisfy hit, the metas
-/// that read them run again, and the verdict, action, score, symbols and
-/// headers are read anew. Afterwards `lf_report_dns_query_count` is 0.
+/// `lf_report_dns_answer` and `lf_report_dns_answer_txt`: the blocklist
+/// rules they satisfy hit, the metas that read them run again, and the
+/// verdict, action, score, symbols and headers are read anew. Afterwards `lf_report_dns_query_count` is 0.
 /// A report with nothing to resolve is left as it is (`LF_OK`).
 /// `report` must not be NULL.
 ///

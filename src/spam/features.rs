@@ -463,14 +463,20 @@ impl Features {
     ///   such as `co.uk`; SpamAssassin uses its registry list). `:ip` /
     ///   `:revip`: the first IPv4 address in each value, reversed for
     ///   `:revip`. Values without one are dropped.
-    /// * `EnvelopeFrom`: the address of X-Envelope-From, Envelope-Sender or
-    ///   Return-Path, the first that is not below a Received field, without
-    ///   a newline.
+    /// * `EnvelopeFrom`: the envelope sender the Received line of the last
+    ///   untrusted hop records (`envelope-from <...>`; the oldest trusted
+    ///   hop's when every hop is trusted), else the address of
+    ///   X-Envelope-From, Envelope-Sender or Return-Path, the first that is
+    ///   not below a Received field; without a newline.
     /// * `X-Spam-Relays-Trusted`, `-Untrusted`, `-Internal`, `-External`:
     ///   SpamAssassin's pseudo-headers, written by
-    ///   [`origin::Chain::pseudo_header`] with the trust boundary inferred
-    ///   (one value, no newline; empty when no relay is on that side). (SpamAssassin first asks the relays it parsed from
-    ///   Received fields; that needs the origin module and is not done here.)
+    ///   [`origin::Chain::pseudo_header`] (one value, no newline; empty
+    ///   when no relay is on that side).
+    ///
+    /// Here the trust boundary is inferred, as SpamAssassin draws it
+    /// without `trusted_networks`. The rules read the relay pseudo-headers
+    /// from their [`EvalCtx`](crate::spam::evals::EvalCtx) instead, with
+    /// the boundary their configuration sets.
     pub fn header<'m>(
         &self,
         msg: &Message<'m>,
@@ -1176,7 +1182,30 @@ fn below_received(msg: &Message<'_>, name: &str) -> bool {
     matches!((first_rcvd, last), (Some(r), Some(l)) if r < l)
 }
 
+/// The `EnvelopeFrom` pseudo-header (see [`Features::header`]): the
+/// envelope sender the last untrusted hop's Received line records (the
+/// oldest trusted hop's when all are trusted; trust inferred), else the
+/// envelope headers. `None` for the null sender and when nothing says.
 fn envelope_from(msg: &Message<'_>) -> Option<String> {
+    let lines = origin::received_lines(msg);
+    let chain = origin::Chain::build(
+        lines.iter().map(String::as_str),
+        origin::originating_ips(msg),
+        &origin::OriginConfig::default(),
+    );
+    let hop = chain.untrusted().first().or(chain.trusted().last());
+    match hop.and_then(|r| r.envfrom.as_deref()) {
+        Some("") => None,
+        Some(e) if e.find('@').is_some_and(|i| i > 0) => Some(e.to_string()),
+        _ => envelope_from_headers(msg),
+    }
+}
+
+/// The envelope sender the headers give: X-Envelope-From, Envelope-Sender
+/// or Return-Path, the first that is not below a Received field (none
+/// when X-Sender and a fetchmail Received line say fetchmail guessed).
+/// Also askdns's `_SENDERDOMAIN_` when no hop records one.
+pub(crate) fn envelope_from_headers(msg: &Message<'_>) -> Option<String> {
     if first_addr(msg, "X-Sender").is_some_and(|x| x.contains('@'))
         && msg
             .headers(msg.root(), "Received")

@@ -257,8 +257,9 @@ impl<'a, 'm> EvalCtx<'a, 'm> {
         )
     }
 
-    /// The `EnvelopeFrom` pseudo-header.
-    fn envelope_from(&self) -> &str {
+    /// The `EnvelopeFrom` pseudo-header: the envelope sender the last
+    /// untrusted hop recorded, else the envelope headers; empty when none.
+    pub(crate) fn envelope_from(&self) -> &str {
         self.memo
             .envelope_from
             .get_or_init(|| util::envelope_from(self.msg, self.trust()))

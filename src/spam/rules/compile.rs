@@ -16,7 +16,7 @@
 
 use super::ast::{Config, HeaderMods, HeaderTarget, Skipped, Target, Test, Tflags};
 use super::meta::{Expr, expand_rules_matching};
-use crate::spam::dns::{Dns, Subtest};
+use crate::spam::dns::{Dns, QType, Subtest};
 use crate::spam::evals::{self, EvalFn};
 use crate::spam::origin::OriginConfig;
 use crate::spam::regex::{EngineKind, Set, SetBuilder};
@@ -52,8 +52,8 @@ pub(crate) enum Kind {
     },
     /// A native eval test.
     Eval { f: EvalFn, args: evals::Args },
-    /// A DNS blocklist test (`check_rbl`, `check_rbl_sub`,
-    /// `check_uridnsbl`): its value comes from the answers, in
+    /// A DNS blocklist test (`check_rbl`, `check_rbl_sub`, `check_rbl_txt`,
+    /// `check_uridnsbl`, `askdns`): its value comes from the answers, in
     /// [`Rules::resolve`](super::eval).
     Dns,
     /// A meta expression, and the rule index of each name it reads
@@ -201,7 +201,10 @@ pub(crate) struct TextSet {
 
 /// The eval functions answered by DNS blocklists.
 fn is_dns_eval(f: &str) -> bool {
-    matches!(f, "check_rbl" | "check_rbl_sub" | "check_uridnsbl")
+    matches!(
+        f,
+        "check_rbl" | "check_rbl_sub" | "check_rbl_txt" | "check_uridnsbl" | "askdns"
+    )
 }
 
 /// The zone of each `check_rbl` set and each `urirhssub` / `urirhsbl`
@@ -263,6 +266,19 @@ fn dns_test(dns: &mut Dns, zones: &Zones, function: &str, args: &[String]) -> Re
                 .ok_or_else(|| format!("check_rbl_sub: no check_rbl starts set '{set}'"))?;
             let s = dns.ip_set(set, zone);
             Ok(dns.test(s, Subtest::parse(sub)))
+        }
+        ("check_rbl_txt", [set, zone, rest @ ..]) => {
+            let s = dns.txt_set(set, zone);
+            Ok(dns.test(s, Subtest::parse(rest.first().map_or("", String::as_str))))
+        }
+        // The parser keeps `askdns NAME template [type [subtest]]` as
+        // `askdns(template, type[, subtest])`.
+        ("askdns", [template, rtype, rest @ ..]) => {
+            let q = QType::parse(rtype)
+                .ok_or_else(|| format!("askdns: record type {rtype} is not supported"))?;
+            let s = dns.askdns_set(template, q)?;
+            let sub = Subtest::askdns(rest.first().map_or("", String::as_str))?;
+            Ok(dns.test(s, sub))
         }
         ("check_uridnsbl", [name]) => {
             let (zone, sub) = zones.uri.get(name).ok_or_else(|| {
@@ -530,6 +546,11 @@ impl Rules {
             set: b.build(),
             ids,
         });
+        // Without network tests (score sets 0 and 2) nothing is asked: the
+        // DNS rules stay at 0, as in SpamAssassin's local mode.
+        if score_set.0 & 1 == 0 {
+            dns = Dns::default();
+        }
         Rules {
             rules,
             by_name,

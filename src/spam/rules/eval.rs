@@ -16,7 +16,7 @@ use super::ast::{HeaderMods, HeaderTarget};
 use super::compile::{Kind, Rules, TEXT_TARGETS};
 use crate::mime::Message;
 use crate::spam::Features;
-use crate::spam::dns::{Answer, Lookup, Query};
+use crate::spam::dns::{Answer, Lookup, Query, Tags};
 use crate::spam::evals::EvalCtx;
 use crate::spam::origin::RelaysHeader;
 use crate::spam::regex::{ALL_LINES, Budget, Native, SetScratch, Whole};
@@ -188,12 +188,15 @@ impl Rules {
             let (untrusted, last_external, first_trusted) = ctx.blocklist_ips();
             let hosts: Vec<String> = features.uris.iter().filter_map(uri_host).collect();
             DnsPending {
-                queries: self.dns.queries(&Lookup {
-                    untrusted: &untrusted,
-                    last_external,
-                    first_trusted,
-                    uri_hosts: &hosts,
-                }),
+                queries: self.dns.queries_with(
+                    &Lookup {
+                        untrusted: &untrusted,
+                        last_external,
+                        first_trusted,
+                        uri_hosts: &hosts,
+                    },
+                    &Tags::of(msg, ctx.origin()),
+                ),
                 values: scratch
                     .values
                     .iter()
@@ -431,7 +434,12 @@ fn header_value<'c>(
     match target {
         HeaderTarget::All => features.header(msg, "ALL", mods),
         HeaderTarget::ToCc => features.header(msg, "ToCc", mods),
-        HeaderTarget::EnvelopeFrom => features.header(msg, "EnvelopeFrom", mods),
+        HeaderTarget::EnvelopeFrom => {
+            // As for the relay pseudo-headers: SpamAssassin's envelope
+            // sender, with the rule set's trust boundary, from the context.
+            let e = ctx.envelope_from();
+            (!e.is_empty()).then_some(Cow::Borrowed(e.as_bytes()))
+        }
         HeaderTarget::MessageId => features.header(msg, "MESSAGEID", mods),
         HeaderTarget::Named(names) if names.len() == 1 => features.header(msg, &names[0], mods),
         HeaderTarget::Named(names) => {

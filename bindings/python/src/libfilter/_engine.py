@@ -244,6 +244,7 @@ def _scan_with(
     mail_from: Optional[Text],
     rcpt: Union[Text, Iterable[Text]],
     resolve: Optional[Callable[[str], Iterable[str]]] = None,
+    resolve_txt: Optional[Callable[[str], Iterable[str]]] = None,
 ) -> Report:
     L = lib()
     buf, n = _buffer(data)
@@ -254,27 +255,44 @@ def _scan_with(
     finally:
         L.lf_envelope_free(env)
     assert out.value is not None
-    if resolve is not None:
+    if resolve is not None or resolve_txt is not None:
         try:
-            _resolve_dns(out.value, resolve)
+            _resolve_dns(out.value, resolve, resolve_txt)
         except BaseException:
             L.lf_report_free(out.value)
             raise
     return _read_report(out.value)
 
 
-def _resolve_dns(ptr: int, resolve: Callable[[str], Iterable[str]]) -> None:
-    """Asks ``resolve`` for the A records of every DNS name the report
-    lists (``Engine(net=True)``) and finishes the verdict with them."""
+#: ``lf_report_dns_query_type``: DNS's type numbers.
+_DNS_A = 1
+_DNS_TXT = 16
+
+
+def _resolve_dns(
+    ptr: int,
+    resolve: Optional[Callable[[str], Iterable[str]]],
+    resolve_txt: Optional[Callable[[str], Iterable[str]]],
+) -> None:
+    """Asks ``resolve`` for the A records and ``resolve_txt`` for the TXT
+    records of the DNS names the report lists (``Engine(net=True)``), and
+    finishes the verdict with them. A name whose type has no callable is
+    not asked (it counts as not listed)."""
     L = lib()
     name = c_char_p()
-    names: List[str] = []
+    qtype = ctypes.c_uint16()
+    names: List[Tuple[str, int]] = []
     for i in range(L.lf_report_dns_query_count(ptr)):
         _check(L.lf_report_dns_query(ptr, i, byref(name)))
-        names.append(_str(name.value))
-    for n in names:
-        for addr in resolve(n):
-            _check(L.lf_report_dns_answer(ptr, _cstr(n, "name"), _cstr(addr, "address")))
+        _check(L.lf_report_dns_query_type(ptr, i, byref(qtype)))
+        names.append((_str(name.value), qtype.value))
+    for n, t in names:
+        if t == _DNS_A and resolve is not None:
+            for addr in resolve(n):
+                _check(L.lf_report_dns_answer(ptr, _cstr(n, "name"), _cstr(addr, "address")))
+        elif t == _DNS_TXT and resolve_txt is not None:
+            for text in resolve_txt(n):
+                _check(L.lf_report_dns_answer_txt(ptr, _cstr(n, "name"), _cstr(text, "text")))
     _check(L.lf_report_dns_resolve(ptr))
 
 
@@ -503,6 +521,7 @@ class Engine:
         mail_from: Optional[Text] = None,
         rcpt: Union[Text, Iterable[Text]] = (),
         resolve: Optional[Callable[[str], Iterable[str]]] = None,
+        resolve_txt: Optional[Callable[[str], Iterable[str]]] = None,
     ) -> Report:
         """Scans one message (or, when it does not look like one, a file).
 
@@ -516,13 +535,20 @@ class Engine:
         ``X-Envelope-From``, ``X-Envelope-To``); ``mail_from=""`` is the
         null sender; ``rcpt`` is one address or several.
 
-        With ``Engine(net=True)``, the rules' DNS blocklist names are handed
-        to ``resolve`` (a DNS name in, its IPv4 A records out, empty when
-        not listed); the library itself never resolves anything.
+        With ``Engine(net=True)``, the rules' DNS names are handed to the
+        callables; the library itself never resolves anything. ``resolve``
+        gets the names asked for A records (blocklists: a DNS name in, its
+        IPv4 addresses out as dotted strings, empty when not listed) and
+        ``resolve_txt`` those asked for TXT records (``check_rbl_txt`` and
+        askdns rules: a name in, one string per TXT record out, its
+        character-strings joined). A name whose callable is not given is
+        not asked and counts as not listed.
         """
         scanner = self._checkout()
         try:
-            return _scan_with(scanner, data, client_ip, helo, rdns, mail_from, rcpt, resolve)
+            return _scan_with(
+                scanner, data, client_ip, helo, rdns, mail_from, rcpt, resolve, resolve_txt
+            )
         finally:
             self._checkin(scanner)
 
