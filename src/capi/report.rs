@@ -577,6 +577,24 @@ pub extern "C" fn lf_report_dns_answer(
     name: *const c_char,
     addr: *const c_char,
 ) -> lf_status {
+    add_answer(report, name, addr, "addr", |name, addr| {
+        let a: std::net::Ipv4Addr = addr
+            .parse()
+            .map_err(|_| Fail::invalid("addr is not an IPv4 address"))?;
+        Ok(Answer::new(name, &[a]))
+    })
+}
+
+/// The common body of `lf_report_dns_answer` and
+/// `lf_report_dns_answer_txt`: checks the arguments (`value` named `what`)
+/// and adds the answer `make` builds to the report's pending DNS work.
+fn add_answer(
+    report: *mut lf_report,
+    name: *const c_char,
+    value: *const c_char,
+    what: &'static str,
+    make: impl FnOnce(&str, &str) -> Result<Answer, Fail>,
+) -> lf_status {
     boundary(|| {
         // SAFETY: `report` is NULL (checked) or a live report used by this
         // thread only, as documented.
@@ -584,15 +602,13 @@ pub extern "C" fn lf_report_dns_answer(
         // SAFETY: NUL-terminated strings or NULL (checked), as documented.
         let name = unsafe { cstr_utf8(name, "name") }?;
         // SAFETY: as above.
-        let addr = unsafe { cstr_utf8(addr, "addr") }?;
-        let a: std::net::Ipv4Addr = addr
-            .parse()
-            .map_err(|_| Fail::invalid("addr is not an IPv4 address"))?;
+        let value = unsafe { cstr_utf8(value, what) }?;
+        let answer = make(name, value)?;
         let d = r
             .dns
             .as_mut()
             .ok_or_else(|| Fail::invalid("nothing to resolve"))?;
-        d.answers.push(Answer::new(name, &[a]));
+        d.answers.push(answer);
         Ok(())
     })
 }
@@ -612,20 +628,8 @@ pub extern "C" fn lf_report_dns_answer_txt(
     name: *const c_char,
     text: *const c_char,
 ) -> lf_status {
-    boundary(|| {
-        // SAFETY: `report` is NULL (checked) or a live report used by this
-        // thread only, as documented.
-        let r = unsafe { handle_mut(report, "report") }?;
-        // SAFETY: NUL-terminated strings or NULL (checked), as documented.
-        let name = unsafe { cstr_utf8(name, "name") }?;
-        // SAFETY: as above.
-        let text = unsafe { cstr_utf8(text, "text") }?;
-        let d = r
-            .dns
-            .as_mut()
-            .ok_or_else(|| Fail::invalid("nothing to resolve"))?;
-        d.answers.push(Answer::with_txt(name, &[text]));
-        Ok(())
+    add_answer(report, name, text, "text", |name, text| {
+        Ok(Answer::with_txt(name, &[text]))
     })
 }
 
