@@ -44,7 +44,10 @@ Figures, computed by the same code below for both filters from their
     kept; the numbers of unsure messages are printed;
   * throughput in messages per second per core: libfilter's own figures
     (`classification:` and `learning:` lines, in-process time of the
-    tokenizer plus classifier or learner, one thread); for bogofilter, the
+    tokenizer plus classifier or learner, one thread, timed per message
+    during the online run; and `bulk classification:`, one more pass over
+    all messages with the trained model and no learning, in the thread's
+    CPU time, the counterpart of bogofilter's bulk figure); for bogofilter, the
     user + sys CPU time of its child processes (getrusage RUSAGE_CHILDREN,
     so other load on the machine does not change it), separately for the
     classification and the learning calls.  Those include a process start
@@ -301,7 +304,7 @@ def run_libfilter(exe, shuffled, labels, tmp):
             scored.append((float(score), label == "spam"))
     if len(scored) != len(labels):
         sys.exit(f"filterscan scored {len(scored)} messages, not {len(labels)}")
-    return scored, rate("classification"), rate("learning")
+    return scored, rate("classification"), rate("learning"), rate("bulk classification")
 
 
 def bogofilter_config(prog):
@@ -445,7 +448,8 @@ def main():
         pct(spam_missed_at_ham_rate(bs)))
     row("ham lost at default threshold", pct(o_rates[0]), pct(b_ham))
     row("spam missed at default threshold", pct(o_rates[1]), pct(b_spam))
-    row("classify msg/s per core", fmt(ours[1] if ours else None, ".0f"),
+    row("classify msg/s per core",
+        f"{fmt(ours[1], '.0f')} / {fmt(ours[3], '.0f')} bulk" if ours else "-",
         f"{bogo['classify']:.0f} (one process per message) / {bogo['bulk']:.0f} bulk")
     row("learn msg/s per core", fmt(ours[2] if ours else None, ".0f"),
         f"{bogo['learn']:.0f} (one process per message)")
@@ -457,7 +461,8 @@ def main():
     print()
     print("default threshold: libfilter score > 0.5; bogofilter verdict S"
           f" (spamicity >= {cut['spam_cutoff']:g}), U and H not spam.")
-    print("msg/s per core: libfilter, its in-process tokenize + classify / learn time;"
+    print("msg/s per core: libfilter, its in-process tokenize + classify / learn time"
+          " ('bulk': one more pass with the trained model, no learning, thread CPU time);"
           " bogofilter, user + sys CPU of its processes, one process per message"
           " (start-up and database open included); 'bulk' is one `bogofilter -b` over all"
           " messages after training (bulk classification msg/s per core, after training,"

@@ -4,8 +4,9 @@
 //! receives keeps up. This module has the three pieces of one:
 //!
 //! * [`Tokenizer`] turns a message into a set of 64-bit token
-//!   hashes: header words tagged with their field, body words, HTML tag
-//!   names, URL hosts and, optionally, orthogonal sparse bigrams;
+//!   hashes: header words tagged with their field, the order of the
+//!   header fields, body words, HTML tag names, URL hosts and, optionally,
+//!   orthogonal sparse bigrams;
 //! * [`Model`] learns from labelled token sets and gives the probability
 //!   that a new one is spam, by chi-square combining (as SpamAssassin and
 //!   bogofilter) or online logistic regression (as the TREC 2007 leaders);
