@@ -975,7 +975,7 @@ fn rules_check_reports_what_loaded_and_what_did_not() {
     let t = TempDir::new("rules-check");
     let cf = t.write(
         "odd.cf",
-        b"body GOOD /viagra/i\nfrobnicate yes\nheader NETTY eval:check_rbl_txt('x', 'zen.example.')\nmeta BAD (GOOD &&\n",
+        b"body GOOD /viagra/i\nfrobnicate yes\nheader NETTY eval:check_rbl_envfrom('x', 'zen.example.')\nmeta BAD (GOOD &&\n",
     );
     let out = run(&[&"rules", &"--check", &"-v", &cf], None);
     let (stdout, stderr) = text(&out);
@@ -983,7 +983,7 @@ fn rules_check_reports_what_loaded_and_what_did_not() {
     assert!(stdout.contains("skipped lines: "), "{stdout}");
     assert!(!stdout.contains("skipped lines: 0\n"), "{stdout}");
     assert!(stdout.contains("frobnicate"), "{stdout}");
-    assert!(stdout.contains("check_rbl_txt: NETTY"), "{stdout}");
+    assert!(stdout.contains("check_rbl_envfrom: NETTY"), "{stdout}");
 }
 
 /// Writes a small labelled corpus: spam about pills from one relay, ham
