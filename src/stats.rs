@@ -438,8 +438,56 @@ pub fn share(part: u64, total: u64) -> String {
     format!("{:.2}% (1 in {:.2})", p * 100.0, 1.0 / p)
 }
 
+/// Days since 1970-01-01 of the proleptic Gregorian date `y-m-d`
+/// (Howard Hinnant's `days_from_civil`); months 1-12.
+///
+/// ```
+/// use filter::stats::{civil_from_days, days_from_civil};
+/// assert_eq!(days_from_civil(1970, 1, 1), 0);
+/// assert_eq!(days_from_civil(2004, 2, 29), 12_477);
+/// assert_eq!(civil_from_days(12_477), (2004, 2, 29));
+/// ```
+pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The (year, month, day) of a day number since 1970-01-01: the inverse
+/// of [`days_from_civil`].
+pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn calendar_days_round_trip() {
+        // Every day from 1600 to 2400 maps back to itself, and consecutive
+        // days are consecutive dates.
+        let (start, end) = (days_from_civil(1600, 1, 1), days_from_civil(2400, 12, 31));
+        let mut prev = civil_from_days(start - 1);
+        for n in start..=end {
+            let (y, m, d) = civil_from_days(n);
+            assert_eq!(days_from_civil(y, m, d), n);
+            assert!((1..=12).contains(&m) && (1..=31).contains(&d));
+            assert!((y, m, d) > prev);
+            prev = (y, m, d);
+        }
+    }
+
     use super::*;
     use proptest::prelude::*;
 

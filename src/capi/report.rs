@@ -529,11 +529,7 @@ pub extern "C" fn lf_report_dns_query(
     name: *mut *const c_char,
 ) -> lf_status {
     with(report, |r| {
-        let d = r
-            .dns
-            .as_ref()
-            .ok_or_else(|| Fail::invalid("no DNS names to ask"))?;
-        let (q, _) = index(&d.queries, i)?;
+        let (q, _) = dns_query(r, i)?;
         // SAFETY: `name` is NULL (checked) or writable, as documented.
         unsafe { put(name, q.as_ptr(), "name") }
     })
@@ -554,14 +550,19 @@ pub extern "C" fn lf_report_dns_query_type(
     qtype: *mut u16,
 ) -> lf_status {
     with(report, |r| {
-        let d = r
-            .dns
-            .as_ref()
-            .ok_or_else(|| Fail::invalid("no DNS names to ask"))?;
-        let (_, t) = index(&d.queries, i)?;
+        let (_, t) = dns_query(r, i)?;
         // SAFETY: `qtype` is NULL (checked) or writable, as documented.
         unsafe { put(qtype, *t, "qtype") }
     })
+}
+
+/// DNS query `i` of a report: its name and record type.
+fn dns_query(r: &lf_report, i: usize) -> Result<&(CString, u16), Fail> {
+    let d = r
+        .dns
+        .as_ref()
+        .ok_or_else(|| Fail::invalid("no DNS names to ask"))?;
+    index(&d.queries, i)
 }
 
 /// Records one A record that came back for `name` (as asked, any case,

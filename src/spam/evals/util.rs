@@ -8,6 +8,7 @@
 //! The relays come from [`crate::spam::origin`], the crate's one Received
 //! reader.
 
+use crate::stats::days_from_civil;
 use std::borrow::Cow;
 
 use crate::mime::{Field, Message, address, encoded_word};
@@ -246,17 +247,6 @@ fn num(s: &str) -> i64 {
     s.bytes()
         .take(9)
         .fold(0i64, |n, b| n * 10 + i64::from(b - b'0'))
-}
-
-/// Days from 1970-01-01 to `y-m-d` (proleptic Gregorian).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146097 + doe - 719468
 }
 
 /// An RFC 822 date in seconds since the epoch, read as SpamAssassin's
