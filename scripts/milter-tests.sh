@@ -328,7 +328,13 @@ else
     fail "milter -t"; echo "$out"
 fi
 start_milter pfm "inet:$mport@127.0.0.1" -c "$work/milter.conf"
-pfm_uid=$(awk '/^Uid:/ {print $2}' "/proc/$pfm_pid/status")
+# The milter drops root just after it opens the socket, which is what
+# start_milter waits for: give it a moment to get there.
+for _ in $(seq 50); do
+    pfm_uid=$(awk '/^Uid:/ {print $2}' "/proc/$pfm_pid/status")
+    [ "$pfm_uid" = "$(id -u nobody)" ] && break
+    sleep 0.1
+done
 if [ "$pfm_uid" = "$(id -u nobody)" ]; then ok "the milter runs as nobody (user = nobody)"; else fail "user: running as uid $pfm_uid"; fi
 echo "milter: inet:$mport@127.0.0.1 (libmilter's syntax) = inet:127.0.0.1:$mport (Postfix's)"
 
