@@ -276,6 +276,9 @@ impl Model {
     /// tokenizer's tokens changed with each version (the header-order and
     /// relay-count tokens came with 3), so a model of older tokens is
     /// refused ([`ModelError::Outdated`]) rather than read as noise.
+    /// Tokens only added since (the Subject's words read as body words,
+    /// the parts' type tokens) keep the magic: an older model still
+    /// knows every token it learned, and the new ones start at zero.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::new();
         out.extend_from_slice(MAGIC);
