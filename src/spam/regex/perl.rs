@@ -1183,7 +1183,12 @@ pub fn native(node: &Node) -> Result<String, &'static str> {
 
 /// A native pattern that matches wherever the original can (and perhaps
 /// elsewhere): look-around and `\K` dropped, backreferences as "anything",
-/// atomic groups and possessive quantifiers as plain ones.
+/// atomic groups and possessive quantifiers as plain ones, and counted
+/// repetitions with wide bounds (`{0,200}`) without their upper bound.
+/// The last is for speed: the relaxed form gates the fallback engine on
+/// every text it might match, and a lazy DFA for `[^\n]{0,200}` makes a
+/// state per count where `[^\n]*` makes one (stock rules, callgrind over
+/// 400 corpus messages: 8.88 to 8.36 million instructions per message).
 pub fn relaxed(node: &Node) -> String {
     let mut out = String::new();
     // Relaxed never fails.
@@ -1257,6 +1262,10 @@ fn push_class(s: &ByteSet, out: &mut String) {
     out.push(']');
 }
 
+/// A counted repetition whose bounds differ by more than this loses its
+/// upper bound in the relaxed form.
+const RELAX_SPAN: u32 = 3;
+
 fn emit(node: &Node, mode: Mode, cont: Cont, out: &mut String) -> Result<(), &'static str> {
     match node {
         Node::Empty => {}
@@ -1317,6 +1326,12 @@ fn emit(node: &Node, mode: Mode, cont: Cont, out: &mut String) -> Result<(), &'s
             out.push(')');
             match max {
                 Some(m) if m == min => out.push_str(&format!("{{{min}}}")),
+                // The relaxed form drops a wide upper bound: a superset
+                // still, and `[^\n]{0,200}` costs a DFA one state per
+                // count where `[^\n]*` costs one.
+                Some(m) if mode == Mode::Relaxed && *m > min.saturating_add(RELAX_SPAN) => {
+                    out.push_str(&format!("{{{min},}}"))
+                }
                 Some(m) => out.push_str(&format!("{{{min},{m}}}")),
                 None => out.push_str(&format!("{{{min},}}")),
             }

@@ -211,6 +211,9 @@ fn translation_shapes() {
     let t = translate(r"(a)\1", "").unwrap();
     assert_eq!(t.fancy, r"(a)(?:\1)");
     assert_eq!(t.relaxed, r"(?:a)[\x00-\xFF]*");
+    // The relaxed form keeps narrow bounds and drops wide upper ones.
+    let t = translate(r"(a)x{1,3}y{2,9}\1", "").unwrap();
+    assert_eq!(t.relaxed, r"(?:a)(?:x){1,3}(?:y){2,}[\x00-\xFF]*");
 }
 
 #[test]
@@ -365,8 +368,9 @@ fn pattern() -> impl Strategy<Value = String> {
             prop::collection::vec(inner.clone(), 2..4).prop_map(|v| v.concat()),
             (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("{a}|{b}")),
             inner.clone().prop_map(|a| format!("({a})")),
-            (inner.clone(), 0..7usize).prop_map(|(a, q)| {
-                let q = ["*", "+", "?", "{1,2}", "*?", "{2}", "??"][q];
+            (inner.clone(), 0..9usize).prop_map(|(a, q)| {
+                // Wide bounds too, which the relaxed form drops.
+                let q = ["*", "+", "?", "{1,2}", "*?", "{2}", "??", "{0,5}", "{2,7}?"][q];
                 format!("(?:{a}){q}")
             }),
             inner.prop_map(|a| format!("(?i:{a})")),
