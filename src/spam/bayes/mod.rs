@@ -45,6 +45,8 @@
 //! assert!(model.classify(&tokens) < 0.5);
 //! ```
 
+#[cfg(target_arch = "x86_64")]
+mod bitmap;
 mod model;
 pub mod roc;
 mod shared;

@@ -109,10 +109,11 @@
 //! grams see and words did not, was the part of them worth having.
 //!
 //! Speed: words are found 64 bytes at a time: each 64-byte block becomes
-//! a bitmap of the bytes that belong to words (eight bytes classified at
-//! once by branch-free arithmetic, their top bits gathered by one
-//! multiply), and a word is a run of ones in it, found by two trailing-zero
-//! counts. Words are hashed eight bytes per multiply (ASCII lower-cased in
+//! a bitmap of the bytes that belong to words (on x86_64 sixteen bytes
+//! classified at once by SSE2 compares, see `bitmap.rs`; elsewhere, and
+//! for a text's last partial block, eight at once by branch-free
+//! arithmetic, their top bits gathered by one multiply), and a word is a
+//! run of ones in it, found by two trailing-zero counts. Words are hashed eight bytes per multiply (ASCII lower-cased in
 //! the same 64-bit word), reading short words in place; parts without a
 //! transfer encoding are read where they are, not copied; the dedup table
 //! is per thread, stamped with a generation so it is never cleared, and
@@ -358,6 +359,32 @@ fn gather8(m: u64) -> u64 {
     ((m >> 7) & LO).wrapping_mul(0x0102_0408_1020_4080) >> 56
 }
 
+/// The bitmaps of word bytes and of `-`/`.` bytes in the 64 bytes of
+/// `text` from `base` (bytes past the end are in neither).
+#[inline]
+fn masks(text: &[u8], base: usize) -> (u64, u64) {
+    #[cfg(target_arch = "x86_64")]
+    if text.len() >= base + 64 {
+        return super::bitmap::masks64(text, base);
+    }
+    masks_portable(text, base)
+}
+
+/// [`masks`] eight bytes at a time, on any target.
+#[inline]
+fn masks_portable(text: &[u8], base: usize) -> (u64, u64) {
+    // Only the chunks that hold bytes of the text (most header fields
+    // are shorter than a block).
+    let chunks = text.len().saturating_sub(base).min(64).div_ceil(8);
+    let (mut w, mut j) = (0u64, 0u64);
+    for k in 0..chunks {
+        let x = chunk_at(text, base + 8 * k);
+        w |= gather8(word_mask(x)) << (8 * k);
+        j |= gather8(join_mask(x)) << (8 * k);
+    }
+    (w, j)
+}
+
 /// The words of a text, found 64 bytes at a time: each block of 64 bytes
 /// becomes a bitmap of the bytes that belong to a word (word bytes, and
 /// `-` or `.` between two word bytes), and a word is then a run of ones,
@@ -390,15 +417,7 @@ impl<'t> Scan<'t> {
     /// in words).
     #[inline]
     fn block(&self, base: usize) -> u64 {
-        // Only the chunks that hold bytes of the text (most header fields
-        // are shorter than a block).
-        let chunks = self.text.len().saturating_sub(base).min(64).div_ceil(8);
-        let (mut w, mut j) = (0u64, 0u64);
-        for k in 0..chunks {
-            let x = chunk_at(self.text, base + 8 * k);
-            w |= gather8(word_mask(x)) << (8 * k);
-            j |= gather8(join_mask(x)) << (8 * k);
-        }
+        let (w, j) = masks(self.text, base);
         let prev = base > self.from && is_word_byte(self.text[base - 1]);
         let next = self.text.get(base + 64).is_some_and(|&b| is_word_byte(b));
         w | (j & ((w << 1) | u64::from(prev)) & ((w >> 1) | (u64::from(next) << 63)))
@@ -1091,6 +1110,25 @@ Content-Type: application/octet-stream; name=\"x.EXE\"\n\nMZ\n--b--\n";
             out.push((start, i));
         }
         out
+    }
+
+    proptest! {
+        /// The bitmaps (the SSE2 kernel on x86_64) match the byte classes,
+        /// block by block and at the text's end.
+        #[test]
+        fn masks_match_the_byte_classes(
+            text in prop::collection::vec(any::<u8>(), 0..200),
+            base in 0usize..200,
+        ) {
+            let base = base.min(text.len());
+            let (w, j) = masks(&text, base);
+            prop_assert_eq!((w, j), masks_portable(&text, base));
+            for k in 0..64 {
+                let b = text.get(base + k).copied();
+                prop_assert_eq!(w >> k & 1 == 1, b.is_some_and(is_word_byte));
+                prop_assert_eq!(j >> k & 1 == 1, matches!(b, Some(b'-' | b'.')));
+            }
+        }
     }
 
     #[test]
