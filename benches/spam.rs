@@ -9,7 +9,7 @@
 //! ```
 //!
 //! For the side-by-side run with SpamAssassin, see
-//! `scripts/bench-spamassassin.sh`.
+//! `scripts/bench-spamassassin.py`.
 //!
 //! Group `bayes`: the Bayes classifier's tokenizer alone, tokenize +
 //! classify with a warm model (trained on the same 500 messages), and
