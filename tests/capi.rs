@@ -781,14 +781,12 @@ fn memory_database_of_unknown_type_is_an_error() {
     lf_engine_builder_free(b);
 }
 
-#[test]
-fn dns_blocklists_through_the_c_abi() {
+/// An engine with network tests on and `rules`, a scanner of it, and the
+/// message the DNS tests scan (one untrusted relay, 203.0.113.9).
+fn net_engine(rules: &str) -> (*const lf_engine, *mut lf_scanner, &'static [u8]) {
     let mut b = ptr::null_mut();
     assert_eq!(lf_engine_builder_new(&mut b), LF_OK);
     assert_eq!(lf_engine_builder_set_net(b, true), LF_OK);
-    let rules = "header __CAPI_ZEN eval:check_rbl('capi', 'zen.example.')\n\
-                 header CAPI_SBL eval:check_rbl_sub('capi', '127.0.0.2')\n\
-                 tflags CAPI_SBL net\nscore CAPI_SBL 0 6 0 6\n";
     assert_eq!(
         lf_engine_builder_load_rules_memory(b, c"dns.cf".as_ptr(), rules.as_ptr(), rules.len()),
         LF_OK
@@ -796,16 +794,30 @@ fn dns_blocklists_through_the_c_abi() {
     let mut e = ptr::null();
     assert_eq!(lf_engine_builder_build(b, &mut e), LF_OK);
     lf_engine_builder_free(b);
-    let msg = b"Received: from x (unknown [203.0.113.9]) by mx.example.com; Mon, 3 Jun 2024 10:00:00 +0000\r\n\
-Subject: hi\r\n\r\nhello\r\n";
-
     let mut sc = ptr::null_mut();
     assert_eq!(lf_scanner_new(e, &mut sc), LF_OK);
+    let msg = b"Received: from x (unknown [203.0.113.9]) by mx.example.com; Mon, 3 Jun 2024 10:00:00 +0000\r\n\
+Subject: hi\r\n\r\nhello\r\n";
+    (e, sc, msg)
+}
+
+/// The report of `msg` by `sc`.
+fn net_scan(sc: *mut lf_scanner, msg: &[u8]) -> *mut lf_report {
     let mut r = ptr::null_mut();
     assert_eq!(
         lf_scanner_scan(sc, msg.as_ptr(), msg.len(), ptr::null(), &mut r),
         LF_OK
     );
+    r
+}
+
+#[test]
+fn dns_blocklists_through_the_c_abi() {
+    let rules = "header __CAPI_ZEN eval:check_rbl('capi', 'zen.example.')\n\
+                 header CAPI_SBL eval:check_rbl_sub('capi', '127.0.0.2')\n\
+                 tflags CAPI_SBL net\nscore CAPI_SBL 0 6 0 6\n";
+    let (e, sc, msg) = net_engine(rules);
+    let r = net_scan(sc, msg);
     assert_eq!(lf_report_dns_query_count(r), 1);
     let mut name = ptr::null();
     assert_eq!(lf_report_dns_query(r, 0, &mut name), LF_OK);
@@ -855,11 +867,7 @@ Subject: hi\r\n\r\nhello\r\n";
     lf_report_free(r);
 
     // The same scan answered with a name never asked: not listed.
-    let mut r = ptr::null_mut();
-    assert_eq!(
-        lf_scanner_scan(sc, msg.as_ptr(), msg.len(), ptr::null(), &mut r),
-        LF_OK
-    );
+    let r = net_scan(sc, msg);
     assert_eq!(
         lf_report_dns_answer(r, c"1.1.1.1.zen.example".as_ptr(), c"127.0.0.2".as_ptr()),
         LF_OK
@@ -873,9 +881,6 @@ Subject: hi\r\n\r\nhello\r\n";
 
 #[test]
 fn dns_txt_queries_through_the_c_abi() {
-    let mut b = ptr::null_mut();
-    assert_eq!(lf_engine_builder_new(&mut b), LF_OK);
-    assert_eq!(lf_engine_builder_set_net(b, true), LF_OK);
     // The same name asked twice: A by check_rbl, TXT by check_rbl_txt.
     let rules = "loadplugin Mail::SpamAssassin::Plugin::AskDNS\n\
                  header CAPI_A eval:check_rbl('capi', 'bl.example.')\n\
@@ -884,22 +889,8 @@ fn dns_txt_queries_through_the_c_abi() {
                  tflags CAPI_TXT net\nscore CAPI_TXT 0 6 0 6\n\
                  askdns CAPI_ASK _LASTEXTERNALREVIP_.ask.example TXT /^listed$/\n\
                  score CAPI_ASK 0.5\n";
-    assert_eq!(
-        lf_engine_builder_load_rules_memory(b, c"dns.cf".as_ptr(), rules.as_ptr(), rules.len()),
-        LF_OK
-    );
-    let mut e = ptr::null();
-    assert_eq!(lf_engine_builder_build(b, &mut e), LF_OK);
-    lf_engine_builder_free(b);
-    let msg = b"Received: from x (unknown [203.0.113.9]) by mx.example.com; Mon, 3 Jun 2024 10:00:00 +0000\r\n\
-Subject: hi\r\n\r\nhello\r\n";
-    let mut sc = ptr::null_mut();
-    assert_eq!(lf_scanner_new(e, &mut sc), LF_OK);
-    let mut r = ptr::null_mut();
-    assert_eq!(
-        lf_scanner_scan(sc, msg.as_ptr(), msg.len(), ptr::null(), &mut r),
-        LF_OK
-    );
+    let (e, sc, msg) = net_engine(rules);
+    let r = net_scan(sc, msg);
     let asked: Vec<(String, u16)> = (0..lf_report_dns_query_count(r))
         .map(|i| {
             let mut name = ptr::null();

@@ -43,6 +43,19 @@ fn engine(net: bool) -> std::sync::Arc<filter::Engine> {
     b.build()
 }
 
+/// The engine of Debian's stock SpamAssassin rules, or `None` (with a
+/// note) when the package is not installed.
+fn stock_engine(net: bool) -> Option<std::sync::Arc<filter::Engine>> {
+    let stock = Path::new("/usr/share/spamassassin");
+    if !stock.is_dir() {
+        eprintln!("note: SpamAssassin not installed; skipping");
+        return None;
+    }
+    let mut b = EngineBuilder::new().net(net);
+    b.rules_path(stock).unwrap();
+    Some(b.build())
+}
+
 fn a(s: &str) -> Ipv4Addr {
     s.parse().unwrap()
 }
@@ -139,14 +152,9 @@ fn without_net_nothing_is_asked() {
 
 #[test]
 fn stock_rules_ask_spamhaus() {
-    let stock = Path::new("/usr/share/spamassassin");
-    if !stock.is_dir() {
-        eprintln!("note: SpamAssassin not installed; skipping");
+    let Some(e) = stock_engine(true) else {
         return;
-    }
-    let mut b = EngineBuilder::new().net(true);
-    b.rules_path(stock).unwrap();
-    let e = b.build();
+    };
     let mut sc = e.scanner();
     let mut report = sc.scan(MSG);
     let q: Vec<String> = report
@@ -322,14 +330,9 @@ Subject: hi\n\nbody\n";
 
 #[test]
 fn stock_rules_ask_fresh_fmb_la() {
-    let stock = Path::new("/usr/share/spamassassin");
-    if !stock.is_dir() {
-        eprintln!("note: SpamAssassin not installed; skipping");
+    let Some(e) = stock_engine(true) else {
         return;
-    }
-    let mut b = EngineBuilder::new().net(true);
-    b.rules_path(stock).unwrap();
-    let e = b.build();
+    };
     let mut sc = e.scanner();
     let mut report = sc.scan(ASK_MSG);
     let q = asked(&report);
@@ -358,14 +361,9 @@ fn stock_rules_ask_fresh_fmb_la() {
 
 #[test]
 fn stock_rules_without_net_ask_nothing() {
-    let stock = Path::new("/usr/share/spamassassin");
-    if !stock.is_dir() {
-        eprintln!("note: SpamAssassin not installed; skipping");
+    let Some(e) = stock_engine(false) else {
         return;
-    }
-    let mut b = EngineBuilder::new().net(false);
-    b.rules_path(stock).unwrap();
-    let e = b.build();
+    };
     let mut sc = e.scanner();
     // A public relay, a From domain and an envelope sender: all would be
     // asked about with network tests on.
