@@ -26,6 +26,9 @@ meta   LISTED_TWICE     RCVD_IN_SBL && URIBL_BLACK
 score  LISTED_TWICE     1.25
 header LOCAL_HELLO      Subject =~ /hello/
 score  LOCAL_HELLO      0.5
+header __SAYS_HELLO     Subject =~ /hello/
+meta   LISTED_HELLO     RCVD_IN_SBL && __SAYS_HELLO
+score  LISTED_HELLO     0.75
 ";
 
 /// A zombie-ish message: a public relay hands it to our private network,
@@ -90,9 +93,13 @@ fn queries_then_answers() {
         ],
     );
     let v = report.spam.as_ref().unwrap();
+    // LISTED_HELLO: before the answers its first operand was 0, so the
+    // check had no need of `__SAYS_HELLO`; it ran all the same, because a
+    // DNS answer can make it needed.
     assert_eq!(
         names(&report),
         [
+            "LISTED_HELLO",
             "LISTED_TWICE",
             "LOCAL_HELLO",
             "RCVD_IN_SBL",
@@ -101,7 +108,7 @@ fn queries_then_answers() {
         ]
     );
     assert!(
-        (v.score - (0.5 + 2.5 + 3.0 + 1.5 + 1.25)).abs() < 1e-9,
+        (v.score - (0.5 + 2.5 + 3.0 + 1.5 + 1.25 + 0.75)).abs() < 1e-9,
         "{}",
         v.score
     );

@@ -153,7 +153,8 @@ fn agrees_with_spamassassin() {
         let data = std::fs::read(file).unwrap();
         let msg = Message::parse(&data);
         features.build(&msg, &filter::Limits::default());
-        let outcome = rules.check(&msg, &features, &mut scratch);
+        // Every sub-rule, not only those the metas needed.
+        let outcome = rules.check_all(&msg, &features, &mut scratch);
         let ours: BTreeSet<&str> = outcome
             .hits
             .iter()
@@ -216,4 +217,47 @@ fn agrees_with_spamassassin() {
         "{} rules disagree with SpamAssassin (see above)",
         unexcused.len()
     );
+}
+
+/// `check` runs a sub-rule only when a meta reads it; `check_all` runs
+/// every rule. Same score, same rules shown, and every sub-rule `check`
+/// reports is one `check_all` reports with the same value, on the tdata
+/// messages and a tenth of the public corpus.
+#[test]
+fn lazy_check_agrees_with_running_everything() {
+    if !have_spamassassin() {
+        return;
+    }
+    let rules = stock_rules();
+    let labels = root().join("../shared/corpus/spamassassin/labels.tsv");
+    let corpus: Vec<PathBuf> = std::fs::read_to_string(&labels)
+        .expect("labels.tsv")
+        .lines()
+        .filter_map(|l| l.split('\t').nth(1))
+        .step_by(10)
+        .map(|p| labels.parent().unwrap().join(p))
+        .collect();
+    let files: Vec<PathBuf> = messages().into_iter().chain(corpus).collect();
+    assert!(files.len() > 700, "found {} messages", files.len());
+    let mut features = Features::default();
+    let (mut lazy, mut all) = (Scratch::default(), Scratch::default());
+    let (mut fewer, mut hits) = (0usize, 0usize);
+    for file in &files {
+        let data = std::fs::read(file).unwrap();
+        let msg = Message::parse(&data);
+        features.build(&msg, &filter::Limits::default());
+        let a = rules.check(&msg, &features, &mut lazy);
+        let b = rules.check_all(&msg, &features, &mut all);
+        assert_eq!(a.score, b.score, "{}", file.display());
+        assert_eq!(a.hits, b.hits, "{}", file.display());
+        assert!(
+            a.subrules.iter().all(|h| b.subrules.contains(h)),
+            "{}",
+            file.display()
+        );
+        fewer += b.subrules.len() - a.subrules.len();
+        hits += a.hits.len();
+    }
+    // The laziness is real: some sub-rule that hits was never needed.
+    assert!(fewer > 0 && hits > files.len(), "{fewer} {hits}");
 }

@@ -37,12 +37,13 @@ impl ScoreSet {
 /// What a compiled rule tests.
 #[derive(Debug, Clone)]
 pub(crate) enum Kind {
-    /// Header regex: its id in the header set.
-    Header { id: u32, negate: bool },
-    /// `exists:`.
-    Exists,
-    /// Body, rawbody, full or uri regex (the target's set knows it).
-    Text,
+    /// Header regex: its header group and its id in the group's set.
+    Header { group: u32, id: u32, negate: bool },
+    /// `exists:`, on its header group.
+    Exists { group: u32 },
+    /// Body, rawbody, full or uri regex: the slot of its target in
+    /// [`TEXT_TARGETS`] and its id in that set.
+    Text { slot: u8, id: u32 },
     /// `mimeheader`.
     Mime {
         name: String,
@@ -167,16 +168,18 @@ pub struct Rules {
     pub(crate) rules: Vec<Rule>,
     pub(crate) by_name: HashMap<String, u32>,
     pub(crate) header_keys: Vec<HeaderKey>,
-    /// Per header group, the rule indexes that read it.
-    pub(crate) header_rules: Vec<Vec<u32>>,
     /// The regexes of each header group, ids local to the group.
     pub(crate) header_sets: Vec<Set>,
-    pub(crate) sets: [TextSet; 4],
+    /// The regexes of each of [`TEXT_TARGETS`].
+    pub(crate) sets: [Set; 4],
     pub(crate) mime_set: Set,
-    pub(crate) mime_ids: Vec<u32>,
-    pub(crate) evals: Vec<u32>,
-    /// Metas in an order where each comes after the metas it reads.
-    pub(crate) metas: Vec<u32>,
+    /// The rules a check must run: those that run and show (not
+    /// sub-rules). Everything else runs only when a meta asks.
+    pub(crate) roots: Vec<u32>,
+    /// The metas whose value can change once DNS answers are in (they
+    /// read a DNS test, or such a meta), in `metas` order; empty without
+    /// network tests.
+    pub(crate) dns_metas: Vec<u32>,
     /// The blocklist zones and tests.
     pub(crate) dns: Dns,
     /// The rule index of each of `dns`'s tests.
@@ -189,14 +192,6 @@ pub struct Rules {
     problems: Vec<Problem>,
     skipped: Vec<Skipped>,
     settings: Vec<(String, String)>,
-}
-
-/// The regexes of one kind of text.
-#[derive(Debug)]
-pub(crate) struct TextSet {
-    pub set: Set,
-    /// Rule index of each set id.
-    pub ids: Vec<u32>,
 }
 
 /// The eval functions answered by DNS blocklists.
@@ -323,20 +318,16 @@ impl Rules {
         let mut rules: Vec<Rule> = Vec::with_capacity(config.rules.len());
         let mut by_name = HashMap::with_capacity(config.rules.len());
         let mut header_keys: Vec<HeaderKey> = Vec::new();
-        let mut header_rules: Vec<Vec<u32>> = Vec::new();
         let mut header_b: Vec<SetBuilder> = Vec::new();
         // Line rules get whole-text forms; `full` is one text already.
-        let mut text_b: [(SetBuilder, Vec<u32>); 4] = std::array::from_fn(|slot| {
-            let b = if TEXT_TARGETS[slot] == Target::Full {
+        let mut text_b: [SetBuilder; 4] = std::array::from_fn(|slot| {
+            if TEXT_TARGETS[slot] == Target::Full {
                 SetBuilder::new()
             } else {
                 SetBuilder::lines()
-            };
-            (b, Vec::new())
+            }
         });
         let mut mime_b = SetBuilder::new();
-        let mut mime_ids = Vec::new();
-        let mut eval_list = Vec::new();
         let mut meta_src: Vec<u32> = Vec::new();
 
         let score_of = |name: &str| {
@@ -420,12 +411,12 @@ impl Rules {
                             mods: *mods,
                             if_unset: if_unset.clone(),
                         };
-                        let g = group_of(&mut header_keys, &mut header_rules, &mut header_b, key);
+                        let g = group_of(&mut header_keys, &mut header_b, key);
                         match add(&mut header_b[g], re) {
                             Ok((id, engine)) => {
                                 count_engine(&mut stats, engine);
-                                header_rules[g].push(idx);
                                 Kind::Header {
+                                    group: g as u32,
                                     id,
                                     negate: *negate,
                                 }
@@ -439,24 +430,21 @@ impl Rules {
                             mods: HeaderMods::default(),
                             if_unset: None,
                         };
-                        let g = group_of(&mut header_keys, &mut header_rules, &mut header_b, key);
-                        header_rules[g].push(idx);
-                        Kind::Exists
+                        let g = group_of(&mut header_keys, &mut header_b, key);
+                        Kind::Exists { group: g as u32 }
                     }
                     Test::Regex { target, re } => {
                         match TEXT_TARGETS.iter().position(|t| t == target) {
-                            Some(slot) => {
-                                let (b, ids) = &mut text_b[slot];
-                                match add(b, re) {
-                                    Ok((id, engine)) => {
-                                        count_engine(&mut stats, engine);
-                                        debug_assert_eq!(id as usize, ids.len());
-                                        ids.push(idx);
-                                        Kind::Text
+                            Some(slot) => match add(&mut text_b[slot], re) {
+                                Ok((id, engine)) => {
+                                    count_engine(&mut stats, engine);
+                                    Kind::Text {
+                                        slot: slot as u8,
+                                        id,
                                     }
-                                    Err(e) => never(e),
                                 }
-                            }
+                                Err(e) => never(e),
+                            },
                             None => never(format!("no regex rules of type {target:?}")),
                         }
                     }
@@ -468,7 +456,6 @@ impl Rules {
                     } => match add(&mut mime_b, re) {
                         Ok((id, engine)) => {
                             count_engine(&mut stats, engine);
-                            mime_ids.push(idx);
                             Kind::Mime {
                                 name: name.clone(),
                                 raw: *raw,
@@ -492,7 +479,6 @@ impl Rules {
                     Test::Eval { function, args, .. } => match evals::lookup(function) {
                         Some(f) => {
                             stats.evals += 1;
-                            eval_list.push(idx);
                             Kind::Eval {
                                 f,
                                 args: evals::Args::new(args.clone()),
@@ -542,26 +528,41 @@ impl Rules {
         stats.metas = metas.len();
         stats.active = rules.iter().filter(|r| r.runs()).count();
 
-        let sets = text_b.map(|(b, ids)| TextSet {
-            set: b.build(),
-            ids,
-        });
+        let sets = text_b.map(SetBuilder::build);
         // Without network tests (score sets 0 and 2) nothing is asked: the
         // DNS rules stay at 0, as in SpamAssassin's local mode.
         if score_set.0 & 1 == 0 {
             dns = Dns::default();
         }
+        let roots = (0..rules.len() as u32)
+            .filter(|&i| rules[i as usize].runs() && !rules[i as usize].is_subrule())
+            .collect();
+        let dns_metas = if dns.is_empty() {
+            Vec::new()
+        } else {
+            let mut tainted = vec![false; rules.len()];
+            for &ri in &metas {
+                if let Kind::Meta { deps, .. } = &rules[ri as usize].kind {
+                    tainted[ri as usize] = deps.iter().flatten().any(|&d| {
+                        tainted[d as usize] || matches!(rules[d as usize].kind, Kind::Dns)
+                    });
+                }
+            }
+            metas
+                .iter()
+                .copied()
+                .filter(|&ri| tainted[ri as usize])
+                .collect()
+        };
         Rules {
             rules,
             by_name,
             header_keys,
-            header_rules,
             header_sets: header_b.into_iter().map(SetBuilder::build).collect(),
             sets,
             mime_set: mime_b.build(),
-            mime_ids,
-            evals: eval_list,
-            metas,
+            roots,
+            dns_metas,
             required_score: config.required_score,
             score_set,
             stats,
@@ -670,17 +671,11 @@ fn count_engine(stats: &mut Stats, engine: EngineKind) {
     }
 }
 
-fn group_of(
-    keys: &mut Vec<HeaderKey>,
-    rules: &mut Vec<Vec<u32>>,
-    sets: &mut Vec<SetBuilder>,
-    key: HeaderKey,
-) -> usize {
+fn group_of(keys: &mut Vec<HeaderKey>, sets: &mut Vec<SetBuilder>, key: HeaderKey) -> usize {
     match keys.iter().position(|k| *k == key) {
         Some(g) => g,
         None => {
             keys.push(key);
-            rules.push(Vec::new());
             sets.push(SetBuilder::new());
             keys.len() - 1
         }

@@ -1,11 +1,22 @@
 //! One pass of the compiled rules over one message.
 //!
-//! The pass follows SpamAssassin's order of kinds — header, body, rawbody,
-//! full, uri, mimeheader and eval tests, then metas — but not its
-//! one-regex-at-a-time loop. Each text (a header value, the body lines, the
-//! URI list, ...) goes once through its set's literal prefilter, and only
-//! the rules the prefilter selects run their regex, line by line as
+//! SpamAssassin runs every rule, kind by kind, one regex at a time, then
+//! the metas. Here each text (a header value, the body lines, the URI
+//! list, ...) goes once through its set's literal prefilter, and only the
+//! rules the prefilter selects run their regex, line by line as
 //! SpamAssassin runs them.
+//!
+//! And a rule runs only when its value is needed. The rules that show
+//! (not sub-rules, `__NAME`) always are; a sub-rule is needed when a meta
+//! reads it, and a meta reads its operands left to right, skipping those
+//! `&&`, `||` and `?:` make irrelevant. Before an `&&` it first asks
+//! whether one of its rule operands is known to be 0 for free (the
+//! prefilter ruled the regex out, or it already ran): then nothing in the
+//! `&&` runs at all. On the stock rules about 700 of the 2,465 rules that
+//! can run are never asked for on a typical message, and a check costs
+//! 11% fewer instructions (callgrind, 400 corpus messages: 8.37 to 7.47
+//! million per message); the verdict is the same as running everything,
+//! which [`Rules::check_all`] does, for debugging.
 //!
 //! Hit counting follows SpamAssassin's `got_hit`: a rule counts one hit and
 //! adds its score once, unless it has `tflags multiple`, in which case every
@@ -14,6 +25,7 @@
 
 use super::ast::{HeaderMods, HeaderTarget};
 use super::compile::{Kind, Rules, TEXT_TARGETS};
+use super::meta::Values;
 use crate::mime::Message;
 use crate::spam::Features;
 use crate::spam::dns::{Answer, Lookup, Query, Tags};
@@ -32,8 +44,17 @@ pub const FALLBACK_RUNS: u64 = 20_000;
 #[derive(Debug, Default)]
 pub struct Scratch {
     values: Vec<f64>,
+    /// Which rules have their value in `values`.
+    done: Vec<bool>,
     cands: Vec<u32>,
-    pairs: Vec<(u32, u32)>,
+    /// The header groups' candidates, one range per group read.
+    hcands: Vec<u32>,
+    /// Per text slot: the candidate `(id, line)` pairs (`(id, 0)` for
+    /// `full`), whether they are computed, and whether the text's lines
+    /// are single (see `regex::Whole`).
+    pairs: [Vec<(u32, u32)>; 4],
+    ready: [bool; 4],
+    single: [bool; 4],
     pre: SetScratch,
     header: Vec<u8>,
     stack: Vec<f64>,
@@ -58,14 +79,15 @@ pub struct Outcome {
     /// Rules hit that show (sub-rules `__X` left out), sorted by name.
     pub hits: Vec<Hit>,
     /// Sub-rules (`__X`) that hit, with their values (score 0), sorted by
-    /// name: what metas read, for tests and debugging.
+    /// name: what metas read, for tests and debugging. [`Rules::check`]
+    /// runs only the sub-rules its metas needed; [`Rules::check_all`] runs
+    /// them all.
     pub subrules: Vec<Hit>,
     /// A fallback regex was skipped or cut short for lack of budget.
     pub budget_exhausted: bool,
     /// When the rule set has DNS blocklist tests: the names to look up,
-    /// and the values of the rules that are not metas (nonzero ones,
-    /// before any answer), from which [`Rules::resolve`] finishes the
-    /// verdict once the answers are in.
+    /// and the nonzero values before any answer, from which
+    /// [`Rules::resolve`] finishes the verdict once the answers are in.
     pub dns: Option<DnsPending>,
 }
 
@@ -74,116 +96,82 @@ pub struct Outcome {
 pub struct DnsPending {
     /// The names to look up.
     pub queries: Vec<Query>,
-    /// Rule index and value of each rule (not meta) that hit.
+    /// Rule index and value of each rule that hit before the answers.
     values: Vec<(u32, f64)>,
 }
 
 impl Rules {
-    /// Runs every rule on `msg`, whose rendered view is `features`.
+    /// Runs the rules on `msg`, whose rendered view is `features`.
+    ///
+    /// Every rule that shows runs. A sub-rule (`__NAME`) runs only when a
+    /// meta reads it, and a meta reads its operands left to right,
+    /// skipping what `&&`, `||` and `?:` make irrelevant: in
+    /// `__A && __B`, `__B` never runs on a message where `__A` is false.
+    /// The verdict is the one of running everything; only
+    /// [`Outcome::subrules`] can be shorter (see [`Rules::check_all`]).
     pub fn check(&self, msg: &Message<'_>, features: &Features, scratch: &mut Scratch) -> Outcome {
+        self.pass(msg, features, scratch, false)
+    }
+
+    /// [`Rules::check`], but every rule that runs at all runs, so
+    /// [`Outcome::subrules`] lists every sub-rule that hits, as
+    /// SpamAssassin's debug output would: for tests and debugging.
+    pub fn check_all(
+        &self,
+        msg: &Message<'_>,
+        features: &Features,
+        scratch: &mut Scratch,
+    ) -> Outcome {
+        self.pass(msg, features, scratch, true)
+    }
+
+    fn pass(
+        &self,
+        msg: &Message<'_>,
+        features: &Features,
+        scratch: &mut Scratch,
+        all: bool,
+    ) -> Outcome {
         let n = self.rules.len();
         scratch.values.clear();
         scratch.values.resize(n, 0.0);
-        let mut budget = Budget {
-            left: FALLBACK_RUNS,
-            exhausted: false,
-        };
-
+        scratch.done.clear();
+        scratch.done.resize(n, false);
+        scratch.ready = [false; 4];
+        scratch.hcands.clear();
+        let mut stack = std::mem::take(&mut scratch.stack);
+        stack.clear();
         let ctx = EvalCtx::with_origin(msg, features, &self.origin);
-        self.headers(&ctx, scratch, &mut budget);
-        for (slot, target) in TEXT_TARGETS.iter().enumerate() {
-            let ts = &self.sets[slot];
-            if ts.ids.is_empty() {
-                continue;
+        let mut pass = Pass {
+            rules: self,
+            msg,
+            features,
+            ctx: &ctx,
+            budget: Budget::new(FALLBACK_RUNS),
+            headers: (0..self.header_keys.len()).map(|_| None).collect(),
+            scratch,
+        };
+        if all {
+            for ri in 0..n as u32 {
+                pass.value(ri, &mut stack);
             }
-            let text = match target {
-                super::ast::Target::Body => &features.body,
-                super::ast::Target::Rawbody => &features.rawbody,
-                super::ast::Target::Uri => &features.uris,
-                _ => {
-                    // `full`: one text, the whole message.
-                    let whole = msg.input();
-                    scratch.cands.clear();
-                    ts.set
-                        .candidates_with(whole, &mut scratch.cands, &mut scratch.pre);
-                    for &id in &scratch.cands {
-                        let Some(&ri) = ts.ids.get(id as usize) else {
-                            continue;
-                        };
-                        let max = self.rules[ri as usize].max_hits();
-                        scratch.values[ri as usize] =
-                            ts.set.count(id, whole, max, &mut budget) as f64;
-                    }
-                    continue;
-                }
-            };
-            let lines = &text.lines;
-            let line = |i: u32| {
-                let (s, e) = lines[i as usize];
-                &text.buf[s as usize..e as usize]
-            };
-            scratch.pairs.clear();
-            ts.set
-                .candidate_lines(&text.buf, lines, &mut scratch.pairs, &mut scratch.pre);
-            // The whole-text forms need lines without line breaks of their
-            // own (body lines; rawbody paragraphs can hold several).
-            let single_lines =
-                ts.set.has_whole() && memchr::memchr_iter(b'\n', &text.buf).count() == lines.len();
-            let pairs = &scratch.pairs;
-            let mut at = 0;
-            while at < pairs.len() {
-                let id = pairs[at].0;
-                let end = at + pairs[at..].partition_point(|p| p.0 == id);
-                let these = &pairs[at..end];
-                at = end;
-                let Some(&ri) = ts.ids.get(id as usize) else {
-                    continue;
-                };
-                let rule = &self.rules[ri as usize];
-                let max = rule.max_hits();
-                // `tflags nosubject`: a body rule that skips the Subject,
-                // which is the first body line.
-                let first = u32::from(*target == super::ast::Target::Body && rule.tflags.nosubject);
-                let mut hits = 0;
-                let all = these.last().is_some_and(|p| p.1 == ALL_LINES);
-                let whole = match ts.set.whole(id) {
-                    Some(Whole::Exact(re)) if single_lines && first == 0 && all => {
-                        whole_count(re, &text.buf, max)
-                    }
-                    // The superset finds nothing: no line can match.
-                    Some(Whole::Gate(re)) if single_lines && all && !re.is_match(&text.buf) => {
-                        Some(0)
-                    }
-                    _ => None,
-                };
-                if let Some(n) = whole {
-                    hits = n;
-                } else if all {
-                    for i in first..lines.len() as u32 {
-                        hits += ts.set.count(id, line(i), max - hits, &mut budget);
-                        if hits >= max {
-                            break;
-                        }
-                    }
-                } else {
-                    for &(_, i) in these.iter().filter(|p| p.1 >= first) {
-                        hits += ts.set.count(id, line(i), max - hits, &mut budget);
-                        if hits >= max {
-                            break;
-                        }
+        } else {
+            for &ri in &self.roots {
+                pass.value(ri, &mut stack);
+            }
+            // What the metas that DNS answers can change read must be
+            // known when `resolve` runs them again.
+            for &ri in &self.dns_metas {
+                if let Kind::Meta { deps, .. } = &self.rules[ri as usize].kind {
+                    for &d in deps.iter().flatten() {
+                        pass.value(d, &mut stack);
                     }
                 }
-                scratch.values[ri as usize] = hits as f64;
             }
         }
-        self.mime(msg, features, scratch, &mut budget);
-        for &ri in &self.evals {
-            if let Kind::Eval { f, args } = &self.rules[ri as usize].kind
-                && f(&ctx, args)
-            {
-                scratch.values[ri as usize] = 1.0;
-            }
-        }
+        let exhausted = pass.budget.exhausted;
+        drop(pass);
+        scratch.stack = stack;
         let dns = (!self.dns.is_empty()).then(|| {
             let (untrusted, last_external, first_trusted) = ctx.blocklist_ips();
             let hosts: Vec<String> = features.uris.iter().filter_map(uri_host).collect();
@@ -206,15 +194,16 @@ impl Rules {
                     .collect(),
             }
         });
-        let mut out = self.finish(scratch, budget.exhausted);
+        let mut out = self.summarize(&scratch.values, exhausted);
         out.dns = dns;
         out
     }
 
     /// Finishes a check whose rule set has DNS tests, with the A records
     /// that came back for [`DnsPending::queries`]: the blocklist rules
-    /// that the answers satisfy hit, the metas run again, and the score is
-    /// summed anew. Without pending DNS work, the outcome as it is.
+    /// that the answers satisfy hit, the metas that read them run again,
+    /// and the score is summed anew. Without pending DNS work, the outcome
+    /// as it is.
     pub fn resolve(&self, outcome: &Outcome, answers: &[Answer], scratch: &mut Scratch) -> Outcome {
         let Some(pending) = &outcome.dns else {
             return outcome.clone();
@@ -233,27 +222,26 @@ impl Rules {
                 scratch.values[ri as usize] = 1.0;
             }
         }
-        let mut out = self.finish(scratch, outcome.budget_exhausted);
+        for &ri in &self.dns_metas {
+            if let Kind::Meta { prog, .. } = &self.rules[ri as usize].kind
+                && self.rules[ri as usize].runs()
+            {
+                scratch.values[ri as usize] =
+                    meta_value(prog.run(&scratch.values, &mut scratch.stack));
+            }
+        }
+        let mut out = self.summarize(&scratch.values, outcome.budget_exhausted);
         out.dns = outcome.dns.clone();
         out
     }
 
-    /// Runs the metas on `scratch.values` and sums up.
-    fn finish(&self, scratch: &mut Scratch, budget_exhausted: bool) -> Outcome {
-        for &ri in &self.metas {
-            if let Kind::Meta { prog, .. } = &self.rules[ri as usize].kind {
-                let v = prog.run(&scratch.values, &mut scratch.stack);
-                if v != 0.0 && !v.is_nan() {
-                    scratch.values[ri as usize] = if v > 0.0 { v } else { 1.0 };
-                }
-            }
-        }
-
+    /// The outcome of the rules' values: hits, sub-rules and the score.
+    fn summarize(&self, values: &[f64], budget_exhausted: bool) -> Outcome {
         let mut out = Outcome {
             budget_exhausted,
             ..Outcome::default()
         };
-        for (i, &v) in scratch.values.iter().enumerate() {
+        for (i, &v) in values.iter().enumerate() {
             let rule = &self.rules[i];
             if v == 0.0 || !rule.runs() {
                 continue;
@@ -284,90 +272,281 @@ impl Rules {
         out.subrules.sort_by(by_name);
         out
     }
+}
 
-    fn headers(&self, ctx: &EvalCtx<'_, '_>, scratch: &mut Scratch, budget: &mut Budget) {
-        for (g, key) in self.header_keys.iter().enumerate() {
-            let group = &self.header_rules[g];
-            if !group.iter().any(|&ri| self.rules[ri as usize].runs()) {
-                continue;
-            }
-            let value = header_value(ctx, &key.target, key.mods, &mut scratch.header);
-            let text: &[u8] = match (&value, &key.if_unset) {
-                (Some(v), _) => v,
-                (None, Some(d)) => d.as_bytes(),
-                (None, None) => b"",
-            };
-            let present = value.is_some();
-            let set = &self.header_sets[g];
-            // A small group runs its regexes directly (each has its own
-            // literal prefilter); a large one asks the group's automaton
-            // which are worth running.
-            let filtered = set.len() > SMALL_GROUP;
-            if filtered {
-                scratch.cands.clear();
-                set.candidates_with(text, &mut scratch.cands, &mut scratch.pre);
-            }
-            for &ri in group {
-                let rule = &self.rules[ri as usize];
-                if !rule.runs() {
-                    continue;
-                }
-                let v = match &rule.kind {
-                    Kind::Exists => f64::from(u8::from(present)),
-                    Kind::Header { id, negate, .. } => {
-                        let matched = if !filtered || scratch.cands.binary_search(id).is_ok() {
-                            let max = if *negate { 1 } else { rule.max_hits() };
-                            set.count(*id, text, max, budget)
-                        } else {
-                            0
-                        };
-                        match (negate, matched) {
-                            (false, n) => n as f64,
-                            (true, 0) => 1.0,
-                            (true, _) => 0.0,
-                        }
-                    }
-                    _ => 0.0,
-                };
-                scratch.values[ri as usize] = v;
-            }
-        }
+/// A meta's value from its expression's: a hit counts at least 1 (a
+/// negative value is a hit of 1), and NaN is no hit.
+fn meta_value(v: f64) -> f64 {
+    if v != 0.0 && !v.is_nan() {
+        if v > 0.0 { v } else { 1.0 }
+    } else {
+        0.0
+    }
+}
+
+impl Values for Pass<'_, '_, '_> {
+    fn load(&mut self, ri: u32, stack: &mut Vec<f64>) -> f64 {
+        self.value(ri, stack)
     }
 
-    fn mime(
-        &self,
-        msg: &Message<'_>,
-        features: &Features,
-        scratch: &mut Scratch,
-        budget: &mut Budget,
-    ) {
-        for &ri in &self.mime_ids {
-            let rule = &self.rules[ri as usize];
-            let Kind::Mime {
+    /// Known without running a regex: a rule already run, one that never
+    /// runs, a regex whose prefilter rules it out (the text's prefilter
+    /// runs if it has not), a header that is absent for `exists:`.
+    fn known_zero(&mut self, ri: u32) -> bool {
+        let i = ri as usize;
+        match self.scratch.done.get(i) {
+            None => return true,
+            Some(true) => return self.scratch.values[i] == 0.0,
+            Some(false) => {}
+        }
+        let rule = &self.rules.rules[i];
+        if !rule.runs() {
+            return true;
+        }
+        match rule.kind {
+            Kind::Header {
+                group,
+                id,
+                negate: false,
+            } => {
+                let h = self.header_text(group as usize);
+                h.cands.is_some_and(|(s, e)| {
+                    self.scratch.hcands[s as usize..e as usize]
+                        .binary_search(&id)
+                        .is_err()
+                })
+            }
+            Kind::Exists { group } => !self.header_text(group as usize).present,
+            Kind::Text { slot, id } => self.candidates(slot as usize, id).is_empty(),
+            Kind::Dns | Kind::Never | Kind::Unused => true,
+            _ => false,
+        }
+    }
+}
+
+/// A header group's text, read once per message when a rule first needs
+/// it.
+struct HeaderText<'p> {
+    text: Cow<'p, [u8]>,
+    present: bool,
+    /// `start..end` in `Scratch::hcands`: the group's candidates, or
+    /// `None` for a small group that skips the prefilter.
+    cands: Option<(u32, u32)>,
+}
+
+/// One message's pass over the rules: each rule's value is computed the
+/// first time something asks for it, and kept.
+struct Pass<'p, 'a, 'm> {
+    rules: &'p Rules,
+    msg: &'p Message<'m>,
+    features: &'p Features,
+    ctx: &'p EvalCtx<'a, 'm>,
+    budget: Budget,
+    headers: Vec<Option<HeaderText<'p>>>,
+    scratch: &'p mut Scratch,
+}
+
+impl<'p> Pass<'p, '_, '_> {
+    /// The value of rule `ri`, running it (and, for a meta, what it reads)
+    /// if it has not run yet. `stack` is the metas' evaluation stack.
+    fn value(&mut self, ri: u32, stack: &mut Vec<f64>) -> f64 {
+        let i = ri as usize;
+        match self.scratch.done.get(i) {
+            None => return 0.0,
+            Some(true) => return self.scratch.values[i],
+            Some(false) => {}
+        }
+        self.scratch.done[i] = true;
+        let rules = self.rules;
+        let rule = &rules.rules[i];
+        if !rule.runs() {
+            return 0.0;
+        }
+        let v = match &rule.kind {
+            Kind::Header { group, id, negate } => {
+                let max = if *negate { 1 } else { rule.max_hits() };
+                let n = self.header(*group as usize, *id, max);
+                match (negate, n) {
+                    (false, n) => n as f64,
+                    (true, 0) => 1.0,
+                    (true, _) => 0.0,
+                }
+            }
+            Kind::Exists { group } => {
+                f64::from(u8::from(self.header_text(*group as usize).present))
+            }
+            Kind::Text { slot, id } => self.text(*slot as usize, *id, rule) as f64,
+            Kind::Mime {
                 name,
                 raw,
                 negate,
                 id,
-            } = &rule.kind
-            else {
-                continue;
-            };
-            if !rule.runs() {
-                continue;
+            } => {
+                let mut hits = 0;
+                for v in self.features.mime_header(self.msg, name, *raw) {
+                    hits += rules
+                        .mime_set
+                        .count(*id, &v, rule.max_hits() - hits, &mut self.budget);
+                    if hits >= rule.max_hits() {
+                        break;
+                    }
+                }
+                match (negate, hits) {
+                    (false, n) => n as f64,
+                    (true, 0) => 1.0,
+                    (true, _) => 0.0,
+                }
             }
-            let mut hits = 0;
-            for v in features.mime_header(msg, name, *raw) {
-                hits += self.mime_set.count(*id, &v, rule.max_hits() - hits, budget);
-                if hits >= rule.max_hits() {
+            Kind::Eval { f, args } => f64::from(u8::from(f(self.ctx, args))),
+            Kind::Meta { prog, .. } => meta_value(prog.run_with(stack, self)),
+            // DNS tests get their values in `resolve`.
+            Kind::Dns | Kind::Never | Kind::Unused => 0.0,
+        };
+        self.scratch.values[i] = v;
+        v
+    }
+
+    /// Header group `g`'s text, read and prefiltered on first use.
+    fn header_text(&mut self, g: usize) -> &HeaderText<'p> {
+        if self.headers[g].is_none() {
+            let key = &self.rules.header_keys[g];
+            let value = header_value(self.ctx, &key.target, key.mods, &mut self.scratch.header);
+            let present = value.is_some();
+            let text = match (value, &key.if_unset) {
+                (Some(v), _) => v,
+                (None, Some(d)) => Cow::Borrowed(d.as_bytes()),
+                (None, None) => Cow::Borrowed(&b""[..]),
+            };
+            // A small group runs its regexes directly (each has its own
+            // literal prefilter); a large one asks the group's automaton
+            // which are worth running.
+            let set = &self.rules.header_sets[g];
+            let cands = (set.len() > SMALL_GROUP).then(|| {
+                let sc = &mut *self.scratch;
+                let start = sc.hcands.len();
+                sc.cands.clear();
+                set.candidates_with(&text, &mut sc.cands, &mut sc.pre);
+                sc.hcands.extend_from_slice(&sc.cands);
+                (start as u32, sc.hcands.len() as u32)
+            });
+            self.headers[g] = Some(HeaderText {
+                text,
+                present,
+                cands,
+            });
+        }
+        self.headers[g].as_ref().expect("just filled")
+    }
+
+    /// Matches of header regex `id` of group `g`, up to `max`.
+    fn header(&mut self, g: usize, id: u32, max: usize) -> usize {
+        self.header_text(g);
+        let Some(h) = &self.headers[g] else { return 0 };
+        if let Some((s, e)) = h.cands
+            && self.scratch.hcands[s as usize..e as usize]
+                .binary_search(&id)
+                .is_err()
+        {
+            return 0;
+        }
+        self.rules.header_sets[g].count(id, &h.text, max, &mut self.budget)
+    }
+
+    /// The text of slot `slot` (`None` for `full`, the raw message).
+    fn slot_text(&self, slot: usize) -> Option<&'p crate::spam::features::Text> {
+        match TEXT_TARGETS[slot] {
+            super::ast::Target::Body => Some(&self.features.body),
+            super::ast::Target::Rawbody => Some(&self.features.rawbody),
+            super::ast::Target::Uri => Some(&self.features.uris),
+            _ => None,
+        }
+    }
+
+    /// Where rule `id`'s candidate `(id, line)` pairs are in slot
+    /// `slot`'s list, running the slot's prefilter on first use: `(id, 0)`
+    /// for `full`, nothing when the rule cannot match.
+    fn candidates(&mut self, slot: usize, id: u32) -> std::ops::Range<usize> {
+        let set = &self.rules.sets[slot];
+        if !self.scratch.ready[slot] {
+            let text = self.slot_text(slot);
+            let sc = &mut *self.scratch;
+            sc.ready[slot] = true;
+            sc.pairs[slot].clear();
+            match text {
+                Some(text) => {
+                    let lines = &text.lines;
+                    set.candidate_lines(&text.buf, lines, &mut sc.pairs[slot], &mut sc.pre);
+                    // The whole-text forms need lines without line breaks
+                    // of their own (body lines; rawbody paragraphs can
+                    // hold several).
+                    sc.single[slot] = set.has_whole()
+                        && memchr::memchr_iter(b'\n', &text.buf).count() == lines.len();
+                }
+                None => {
+                    sc.cands.clear();
+                    set.candidates_with(self.msg.input(), &mut sc.cands, &mut sc.pre);
+                    sc.pairs[slot].extend(sc.cands.iter().map(|&c| (c, 0)));
+                }
+            }
+        }
+        let pairs = &self.scratch.pairs[slot];
+        let lo = pairs.partition_point(|p| p.0 < id);
+        lo..lo + pairs[lo..].partition_point(|p| p.0 == id)
+    }
+
+    /// Matches of text rule `id` in slot `slot`, up to the rule's maximum.
+    fn text(&mut self, slot: usize, id: u32, rule: &super::compile::Rule) -> usize {
+        let range = self.candidates(slot, id);
+        if range.is_empty() {
+            return 0;
+        }
+        let set = &self.rules.sets[slot];
+        let max = rule.max_hits();
+        let Some(text) = self.slot_text(slot) else {
+            return set.count(id, self.msg.input(), max, &mut self.budget);
+        };
+        let target = TEXT_TARGETS[slot];
+        let lines = &text.lines;
+        let sc = &*self.scratch;
+        let these = &sc.pairs[slot][range];
+        let line = |i: u32| {
+            let (s, e) = lines[i as usize];
+            &text.buf[s as usize..e as usize]
+        };
+        // `tflags nosubject`: a body rule that skips the Subject, which is
+        // the first body line.
+        let first = u32::from(target == super::ast::Target::Body && rule.tflags.nosubject);
+        let all = these.last().is_some_and(|p| p.1 == ALL_LINES);
+        let single = sc.single[slot];
+        let whole = match set.whole(id) {
+            Some(Whole::Exact(re)) if single && first == 0 && all => {
+                whole_count(re, &text.buf, max)
+            }
+            // The superset finds nothing: no line can match.
+            Some(Whole::Gate(re)) if single && all && !re.is_match(&text.buf) => Some(0),
+            _ => None,
+        };
+        if let Some(n) = whole {
+            return n;
+        }
+        let budget = &mut self.budget;
+        let mut hits = 0;
+        if all {
+            for i in first..lines.len() as u32 {
+                hits += set.count(id, line(i), max - hits, budget);
+                if hits >= max {
                     break;
                 }
             }
-            scratch.values[ri as usize] = match (negate, hits) {
-                (false, n) => n as f64,
-                (true, 0) => 1.0,
-                (true, _) => 0.0,
-            };
+        } else {
+            for &(_, i) in these.iter().filter(|p| p.1 >= first) {
+                hits += set.count(id, line(i), max - hits, budget);
+                if hits >= max {
+                    break;
+                }
+            }
         }
+        hits
     }
 }
 

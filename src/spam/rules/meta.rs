@@ -421,6 +421,36 @@ enum Op {
     /// `?:`: pop the condition; jump when it is false.
     Else(u32),
     Jump(u32),
+    /// Before an `&&` tree: when one of its rule operands
+    /// (`leaves[at..at + len]`) is known to be 0 without running it, the
+    /// tree is 0; push that and jump past it.
+    ZeroIf {
+        at: u32,
+        len: u32,
+        to: u32,
+    },
+}
+
+/// Where a [`Program`] gets its values.
+pub trait Values {
+    /// The value of `slot`. `stack` is the program's own, lent to runs
+    /// nested inside (see [`Program::run_with`]).
+    fn load(&mut self, slot: u32, stack: &mut Vec<f64>) -> f64;
+    /// True when `slot` is certainly 0 and finding out cost next to
+    /// nothing; `false` when unsure.
+    fn known_zero(&mut self, slot: u32) -> bool;
+}
+
+/// A table of values, all known.
+struct Table<'a>(&'a [f64]);
+
+impl Values for Table<'_> {
+    fn load(&mut self, slot: u32, _: &mut Vec<f64>) -> f64 {
+        self.0.get(slot as usize).copied().unwrap_or(0.0)
+    }
+    fn known_zero(&mut self, slot: u32) -> bool {
+        self.0.get(slot as usize).is_none_or(|&v| v == 0.0)
+    }
 }
 
 /// An [`Expr`] compiled against a table of values: a flat list of stack
@@ -430,6 +460,8 @@ enum Op {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Program {
     ops: Vec<Op>,
+    /// The rule operands of each `&&` tree, for [`Op::ZeroIf`].
+    leaves: Vec<u32>,
 }
 
 impl Program {
@@ -437,55 +469,135 @@ impl Program {
     /// [`Expr::program`]); `stack` is scratch space, reused across calls.
     pub fn run(&self, values: &[f64], stack: &mut Vec<f64>) -> f64 {
         stack.clear();
+        self.run_with(stack, &mut Table(values))
+    }
+
+    /// Evaluates, loading a slot's value only when the expression reads
+    /// it: `&&`, `||` and `?:` skip the operands they do not need, so a
+    /// rule behind a false `&&` operand is never loaded. And before an
+    /// `&&` tree is evaluated, its rule operands are asked whether they
+    /// are known to be 0 (a regex whose literal is absent, a rule already
+    /// run): if one is, the tree is 0 and nothing in it is loaded. (Perl
+    /// would give the first false operand instead, which is 0 too unless
+    /// it is NaN; rule values and `/` here never are.)
+    ///
+    /// The stack is shared with runs nested inside `load` (which gets it
+    /// back): each run works above the top it found and leaves the stack
+    /// as it was.
+    pub fn run_with(&self, stack: &mut Vec<f64>, values: &mut dyn Values) -> f64 {
+        let base = stack.len();
+        // Compiled from a tree, a program never pops below its base; the
+        // guards only keep a broken one from reading its caller's values.
+        let pop = |stack: &mut Vec<f64>| {
+            if stack.len() > base {
+                stack.pop().unwrap_or(0.0)
+            } else {
+                0.0
+            }
+        };
+        let top = |stack: &Vec<f64>| {
+            if stack.len() > base {
+                stack.last().copied().unwrap_or(0.0)
+            } else {
+                0.0
+            }
+        };
         let ops = &self.ops;
         let mut pc = 0;
         while let Some(op) = ops.get(pc) {
             pc += 1;
             match *op {
                 Op::Num(v) => stack.push(v),
-                Op::Load(i) => stack.push(values.get(i as usize).copied().unwrap_or(0.0)),
-                Op::Not => {
-                    if let Some(t) = stack.last_mut() {
-                        *t = bool_num(!truth(*t));
+                Op::Load(i) => {
+                    let v = values.load(i, stack);
+                    stack.push(v);
+                }
+                Op::ZeroIf { at, len, to } => {
+                    let leaves = self.leaves.get(at as usize..(at + len) as usize);
+                    if leaves.is_some_and(|l| l.iter().any(|&i| values.known_zero(i))) {
+                        stack.push(0.0);
+                        pc = to as usize;
                     }
+                }
+                Op::Not => {
+                    let t = pop(stack);
+                    stack.push(bool_num(!truth(t)));
                 }
                 Op::Neg => {
-                    if let Some(t) = stack.last_mut() {
-                        *t = -*t;
-                    }
+                    let t = pop(stack);
+                    stack.push(-t);
                 }
                 Op::Bin(b) => {
-                    let y = stack.pop().unwrap_or(0.0);
-                    if let Some(x) = stack.last_mut() {
-                        *x = b.apply(*x, y);
-                    }
+                    let y = pop(stack);
+                    let x = pop(stack);
+                    stack.push(b.apply(x, y));
                 }
                 Op::And(to) => {
-                    if truth(stack.last().copied().unwrap_or(0.0)) {
-                        stack.pop();
+                    if truth(top(stack)) {
+                        pop(stack);
                     } else {
                         pc = to as usize;
                     }
                 }
                 Op::Or(to) => {
-                    if truth(stack.last().copied().unwrap_or(0.0)) {
+                    if truth(top(stack)) {
                         pc = to as usize;
                     } else {
-                        stack.pop();
+                        pop(stack);
                     }
                 }
                 Op::Else(to) => {
-                    if !truth(stack.pop().unwrap_or(0.0)) {
+                    if !truth(pop(stack)) {
                         pc = to as usize;
                     }
                 }
                 Op::Jump(to) => pc = to as usize,
             }
         }
-        stack.pop().unwrap_or(0.0)
+        let v = pop(stack);
+        stack.truncate(base);
+        v
     }
 
     fn emit(&mut self, n: &Node, slot: &dyn Fn(usize) -> Option<u32>) {
+        self.emit_in(n, slot, false);
+    }
+
+    /// The rule slots that are direct operands of the `&&` tree `n`.
+    fn and_leaves(n: &Node, slot: &dyn Fn(usize) -> Option<u32>, out: &mut Vec<u32>) {
+        match n {
+            Node::Bin("&&", a, b) => {
+                Self::and_leaves(a, slot, out);
+                Self::and_leaves(b, slot, out);
+            }
+            Node::Rule(i) => out.extend(slot(*i)),
+            _ => {}
+        }
+    }
+
+    /// Emits `n`; `in_and` when `n` is an operand of an `&&` whose
+    /// [`Op::ZeroIf`] already covers it.
+    fn emit_in(&mut self, n: &Node, slot: &dyn Fn(usize) -> Option<u32>, in_and: bool) {
+        if let Node::Bin("&&", ..) = n
+            && !in_and
+        {
+            let mut leaves = Vec::new();
+            Self::and_leaves(n, slot, &mut leaves);
+            if !leaves.is_empty() {
+                let at = self.leaves.len() as u32;
+                self.leaves.extend(&leaves);
+                let zero_if = self.ops.len();
+                self.ops.push(Op::Jump(0));
+                self.emit_in(n, slot, true);
+                self.ops[zero_if] = Op::ZeroIf {
+                    at,
+                    len: leaves.len() as u32,
+                    to: self.ops.len() as u32,
+                };
+                return;
+            }
+        }
+        let and_child = matches!(n, Node::Bin("&&", ..)) && in_and;
         match n {
             Node::Num(v) => self.ops.push(Op::Num(*v)),
             Node::Rule(i) => self.ops.push(match slot(*i) {
@@ -512,7 +624,7 @@ impl Program {
                 self.ops[at_jump] = Op::Jump(self.ops.len() as u32);
             }
             Node::Bin(op, a, b) => {
-                self.emit(a, slot);
+                self.emit_in(a, slot, and_child);
                 match BinOp::of(op) {
                     Some(bin) => {
                         self.emit(b, slot);
@@ -521,7 +633,7 @@ impl Program {
                     None => {
                         let at = self.ops.len();
                         self.ops.push(Op::Jump(0));
-                        self.emit(b, slot);
+                        self.emit_in(b, slot, and_child);
                         let end = self.ops.len() as u32;
                         self.ops[at] = match *op {
                             "&&" => Op::And(end),
@@ -666,6 +778,106 @@ mod tests {
         }
         let deep = "(".repeat(200) + "A" + &")".repeat(200);
         assert_eq!(Expr::parse(&deep), Err(MetaError::TooDeep));
+    }
+
+    /// Values that record what was loaded; `known` slots answer
+    /// `known_zero` truthfully, the others say "unsure".
+    struct Recorder {
+        values: Vec<f64>,
+        known: Vec<bool>,
+        loaded: Vec<u32>,
+    }
+
+    impl Values for Recorder {
+        fn load(&mut self, slot: u32, _: &mut Vec<f64>) -> f64 {
+            self.loaded.push(slot);
+            self.values[slot as usize]
+        }
+        fn known_zero(&mut self, slot: u32) -> bool {
+            self.known[slot as usize] && self.values[slot as usize] == 0.0
+        }
+    }
+
+    /// Runs `src` over names A, B, C, D (slots 0-3) and returns the value
+    /// and the names loaded, in order.
+    fn lazily(src: &str, values: [f64; 4], known: [bool; 4]) -> (f64, String) {
+        let e = Expr::parse(src).unwrap();
+        let slot = |i: usize| Some((e.names()[i].as_bytes()[0] - b'A') as u32);
+        let mut r = Recorder {
+            values: values.to_vec(),
+            known: known.to_vec(),
+            loaded: Vec::new(),
+        };
+        let v = e.program(&slot).run_with(&mut Vec::new(), &mut r);
+        let names = r
+            .loaded
+            .iter()
+            .map(|&s| char::from(b'A' + s as u8))
+            .collect();
+        (v, names)
+    }
+
+    #[test]
+    fn loads_only_what_the_value_needs() {
+        let unsure = [false; 4];
+        assert_eq!(
+            lazily("A && B", [0.0, 1.0, 0.0, 0.0], unsure),
+            (0.0, "A".into())
+        );
+        assert_eq!(
+            lazily("A && B", [2.0, 3.0, 0.0, 0.0], unsure),
+            (3.0, "AB".into())
+        );
+        assert_eq!(
+            lazily("A || B", [2.0, 3.0, 0.0, 0.0], unsure),
+            (2.0, "A".into())
+        );
+        assert_eq!(
+            lazily("A ? B : C", [0.0, 1.0, 5.0, 0.0], unsure),
+            (5.0, "AC".into())
+        );
+        assert_eq!(
+            lazily("(A || B) + C > 1", [0.0, 1.0, 1.0, 0.0], unsure),
+            (1.0, "ABC".into())
+        );
+        // A rule operand known to be 0 settles the whole `&&` tree, nested
+        // `&&`s included, before anything in it is loaded.
+        let all = [true; 4];
+        assert_eq!(
+            lazily("A && B && C", [1.0, 1.0, 0.0, 1.0], all),
+            (0.0, "".into())
+        );
+        assert_eq!(
+            lazily("A && (B && C)", [1.0, 1.0, 0.0, 1.0], all),
+            (0.0, "".into())
+        );
+        assert_eq!(
+            lazily("A && B && C", [1.0, 2.0, 3.0, 1.0], all),
+            (3.0, "ABC".into())
+        );
+        // Only direct operands count: inside `||` or `!` a 0 settles
+        // nothing.
+        assert_eq!(
+            lazily(
+                "A && (B || C)",
+                [1.0, 0.0, 0.0, 0.0],
+                [false, true, true, false]
+            ),
+            (0.0, "ABC".into())
+        );
+        assert_eq!(
+            lazily("A && !B", [1.0, 0.0, 0.0, 0.0], [false, true, false, false]),
+            (1.0, "AB".into())
+        );
+        // Under `+` the `&&` is its own tree.
+        assert_eq!(
+            lazily(
+                "(A && B) + D",
+                [1.0, 0.0, 0.0, 4.0],
+                [false, true, false, false]
+            ),
+            (4.0, "D".into())
+        );
     }
 
     #[test]
