@@ -292,6 +292,7 @@ fn split_for(node: &perl::Node) -> Option<split::Split> {
 pub struct SetBuilder {
     matchers: Vec<Matcher>,
     literals: Vec<prefilter::Required>,
+    gates: Vec<Option<Box<prefilter::CountGate>>>,
     /// With [`SetBuilder::lines`]: each pattern's parsed native syntax
     /// (the relaxed superset for a fallback pattern) and whether it is
     /// exact.
@@ -358,6 +359,11 @@ impl SetBuilder {
             hir.as_ref()
                 .map_or(prefilter::Required::Nothing, prefilter::Required::of),
         );
+        self.gates.push(
+            hir.as_ref()
+                .and_then(prefilter::CountGate::of)
+                .map(Box::new),
+        );
         if let Some(syntax) = &mut self.syntax {
             syntax.push(hir.map(|h| (h, kind == EngineKind::Native)));
         }
@@ -392,6 +398,7 @@ impl SetBuilder {
         Set {
             prefilter,
             matchers: self.matchers,
+            gates: self.gates,
             whole,
         }
     }
@@ -402,6 +409,8 @@ impl SetBuilder {
 #[derive(Debug)]
 pub struct Set {
     matchers: Vec<Matcher>,
+    /// Per pattern, a [`prefilter::CountGate`] it must pass first.
+    gates: Vec<Option<Box<prefilter::CountGate>>>,
     prefilter: Prefilter,
     whole: HashMap<u32, Whole>,
 }
@@ -442,6 +451,11 @@ impl Set {
     /// counts 0 and sets `budget.exhausted`.
     pub fn count(&self, id: u32, text: &[u8], max: usize, budget: &mut Budget) -> usize {
         if max == 0 {
+            return 0;
+        }
+        if let Some(Some(gate)) = self.gates.get(id as usize)
+            && !gate.passes(text)
+        {
             return 0;
         }
         match self.matchers.get(id as usize) {

@@ -497,6 +497,34 @@ proptest! {
         }
     }
 
+    /// The count gate never turns away a text the pattern matches. The
+    /// oracle is the fallback engine, which knows nothing of gates.
+    #[test]
+    fn count_gate_is_sound(
+        words in prop::collection::vec("[abcAB]{3,5}", 1..5),
+        sep in prop_oneof![Just(""), Just(r"\s?"), Just(r"[ ,]{0,2}"), Just("(?:x|y)?")],
+        n in 2u32..5,
+        tail in prop_oneof![Just(""), Just("c"), Just(r"(?:ab){2}")],
+        f in flags(),
+        picks in prop::collection::vec((any::<prop::sample::Index>(), "[abcxy ,\n]{0,2}"), 0..10),
+    ) {
+        // Texts made of the words, so that matches are common.
+        let t: String = picks
+            .iter()
+            .map(|(i, glue)| format!("{}{}", i.get(&words), glue))
+            .collect();
+        let p = format!("(?:(?:{}){}){{{},}}{}", words.join("|"), sep, n, tail);
+        let Ok(tr) = translate(&p, f) else { return Ok(()) };
+        let Ok(native) = &tr.native else { return Ok(()) };
+        let Some(gate) = prefilter::CountGate::of(&parse_native(native).unwrap()) else {
+            return Ok(());
+        };
+        let fb = Fallback::new(&tr.fancy, &tr.relaxed).unwrap();
+        if fb.count(t.as_bytes(), 1) == Ok(1) {
+            prop_assert!(gate.passes(t.as_bytes()), "{} /{} on {:?}", p, f, t);
+        }
+    }
+
     /// Line-level soundness: whenever a pattern matches inside one line of
     /// a text made of lines joined by `\n`, `candidate_lines` names that
     /// line (or every line) for it, and the pairs are sorted and distinct.
@@ -1632,4 +1660,29 @@ fn split_timing() {
             set.is_split(id)
         );
     }
+}
+
+/// A pattern needing three form words in a row gets a gate that counts
+/// them: disjoint occurrences only, and case does not matter.
+#[test]
+fn count_gate_counts_disjoint_words() {
+    let tr = translate(r"(?:(?:name|city|phone)[,:]?\s*){3}", "i").unwrap();
+    let hir = parse_native(tr.native.as_ref().unwrap()).unwrap();
+    let gate = prefilter::CountGate::of(&hir).expect("a gate");
+    assert_eq!(gate.needs(), 3);
+    assert!(!gate.passes(b"Name: city"));
+    assert!(gate.passes(b"NAME: CITY, PHONE"));
+    // Two words side by side are two, three are three.
+    assert!(!gate.passes(b"phonename"));
+    assert!(gate.passes(b"phonenamecity"));
+    // Without a repetition there is nothing to count.
+    let one = parse_native(&translate(r"name|city", "").unwrap().native.unwrap()).unwrap();
+    assert!(prefilter::CountGate::of(&one).is_none());
+    // And the set counts through it.
+    let mut b = SetBuilder::new();
+    let (id, _) = b.add(r"(?:(?:name|city|phone)[,:]?\s*){3}", "i").unwrap();
+    let set = b.build();
+    let mut budget = Budget::new(10);
+    assert_eq!(set.count(id, b"name, city", 1, &mut budget), 0);
+    assert_eq!(set.count(id, b"Your name, city, phone:", 1, &mut budget), 1);
 }
