@@ -29,7 +29,10 @@
 //!
 //! **Prefilter.** Each pattern contributes the strings one of which any of
 //! its matches must contain; one Aho-Corasick automaton finds them all, and
-//! [`Set::candidates`] names the patterns worth running. See [`prefilter`].
+//! [`Set::candidates`] names the patterns worth running. A pattern that
+//! repeats such a part (`(?:field words){5}`) must also find that many of
+//! its strings side by side before it runs ([`prefilter::CountGate`]).
+//! See [`prefilter`].
 //!
 //! **What is not Perl here.** The charset modifiers `u`, `l`, `d` are
 //! accepted and ignored (the set stays `/aa`). Counting follows the regex
