@@ -3252,3 +3252,26 @@ Content-Transfer-Encoding: base64\n\naGVsbG8=\n";
         &args(&["mime_base64_encoded_text"])
     ));
 }
+
+/// The HTML evals decode a part again, and they do it under the limits
+/// the features were built with: a part cut at `max_decoded_part` for the
+/// rules is cut at the same place for them, not read whole.
+#[test]
+fn html_evals_decode_under_the_configured_limits() {
+    let mut raw = b"Subject: x\r\nContent-Type: text/html\r\n\r\n<html><body><p>".to_vec();
+    for _ in 0..200 {
+        raw.extend_from_slice(b"filler text ");
+    }
+    raw.extend_from_slice(b"<embed src=\"x.swf\"></body></html>\r\n");
+    let msg = Message::parse(&raw);
+    let embeds = args(&["embeds"]);
+    let mut features = Features::default();
+    features.build(&msg, &Limits::default());
+    assert!(run(&msg, &features, "html_test", &embeds));
+    let small = Limits {
+        max_decoded_part: 512,
+        ..Limits::default()
+    };
+    features.build(&msg, &small);
+    assert!(!run(&msg, &features, "html_test", &embeds));
+}

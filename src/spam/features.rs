@@ -249,6 +249,9 @@ pub struct Features {
     /// the engine has a model ([`crate::spam::bayes::SharedModel`]); set
     /// by the scanner after [`Features::build`], read by `check_bayes`.
     pub bayes: Option<f64>,
+    /// The limits the features were built under; the eval tests that
+    /// decode a part again decode it under the same ones.
+    pub(crate) limits: crate::Limits,
     scratch: Scratch,
 }
 
@@ -296,6 +299,9 @@ impl Features {
     /// blocks are not part of SpamAssassin's view and are left out.
     pub fn build(&mut self, msg: &Message<'_>, limits: &crate::Limits) {
         self.clear();
+        if self.limits != *limits {
+            self.limits = limits.clone();
+        }
         let mut sc = std::mem::take(&mut self.scratch);
         sc.text.clear();
         sc.visible.clear();

@@ -210,7 +210,7 @@ pub fn check_stock_info(ctx: &EvalCtx<'_, '_>, args: &Args) -> bool {
         return min == 0.0;
     };
     let mut buf = Vec::new();
-    Decoder::new(&crate::Limits::default()).decode(ctx.msg, part, &mut buf);
+    Decoder::new(&ctx.features.limits).decode(ctx.msg, part, &mut buf);
     let text = charset::decode_to_utf8(&buf, part.charset.as_deref()).0;
     let mut hits: Vec<String> = Vec::new();
     for line in text.lines() {

@@ -622,8 +622,8 @@ pub(crate) struct PartHtml {
 /// Statistics of every text/html part SpamAssassin would render; the
 /// context keeps them (see [`EvalCtx`]), so each part is parsed once per
 /// message.
-pub(crate) fn html_parts(msg: &Message<'_>) -> Vec<PartHtml> {
-    let mut dec = Decoder::new(&crate::Limits::default());
+pub(crate) fn html_parts(msg: &Message<'_>, limits: &crate::Limits) -> Vec<PartHtml> {
+    let mut dec = Decoder::new(limits);
     let mut buf = Vec::new();
     msg.walk()
         .filter(|(_, p)| {

@@ -600,7 +600,7 @@ fn madiff_uncached(ctx: &EvalCtx<'_, '_>) -> (f64, usize, usize) {
     if summary == ["multipart/alternative", "text/html", "text/calendar"] {
         return res;
     }
-    let mut dec = Decoder::new(&crate::Limits::default());
+    let mut dec = Decoder::new(&ctx.features.limits);
     for ma in mas {
         let mut html: HashMap<String, u32> = HashMap::new();
         let mut text: HashMap<String, u32> = HashMap::new();

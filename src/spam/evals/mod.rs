@@ -267,7 +267,9 @@ impl<'a, 'm> EvalCtx<'a, 'm> {
 
     /// The statistics of every text/html part, with the part indexes.
     fn html(&self) -> &[html::PartHtml] {
-        self.memo.html.get_or_init(|| html::html_parts(self.msg))
+        self.memo
+            .html
+            .get_or_init(|| html::html_parts(self.msg, &self.features.limits))
     }
 }
 
