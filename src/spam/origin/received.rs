@@ -179,15 +179,23 @@ fn starts_ci(s: &str, prefix: &str) -> bool {
 }
 
 fn contains_ci(hay: &str, needle: &str) -> bool {
-    hay.as_bytes()
-        .windows(needle.len())
-        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+    find_ci(hay, needle).is_some()
 }
 
+/// Where `needle` first occurs in `hay`, ASCII case ignored: candidates
+/// from a search for the first byte in both cases, then a comparison.
 fn find_ci(hay: &str, needle: &str) -> Option<usize> {
-    hay.as_bytes()
-        .windows(needle.len())
-        .position(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    let Some(&first) = n.first() else {
+        return Some(0);
+    };
+    let last = h.len().checked_sub(n.len())?;
+    memchr::memchr2_iter(
+        first.to_ascii_lowercase(),
+        first.to_ascii_uppercase(),
+        &h[..=last],
+    )
+    .find(|&i| h[i..i + n.len()].eq_ignore_ascii_case(n))
 }
 
 /// The word after `key` in `s` (case-insensitive key), up to white space
@@ -541,6 +549,21 @@ fn auth<'a>(line: &'a str, with: &'a str, comments: &[&'a str]) -> &'a str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// `find_ci` against comparing at every position.
+        #[test]
+        fn find_ci_is_the_first_window(hay in "[aAbB( )=é]{0,30}", needle in "[aAbB=é]{0,4}") {
+            let (h, n) = (hay.as_bytes(), needle.as_bytes());
+            let naive = if n.is_empty() {
+                Some(0)
+            } else {
+                h.windows(n.len()).position(|w| w.eq_ignore_ascii_case(n))
+            };
+            prop_assert_eq!(find_ci(&hay, &needle), naive);
+        }
+    }
 
     #[test]
     fn postfix_line() {
