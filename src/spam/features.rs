@@ -299,9 +299,7 @@ impl Features {
     /// blocks are not part of SpamAssassin's view and are left out.
     pub fn build(&mut self, msg: &Message<'_>, limits: &crate::Limits) {
         self.clear();
-        if self.limits != *limits {
-            self.limits = limits.clone();
-        }
+        self.limits = limits.clone();
         let mut sc = std::mem::take(&mut self.scratch);
         sc.text.clear();
         sc.visible.clear();

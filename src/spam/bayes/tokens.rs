@@ -113,8 +113,9 @@
 //! classified at once by SSE2 compares, see `bitmap.rs`; elsewhere, and
 //! for a text's last partial block, eight at once by branch-free
 //! arithmetic, their top bits gathered by one multiply), and a word is a
-//! run of ones in it, found by two trailing-zero counts. Words are hashed eight bytes per multiply (ASCII lower-cased in
-//! the same 64-bit word), reading short words in place; parts without a
+//! run of ones in it, found by two trailing-zero counts. Words are hashed
+//! eight bytes per multiply (ASCII lower-cased in the same 64-bit word),
+//! reading short words in place; parts without a
 //! transfer encoding are read where they are, not copied; the dedup table
 //! is per thread, stamped with a generation so it is never cleared, and
 //! probed without a branch on whether a token is new. Tokenizing went from

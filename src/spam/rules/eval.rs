@@ -274,6 +274,16 @@ impl Rules {
     }
 }
 
+/// The value of a rule that matched `n` times, or of its negation (`!~`,
+/// which hits once when nothing matched).
+fn negated(negate: bool, n: usize) -> f64 {
+    match (negate, n) {
+        (false, n) => n as f64,
+        (true, 0) => 1.0,
+        (true, _) => 0.0,
+    }
+}
+
 /// A meta's value from its expression's: a hit counts at least 1 (a
 /// negative value is a hit of 1), and NaN is no hit.
 fn meta_value(v: f64) -> f64 {
@@ -308,14 +318,7 @@ impl Values for Pass<'_, '_, '_> {
                 group,
                 id,
                 negate: false,
-            } => {
-                let h = self.header_text(group as usize);
-                h.cands.is_some_and(|(s, e)| {
-                    self.scratch.hcands[s as usize..e as usize]
-                        .binary_search(&id)
-                        .is_err()
-                })
-            }
+            } => !self.header_candidate(group as usize, id),
             Kind::Exists { group } => !self.header_text(group as usize).present,
             Kind::Text { slot, id } => self.candidates(slot as usize, id).is_empty(),
             Kind::Dns | Kind::Never | Kind::Unused => true,
@@ -365,12 +368,7 @@ impl<'p> Pass<'p, '_, '_> {
         let v = match &rule.kind {
             Kind::Header { group, id, negate } => {
                 let max = if *negate { 1 } else { rule.max_hits() };
-                let n = self.header(*group as usize, *id, max);
-                match (negate, n) {
-                    (false, n) => n as f64,
-                    (true, 0) => 1.0,
-                    (true, _) => 0.0,
-                }
+                negated(*negate, self.header(*group as usize, *id, max))
             }
             Kind::Exists { group } => {
                 f64::from(u8::from(self.header_text(*group as usize).present))
@@ -391,11 +389,7 @@ impl<'p> Pass<'p, '_, '_> {
                         break;
                     }
                 }
-                match (negate, hits) {
-                    (false, n) => n as f64,
-                    (true, 0) => 1.0,
-                    (true, _) => 0.0,
-                }
+                negated(*negate, hits)
             }
             Kind::Eval { f, args } => f64::from(u8::from(f(self.ctx, args))),
             Kind::Meta { prog, .. } => meta_value(prog.run_with(stack, self)),
@@ -424,9 +418,7 @@ impl<'p> Pass<'p, '_, '_> {
             let cands = (set.len() > SMALL_GROUP).then(|| {
                 let sc = &mut *self.scratch;
                 let start = sc.hcands.len();
-                sc.cands.clear();
-                set.candidates_with(&text, &mut sc.cands, &mut sc.pre);
-                sc.hcands.extend_from_slice(&sc.cands);
+                set.candidates_with(&text, &mut sc.hcands, &mut sc.pre);
                 (start as u32, sc.hcands.len() as u32)
             });
             self.headers[g] = Some(HeaderText {
@@ -438,18 +430,24 @@ impl<'p> Pass<'p, '_, '_> {
         self.headers[g].as_ref().expect("just filled")
     }
 
+    /// Whether header regex `id` of group `g` may match: a small group's
+    /// regexes always may, a large group's when its prefilter says so.
+    fn header_candidate(&mut self, g: usize, id: u32) -> bool {
+        let cands = self.header_text(g).cands;
+        cands.is_none_or(|(s, e)| {
+            self.scratch.hcands[s as usize..e as usize]
+                .binary_search(&id)
+                .is_ok()
+        })
+    }
+
     /// Matches of header regex `id` of group `g`, up to `max`.
     fn header(&mut self, g: usize, id: u32, max: usize) -> usize {
-        self.header_text(g);
-        let Some(h) = &self.headers[g] else { return 0 };
-        if let Some((s, e)) = h.cands
-            && self.scratch.hcands[s as usize..e as usize]
-                .binary_search(&id)
-                .is_err()
-        {
+        if !self.header_candidate(g, id) {
             return 0;
         }
-        self.rules.header_sets[g].count(id, &h.text, max, &mut self.budget)
+        let text = &self.headers[g].as_ref().expect("read above").text;
+        self.rules.header_sets[g].count(id, text, max, &mut self.budget)
     }
 
     /// The text of slot `slot` (`None` for `full`, the raw message).

@@ -780,104 +780,62 @@ mod tests {
         assert_eq!(Expr::parse(&deep), Err(MetaError::TooDeep));
     }
 
-    /// Values that record what was loaded; `known` slots answer
-    /// `known_zero` truthfully, the others say "unsure".
-    struct Recorder {
-        values: Vec<f64>,
-        known: Vec<bool>,
-        loaded: Vec<u32>,
+    /// Values that record what was loaded; the slots named in `known`
+    /// answer `known_zero` truthfully, the others say "unsure".
+    struct Recorder<'a> {
+        values: [f64; 4],
+        known: &'a str,
+        loaded: String,
     }
 
-    impl Values for Recorder {
+    fn name(slot: u32) -> char {
+        char::from(b'A' + slot as u8)
+    }
+
+    impl Values for Recorder<'_> {
         fn load(&mut self, slot: u32, _: &mut Vec<f64>) -> f64 {
-            self.loaded.push(slot);
+            self.loaded.push(name(slot));
             self.values[slot as usize]
         }
         fn known_zero(&mut self, slot: u32) -> bool {
-            self.known[slot as usize] && self.values[slot as usize] == 0.0
+            self.known.contains(name(slot)) && self.values[slot as usize] == 0.0
         }
     }
 
-    /// Runs `src` over names A, B, C, D (slots 0-3) and returns the value
-    /// and the names loaded, in order.
-    fn lazily(src: &str, values: [f64; 4], known: [bool; 4]) -> (f64, String) {
-        let e = Expr::parse(src).unwrap();
-        let slot = |i: usize| Some((e.names()[i].as_bytes()[0] - b'A') as u32);
-        let mut r = Recorder {
-            values: values.to_vec(),
-            known: known.to_vec(),
-            loaded: Vec::new(),
-        };
-        let v = e.program(&slot).run_with(&mut Vec::new(), &mut r);
-        let names = r
-            .loaded
-            .iter()
-            .map(|&s| char::from(b'A' + s as u8))
-            .collect();
-        (v, names)
-    }
+    /// (expression over A, B, C, D; their values; the names whose zero is
+    /// known for free; the value; the names loaded, in order).
+    const LAZY: &[(&str, [f64; 4], &str, f64, &str)] = &[
+        ("A && B", [0.0, 1.0, 0.0, 0.0], "", 0.0, "A"),
+        ("A && B", [2.0, 3.0, 0.0, 0.0], "", 3.0, "AB"),
+        ("A || B", [2.0, 3.0, 0.0, 0.0], "", 2.0, "A"),
+        ("A ? B : C", [0.0, 1.0, 5.0, 0.0], "", 5.0, "AC"),
+        ("(A || B) + C > 1", [0.0, 1.0, 1.0, 0.0], "", 1.0, "ABC"),
+        // A rule operand known to be 0 settles the whole `&&` tree, nested
+        // `&&`s included, before anything in it is loaded.
+        ("A && B && C", [1.0, 1.0, 0.0, 1.0], "ABCD", 0.0, ""),
+        ("A && (B && C)", [1.0, 1.0, 0.0, 1.0], "ABCD", 0.0, ""),
+        ("A && B && C", [1.0, 2.0, 3.0, 1.0], "ABCD", 3.0, "ABC"),
+        // Only direct operands count: inside `||` or `!` a 0 settles
+        // nothing.
+        ("A && (B || C)", [1.0, 0.0, 0.0, 0.0], "BC", 0.0, "ABC"),
+        ("A && !B", [1.0, 0.0, 0.0, 0.0], "B", 1.0, "AB"),
+        // Under `+` the `&&` is its own tree.
+        ("(A && B) + D", [1.0, 0.0, 0.0, 4.0], "B", 4.0, "D"),
+    ];
 
     #[test]
     fn loads_only_what_the_value_needs() {
-        let unsure = [false; 4];
-        assert_eq!(
-            lazily("A && B", [0.0, 1.0, 0.0, 0.0], unsure),
-            (0.0, "A".into())
-        );
-        assert_eq!(
-            lazily("A && B", [2.0, 3.0, 0.0, 0.0], unsure),
-            (3.0, "AB".into())
-        );
-        assert_eq!(
-            lazily("A || B", [2.0, 3.0, 0.0, 0.0], unsure),
-            (2.0, "A".into())
-        );
-        assert_eq!(
-            lazily("A ? B : C", [0.0, 1.0, 5.0, 0.0], unsure),
-            (5.0, "AC".into())
-        );
-        assert_eq!(
-            lazily("(A || B) + C > 1", [0.0, 1.0, 1.0, 0.0], unsure),
-            (1.0, "ABC".into())
-        );
-        // A rule operand known to be 0 settles the whole `&&` tree, nested
-        // `&&`s included, before anything in it is loaded.
-        let all = [true; 4];
-        assert_eq!(
-            lazily("A && B && C", [1.0, 1.0, 0.0, 1.0], all),
-            (0.0, "".into())
-        );
-        assert_eq!(
-            lazily("A && (B && C)", [1.0, 1.0, 0.0, 1.0], all),
-            (0.0, "".into())
-        );
-        assert_eq!(
-            lazily("A && B && C", [1.0, 2.0, 3.0, 1.0], all),
-            (3.0, "ABC".into())
-        );
-        // Only direct operands count: inside `||` or `!` a 0 settles
-        // nothing.
-        assert_eq!(
-            lazily(
-                "A && (B || C)",
-                [1.0, 0.0, 0.0, 0.0],
-                [false, true, true, false]
-            ),
-            (0.0, "ABC".into())
-        );
-        assert_eq!(
-            lazily("A && !B", [1.0, 0.0, 0.0, 0.0], [false, true, false, false]),
-            (1.0, "AB".into())
-        );
-        // Under `+` the `&&` is its own tree.
-        assert_eq!(
-            lazily(
-                "(A && B) + D",
-                [1.0, 0.0, 0.0, 4.0],
-                [false, true, false, false]
-            ),
-            (4.0, "D".into())
-        );
+        for &(src, values, known, value, loaded) in LAZY {
+            let e = Expr::parse(src).unwrap();
+            let slot = |i: usize| Some(u32::from(e.names()[i].as_bytes()[0] - b'A'));
+            let mut r = Recorder {
+                values,
+                known,
+                loaded: String::new(),
+            };
+            let v = e.program(&slot).run_with(&mut Vec::new(), &mut r);
+            assert_eq!((v, r.loaded.as_str()), (value, loaded), "{src}");
+        }
     }
 
     #[test]
