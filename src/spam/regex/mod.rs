@@ -31,7 +31,9 @@
 //! its matches must contain; one Aho-Corasick automaton finds them all, and
 //! [`Set::candidates`] names the patterns worth running. A pattern that
 //! repeats such a part (`(?:field words){5}`) must also find that many of
-//! its strings side by side before it runs ([`prefilter::CountGate`]).
+//! its strings side by side before it runs ([`prefilter::CountGate`]),
+//! and its yes/no questions then run one match attempt at a time, whose
+//! DFA states recur where the unanchored search's do not ([`starts`]).
 //! See [`prefilter`].
 //!
 //! **What is not Perl here.** The charset modifiers `u`, `l`, `d` are
@@ -65,6 +67,7 @@ pub mod fallback;
 pub mod perl;
 pub mod prefilter;
 pub mod split;
+pub mod starts;
 
 #[cfg(test)]
 mod tests;
@@ -296,6 +299,7 @@ pub struct SetBuilder {
     matchers: Vec<Matcher>,
     literals: Vec<prefilter::Required>,
     gates: Vec<Option<Box<prefilter::CountGate>>>,
+    starts: Vec<Option<Box<starts::Starts>>>,
     /// With [`SetBuilder::lines`]: each pattern's parsed native syntax
     /// (the relaxed superset for a fallback pattern) and whether it is
     /// exact.
@@ -362,11 +366,14 @@ impl SetBuilder {
             hir.as_ref()
                 .map_or(prefilter::Required::Nothing, prefilter::Required::of),
         );
-        self.gates.push(
-            hir.as_ref()
-                .and_then(prefilter::CountGate::of)
-                .map(Box::new),
-        );
+        let gate = hir.as_ref().and_then(prefilter::CountGate::of);
+        // A pattern with a count gate repeats a large part: its yes/no
+        // questions run one attempt at a time.
+        self.starts.push(match (&gate, &matcher, &hir) {
+            (Some(_), Matcher::Native(_), Some(h)) => starts::Starts::new(h).map(Box::new),
+            _ => None,
+        });
+        self.gates.push(gate.map(Box::new));
         if let Some(syntax) = &mut self.syntax {
             syntax.push(hir.map(|h| (h, kind == EngineKind::Native)));
         }
@@ -402,6 +409,7 @@ impl SetBuilder {
             prefilter,
             matchers: self.matchers,
             gates: self.gates,
+            starts: self.starts,
             whole,
         }
     }
@@ -414,6 +422,9 @@ pub struct Set {
     matchers: Vec<Matcher>,
     /// Per pattern, a [`prefilter::CountGate`] it must pass first.
     gates: Vec<Option<Box<prefilter::CountGate>>>,
+    /// Per pattern with a gate, its [`starts::Starts`] for yes/no
+    /// questions.
+    starts: Vec<Option<Box<starts::Starts>>>,
     prefilter: Prefilter,
     whole: HashMap<u32, Whole>,
 }
@@ -460,6 +471,12 @@ impl Set {
             && !gate.passes(text)
         {
             return 0;
+        }
+        if max == 1
+            && let Some(Some(starts)) = self.starts.get(id as usize)
+            && let Some(hit) = starts.is_match(text)
+        {
+            return usize::from(hit);
         }
         match self.matchers.get(id as usize) {
             None => 0,

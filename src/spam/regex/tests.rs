@@ -525,6 +525,36 @@ proptest! {
         }
     }
 
+    /// One attempt at a time ([`starts::Starts`]) answers as the
+    /// unanchored search does, or gives up, on gated patterns and texts
+    /// made of their own words (with `\b` and `^` to test the context kept
+    /// before each start).
+    #[test]
+    fn starts_agree_with_the_unanchored_search(
+        words in prop::collection::vec("[abcAB]{1,4}", 1..5),
+        sep in prop_oneof![Just(""), Just(r"\s?"), Just(r"[ ,]{0,2}"), Just(r"\b")],
+        n in 2u32..5,
+        head in prop_oneof![Just(""), Just(r"\b"), Just("^"), Just(r"\B")],
+        tail in prop_oneof![Just(""), Just("c"), Just("$"), Just(r"\b")],
+        f in flags(),
+        picks in prop::collection::vec((any::<prop::sample::Index>(), "[abcxy ,\n]{0,2}"), 0..12),
+    ) {
+        let t: String = picks
+            .iter()
+            .map(|(i, glue)| format!("{}{}", i.get(&words), glue))
+            .collect();
+        let p = format!("{}(?:(?:{}){}){{{},}}{}", head, words.join("|"), sep, n, tail);
+        let Ok(tr) = translate(&p, f) else { return Ok(()) };
+        let Ok(native) = &tr.native else { return Ok(()) };
+        let hir = parse_native(native).unwrap();
+        let starts = starts::Starts::new(&hir).unwrap();
+        let re = native_from_hir(&hir).unwrap();
+        let want = re.is_match(t.as_bytes());
+        if let Some(got) = starts.is_match(t.as_bytes()) {
+            prop_assert_eq!(got, want, "{} /{} on {:?}", p, f, t);
+        }
+    }
+
     /// Line-level soundness: whenever a pattern matches inside one line of
     /// a text made of lines joined by `\n`, `candidate_lines` names that
     /// line (or every line) for it, and the pairs are sorted and distinct.
@@ -1682,4 +1712,27 @@ fn count_gate_counts_disjoint_words() {
     let p = r"(?:(?:name|city|phone)[,:]?\s*){3}";
     assert_eq!(count_all(p, "i", b"name, city"), Ok(0));
     assert_eq!(count_all(p, "i", b"Your name, city, phone:"), Ok(1));
+}
+
+#[test]
+fn starts_give_up_on_long_attempts_and_the_set_still_answers() {
+    // Every position starts an attempt that runs to the end of the text:
+    // quadratic, so the step budget runs out.
+    let p = r"(?:(?:x|a)+b\s?){2}";
+    let hir = parse_native(translate(p, "").unwrap().native.as_ref().unwrap()).unwrap();
+    let starts = starts::Starts::new(&hir).unwrap();
+    let long = "a".repeat(4000);
+    assert_eq!(starts.is_match(long.as_bytes()), None);
+    // A short text is answered within the budget, both ways.
+    assert_eq!(starts.is_match(b"ab aab"), Some(true));
+    assert_eq!(starts.is_match(b"ab a"), Some(false));
+    // And the set, which has a count gate for this pattern, answers the
+    // long text with the unanchored search.
+    let mut b = SetBuilder::new();
+    let (id, _) = b.add(p, "").unwrap();
+    let set = b.build();
+    let with_b = format!("{long}b {long}b");
+    let mut budget = Budget::new(10);
+    assert_eq!(set.count(id, with_b.as_bytes(), 1, &mut budget), 1);
+    assert_eq!(set.count(id, long.as_bytes(), 1, &mut budget), 0);
 }
