@@ -183,6 +183,16 @@ impl Node {
         }
     }
 
+    /// How many nodes the tree has.
+    pub fn size(&self) -> usize {
+        1 + match self {
+            Node::Concat(v) | Node::Alt(v) => v.iter().map(Node::size).sum(),
+            Node::Group(_, n) | Node::Atomic(n) | Node::Look(_, _, n) => n.size(),
+            Node::Repeat { node, .. } => node.size(),
+            _ => 0,
+        }
+    }
+
     /// The highest group a backreference names (0: none).
     pub fn max_backref(&self) -> u32 {
         match self {
@@ -1190,6 +1200,9 @@ pub fn native(node: &Node) -> Result<String, &'static str> {
 /// state per count where `[^\n]*` makes one (stock rules, callgrind over
 /// 400 corpus messages: 8.88 to 8.36 million instructions per message).
 pub fn relaxed(node: &Node) -> String {
+    let mut groups = Vec::new();
+    capture_groups(node, &mut groups);
+    let node = &backrefs_as_groups(node, &groups);
     let mut out = String::new();
     // Relaxed never fails.
     let _ = emit(
@@ -1202,6 +1215,93 @@ pub fn relaxed(node: &Node) -> String {
         &mut out,
     );
     out
+}
+
+/// The bodies of the capturing groups, in the order Perl numbers them
+/// (by opening parenthesis).
+fn capture_groups<'a>(node: &'a Node, out: &mut Vec<&'a Node>) {
+    match node {
+        Node::Group(cap, n) => {
+            if *cap {
+                out.push(n);
+            }
+            capture_groups(n, out);
+        }
+        Node::Concat(v) | Node::Alt(v) => v.iter().for_each(|n| capture_groups(n, out)),
+        Node::Atomic(n) | Node::Look(_, _, n) | Node::Repeat { node: n, .. } => {
+            capture_groups(n, out)
+        }
+        _ => {}
+    }
+}
+
+/// Largest group body a relaxed backreference copies, in nodes.
+const BACKREF_COPY: usize = 64;
+
+/// The tree with each backreference replaced by what its group matches
+/// (for the relaxed form). A backreference repeats text its group
+/// matched, so the group's pattern accepts it; with look-around and
+/// position tests dropped, because the text now stands somewhere else;
+/// folded under `/i`; and with the copy's own backreferences left as
+/// they are (the relaxed form makes them "anything"). Far stronger than
+/// "anything": `-([0-9a-f]{3})-\1-` no longer matches across lines. A
+/// large group keeps "anything", to keep the relaxed regex small.
+fn backrefs_as_groups(node: &Node, groups: &[&Node]) -> Node {
+    let map = |v: &[Node]| v.iter().map(|n| backrefs_as_groups(n, groups)).collect();
+    match node {
+        Node::Backref(g, casei) => match groups.get((*g as usize).wrapping_sub(1)) {
+            Some(body) if body.size() <= BACKREF_COPY => {
+                Node::Group(false, Box::new(as_copy(body, *casei)))
+            }
+            _ => node.clone(),
+        },
+        Node::Concat(v) => Node::Concat(map(v)),
+        Node::Alt(v) => Node::Alt(map(v)),
+        Node::Group(c, n) => Node::Group(*c, Box::new(backrefs_as_groups(n, groups))),
+        Node::Atomic(n) => Node::Atomic(Box::new(backrefs_as_groups(n, groups))),
+        Node::Look(b, neg, n) => Node::Look(*b, *neg, Box::new(backrefs_as_groups(n, groups))),
+        Node::Repeat {
+            node: n,
+            min,
+            max,
+            greedy,
+            possessive,
+        } => Node::Repeat {
+            node: Box::new(backrefs_as_groups(n, groups)),
+            min: *min,
+            max: *max,
+            greedy: *greedy,
+            possessive: *possessive,
+        },
+        _ => node.clone(),
+    }
+}
+
+/// A group's pattern as a backreference to it may match: see
+/// [`backrefs_as_groups`].
+fn as_copy(node: &Node, casei: bool) -> Node {
+    let map = |v: &[Node]| v.iter().map(|n| as_copy(n, casei)).collect();
+    match node {
+        Node::Class(s) if casei => Node::Class(s.fold()),
+        Node::Assert(_) | Node::Look(..) | Node::Keep => Node::Empty,
+        Node::Concat(v) => Node::Concat(map(v)),
+        Node::Alt(v) => Node::Alt(map(v)),
+        Node::Group(_, n) | Node::Atomic(n) => Node::Group(false, Box::new(as_copy(n, casei))),
+        Node::Repeat {
+            node: n,
+            min,
+            max,
+            greedy,
+            ..
+        } => Node::Repeat {
+            node: Box::new(as_copy(n, casei)),
+            min: *min,
+            max: *max,
+            greedy: *greedy,
+            possessive: false,
+        },
+        _ => node.clone(),
+    }
 }
 
 /// The pattern in fancy-regex syntax (bytes mode, ASCII).

@@ -210,10 +210,22 @@ fn translation_shapes() {
     // Never octal: a backreference stays a backreference.
     let t = translate(r"(a)\1", "").unwrap();
     assert_eq!(t.fancy, r"(a)(?:\1)");
-    assert_eq!(t.relaxed, r"(?:a)[\x00-\xFF]*");
+    // The relaxed form reads a backreference as its group's pattern:
+    // without position tests, folded under /i, its own backreferences
+    // "anything".
+    assert_eq!(t.relaxed, r"(?:a)(?:a)");
+    let t = translate(r"(\ba)\1", "i").unwrap();
+    assert_eq!(t.relaxed, r"(?:\b[\x41\x61])(?:[\x41\x61])");
+    let t = translate(r"(a)(?i:\1)", "").unwrap();
+    assert_eq!(t.relaxed, r"(?:a)(?:(?:[\x41\x61]))");
+    let t = translate(r"(a(?=b))(\1c)\2", "").unwrap();
+    assert_eq!(t.relaxed, r"(?:a)(?:(?:a)c)(?:[\x00-\xFF]*c)");
+    // A large group stays "anything".
+    let t = translate(&format!("({})\\1", "a".repeat(70)), "").unwrap();
+    assert!(t.relaxed.ends_with(r"[\x00-\xFF]*"), "{}", t.relaxed);
     // The relaxed form keeps narrow bounds and drops wide upper ones.
     let t = translate(r"(a)x{1,3}y{2,9}\1", "").unwrap();
-    assert_eq!(t.relaxed, r"(?:a)(?:x){1,3}(?:y){2,}[\x00-\xFF]*");
+    assert_eq!(t.relaxed, r"(?:a)(?:x){1,3}(?:y){2,}(?:a)");
 }
 
 #[test]
@@ -444,6 +456,38 @@ proptest! {
         let fb = Fallback::new(&tr.fancy, &tr.relaxed).unwrap();
         if fb.count(&t, 1) == Ok(1) {
             prop_assert!(!fb.ruled_out(&t), "{} /{}: relaxed {}", p, f, tr.relaxed);
+        }
+    }
+
+    /// So with backreferences, which the relaxed form reads as their
+    /// group's pattern: texts that repeat a piece, groups with look-around
+    /// and position tests, backreferences under /i and inside the group
+    /// another one copies.
+    #[test]
+    fn relaxed_backrefs_are_a_superset(
+        a in prop_oneof![3 => pattern(), 1 => "[ab]{1,3}"],
+        b in pattern(),
+        look in prop_oneof![Just(""), Just("(?=a)"), Just("(?!b)"), Just(r"\b"), Just("^")],
+        back in prop_oneof![Just(r"\1"), Just(r"(?i:\1)"), Just(r"(?:\1)+"), Just(r"\1?"), Just(r"(\1c)\2")],
+        f in flags(),
+        x in text(),
+        y in text(),
+    ) {
+        let p = format!("({a}{look})(?:{b})?{back}");
+        let Ok(tr) = translate(&p, f) else { return Ok(()) };
+        let Ok(fb) = Fallback::new(&tr.fancy, &tr.relaxed) else { return Ok(()) };
+        let upper: Vec<u8> = x.to_ascii_uppercase();
+        let word = a.as_bytes();
+        let texts = [
+            [&x[..], &x, &y].concat(),
+            [&y[..], &x, &upper].concat(),
+            [&x[..], &x, b"c", &x].concat(),
+            [&y[..], word, &word.to_ascii_uppercase()].concat(),
+        ];
+        for t in texts {
+            if fb.count(&t, 1) == Ok(1) {
+                prop_assert!(!fb.ruled_out(&t), "{} /{}: relaxed {} on {:?}", p, f, tr.relaxed, t);
+            }
         }
     }
 
