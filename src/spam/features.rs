@@ -968,37 +968,50 @@ fn push_elem(out: &mut Text, e: &[u8]) {
 /// every other run of white space is one space.
 fn normalize_ws(t: &str, out: &mut String) {
     out.clear();
-    let mut it = t.char_indices().peekable();
-    while let Some((i, c)) = it.next() {
-        if !c.is_whitespace() {
-            out.push(c);
+    let b = t.as_bytes();
+    // Text up to `i` is done; `t[kept..i]` holds no white space and is
+    // copied in one piece when a run starts.
+    let (mut i, mut kept) = (0, 0);
+    while i < b.len() {
+        let ws = match b[i] {
+            b'\t'..=b'\r' | b' ' => 1,
+            0..0x80 => 0,
+            _ => match t[i..].chars().next() {
+                Some(c) if c.is_whitespace() => c.len_utf8(),
+                Some(c) => {
+                    i += c.len_utf8();
+                    continue;
+                }
+                None => break,
+            },
+        };
+        if ws == 0 {
+            i += 1;
             continue;
         }
+        out.push_str(&t[kept..i]);
         // The whole run.
-        let mut end = i + c.len_utf8();
-        while let Some(&(j, d)) = it.peek() {
-            if !d.is_whitespace() {
-                break;
-            }
-            end = j + d.len_utf8();
-            it.next();
+        let start = i;
+        i += ws;
+        while let Some(c) = t[i..].chars().next().filter(|c| c.is_whitespace()) {
+            i += c.len_utf8();
         }
-        let run = &t[i..end];
-        let first_nl = run.find('\n');
-        let last_nl = run.rfind('\n');
-        match (first_nl, last_nl) {
-            (Some(a), Some(b)) if a != b => {
+        kept = i;
+        let run = &t[start..i];
+        match (run.find('\n'), run.rfind('\n')) {
+            (Some(a), Some(z)) if a != z => {
                 if a > 0 {
                     out.push(' ');
                 }
                 out.push('\n');
-                if b + 1 < run.len() {
+                if z + 1 < run.len() {
                     out.push(' ');
                 }
             }
             _ => out.push(' '),
         }
     }
+    out.push_str(&t[kept..]);
 }
 
 /// SpamAssassin's `split_into_array_of_short_lines` over `subject` + `text`.
@@ -1308,4 +1321,65 @@ fn find_ipv4(line: &str) -> Option<String> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// [`normalize_ws`] character by character.
+    fn normalize_ws_naive(t: &str) -> String {
+        let mut out = String::new();
+        let mut it = t.char_indices().peekable();
+        while let Some((i, c)) = it.next() {
+            if !c.is_whitespace() {
+                out.push(c);
+                continue;
+            }
+            let mut end = i + c.len_utf8();
+            while let Some(&(j, d)) = it.peek() {
+                if !d.is_whitespace() {
+                    break;
+                }
+                end = j + d.len_utf8();
+                it.next();
+            }
+            let run = &t[i..end];
+            match (run.find('\n'), run.rfind('\n')) {
+                (Some(a), Some(z)) if a != z => {
+                    if a > 0 {
+                        out.push(' ');
+                    }
+                    out.push('\n');
+                    if z + 1 < run.len() {
+                        out.push(' ');
+                    }
+                }
+                _ => out.push(' '),
+            }
+        }
+        out
+    }
+
+    proptest! {
+        /// The byte-run fast path agrees with the character-by-character
+        /// rule, with ASCII and Unicode white space (NEL, NBSP, U+2028,
+        /// U+3000) and other multi-byte characters about.
+        #[test]
+        fn normalize_ws_agrees_with_the_naive_rule(
+            t in prop::collection::vec(
+                prop::sample::select(vec![
+                    "a", "bc", " ", "\n", "\t", "\r", "\x0b", "\x0c", "\u{85}", "\u{a0}",
+                    "\u{2028}", "\u{3000}", "é", "\u{1c}", "日本",
+                ]),
+                0..40,
+            ),
+        ) {
+            let t = t.concat();
+            let mut out = String::new();
+            normalize_ws(&t, &mut out);
+            prop_assert_eq!(out, normalize_ws_naive(&t));
+        }
+    }
 }

@@ -768,38 +768,55 @@ fn remove_dot_segments(input: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-const WS: [u8; 6] = [b' ', b'\t', b'\n', b'\r', 0x0c, 0x0b];
-
-fn cls_end(c: u8) -> bool {
+const fn is_ws(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0c | 0x0b)
+}
+const fn cls_end(c: u8) -> bool {
     matches!(
         c,
         b'>' | b'<' | b'"' | b'`' | b'}' | b']' | b'{' | b'[' | b'|' | 0x1b | 0xa0
-    ) || WS.contains(&c)
+    ) || is_ws(c)
 }
-fn cls_end_email(c: u8) -> bool {
+const fn cls_end_email(c: u8) -> bool {
     cls_end(c) || matches!(c, b',' | b'(' | b'\'') || c >= 0x80
 }
-fn cls_end_plusat(c: u8) -> bool {
+const fn cls_end_plusat(c: u8) -> bool {
     cls_end_email(c) || c == b'@'
 }
 fn cls_start(c: u8) -> bool {
     matches!(
         c,
         b'>' | b'<' | b'"' | b'\'' | b'`' | b',' | b'{' | b'[' | b'(' | b'|' | 0x1b | 0xa0
-    ) || WS.contains(&c)
+    ) || is_ws(c)
 }
 fn cls_scstart(c: u8) -> bool {
     (c.is_ascii_punctuation() && !matches!(c, b'-' | b'.' | b'_' | b'%'))
-        || WS.contains(&c)
+        || is_ws(c)
         || c == 0x1b
         || c == 0xa0
 }
-fn cls_host(c: u8) -> bool {
+const fn cls_host(c: u8) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-')
 }
 fn is_w(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'_'
 }
+
+/// Per byte, which of the four scans it stops: bit 0 [`cls_end`], 1
+/// [`cls_end_email`], 2 [`cls_end_plusat`], 3 not [`cls_host`].
+static STOPS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        t[i] = cls_end(c) as u8
+            | (cls_end_email(c) as u8) << 1
+            | (cls_end_plusat(c) as u8) << 2
+            | (!cls_host(c) as u8) << 3;
+        i += 1;
+    }
+    t
+};
 
 /// The plain-text URI finder (SpamAssassin's Thunderbird-like pattern).
 /// Holds scratch tables so that scanning allocates nothing in the steady
@@ -838,19 +855,34 @@ impl TextUris {
         }
     }
 
+    /// For each position, the next position at or after it where each
+    /// scan stops (`n` when none does), in one pass from the end.
     fn fill(&mut self, line: &[u8]) {
         let n = line.len();
-        for (v, f) in [
-            (&mut self.next_end, cls_end as fn(u8) -> bool),
-            (&mut self.next_email, cls_end_email),
-            (&mut self.next_plusat, cls_end_plusat),
-            (&mut self.next_nonhost, |c| !cls_host(c)),
-        ] {
+        let tables = [
+            &mut self.next_end,
+            &mut self.next_email,
+            &mut self.next_plusat,
+            &mut self.next_nonhost,
+        ];
+        for v in tables {
             v.clear();
             v.resize(n + 1, n as u32);
-            for i in (0..n).rev() {
-                v[i] = if f(line[i]) { i as u32 } else { v[i + 1] };
+        }
+        let mut next = [n as u32; 4];
+        for (i, &c) in line.iter().enumerate().rev() {
+            let stops = STOPS[usize::from(c)];
+            if stops != 0 {
+                for (b, at) in next.iter_mut().enumerate() {
+                    if stops & (1 << b) != 0 {
+                        *at = i as u32;
+                    }
+                }
             }
+            self.next_end[i] = next[0];
+            self.next_email[i] = next[1];
+            self.next_plusat[i] = next[2];
+            self.next_nonhost[i] = next[3];
         }
     }
 
@@ -1187,6 +1219,30 @@ zone zuerich zw";
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The one-pass tables agree with looking forward from each
+        /// position, byte by byte.
+        #[test]
+        fn fill_agrees_with_a_forward_search(
+            line in prop::collection::vec(
+                prop_oneof![any::<u8>(), prop::sample::select(b"a.-_@,( <>\"\n\xa0".to_vec())],
+                0..80,
+            ),
+        ) {
+            let mut t = TextUris::default();
+            t.fill(&line);
+            let n = line.len();
+            let next = |f: fn(u8) -> bool, i: usize| (i..n).find(|&j| f(line[j])).unwrap_or(n) as u32;
+            for i in 0..=n {
+                prop_assert_eq!(t.next_end[i], next(cls_end, i));
+                prop_assert_eq!(t.next_email[i], next(cls_end_email, i));
+                prop_assert_eq!(t.next_plusat[i], next(cls_end_plusat, i));
+                prop_assert_eq!(t.next_nonhost[i], next(|c| !cls_host(c), i));
+            }
+        }
+    }
 
     fn scan(s: &str) -> Vec<String> {
         let mut t = TextUris::default();
