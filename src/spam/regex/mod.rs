@@ -64,6 +64,7 @@
 //! ```
 
 pub mod fallback;
+mod lead;
 pub mod perl;
 pub mod prefilter;
 pub mod split;
@@ -281,6 +282,8 @@ pub(crate) fn count_perl<E>(
 enum Matcher {
     Native(Native),
     Fallback(Box<Fallback>),
+    /// A Perl-only pattern rewritten exactly: see [`lead`].
+    Lead(Box<lead::Lead>),
 }
 
 /// The split engine for a fallback pattern, where it pays: patterns with
@@ -354,6 +357,11 @@ impl SetBuilder {
                     EngineKind::Native,
                 )
             }
+            Err(_) if let Some(lead) = lead::Lead::new(&node) => (
+                Matcher::Lead(Box::new(lead)),
+                parse_native(&perl::relaxed(&node)).ok(),
+                EngineKind::Fallback,
+            ),
             Err(_) => {
                 let hir = parse_native(&perl::relaxed(&node)).ok();
                 let relaxed = hir.as_ref().and_then(|h| native_from_hir(h).ok());
@@ -491,6 +499,7 @@ impl Set {
                     r.unwrap_or(0)
                 }
             }
+            Some(Matcher::Lead(lead)) => lead.count(text, max),
             Some(Matcher::Fallback(fb)) => {
                 if fb.ruled_out(text) {
                     return 0;
@@ -526,7 +535,7 @@ impl Set {
     pub fn kind(&self, id: u32) -> Option<EngineKind> {
         self.matchers.get(id as usize).map(|m| match m {
             Matcher::Native(_) => EngineKind::Native,
-            Matcher::Fallback(_) => EngineKind::Fallback,
+            Matcher::Fallback(_) | Matcher::Lead(_) => EngineKind::Fallback,
         })
     }
 

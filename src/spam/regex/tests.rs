@@ -599,6 +599,32 @@ proptest! {
         }
     }
 
+    /// A pattern that opens with an atomic or possessive run of one class
+    /// ([`lead`]) counts what the backtracking engine counts.
+    #[test]
+    fn atomic_lead_agrees_with_backtracking(
+        start in prop_oneof![Just("^"), Just(r"\A")],
+        class in prop_oneof![Just(r"\s"), Just("[ab]"), Just(r"\w"), Just("a")],
+        bounds in prop_oneof![Just("{0,3}"), Just("{1,2}"), Just("*"), Just("+"), Just("{2}")],
+        possessive in any::<bool>(),
+        rest in pattern(),
+        f in flags(),
+        t in text(),
+    ) {
+        let p = if possessive {
+            format!("{start}{class}{bounds}+(?:{rest})")
+        } else {
+            format!("{start}(?>{class}{bounds})(?:{rest})")
+        };
+        let Ok((node, _)) = perl::parse(p.as_bytes(), f) else { return Ok(()) };
+        let Some(lead) = lead::Lead::new(&node) else { return Ok(()) };
+        let fb = Fallback::new(&perl::fancy(&node), &perl::relaxed(&node)).unwrap();
+        for max in [1, 5] {
+            let Ok(want) = fb.count(&t, max) else { continue };
+            prop_assert_eq!(lead.count(&t, max), want, "{} /{} max {} on {:?}", p, f, max, t);
+        }
+    }
+
     /// Line-level soundness: whenever a pattern matches inside one line of
     /// a text made of lines joined by `\n`, `candidate_lines` names that
     /// line (or every line) for it, and the pairs are sorted and distinct.
