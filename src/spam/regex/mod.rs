@@ -21,6 +21,10 @@
 //! **Fallback.** Look-around, backreferences, atomic groups, possessive
 //! quantifiers, `\K` and `\G` run on fancy-regex, bounded per search by a
 //! backtrack limit and per message by a [`Budget`]; see [`fallback`].
+//! A pattern that only opens with an atomic run of one class
+//! (`^(?>\s{0,50})…`) is rewritten exactly instead: the run's length is
+//! fixed at each start, and the rest runs natively from where it ends
+//! ([`lead`]).
 //!
 //! **Split engine.** Most fallback patterns are a sequence with a capture
 //! group, backreferences to it and look-aheads; for a yes/no question those
@@ -64,7 +68,7 @@
 //! ```
 
 pub mod fallback;
-mod lead;
+pub mod lead;
 pub mod perl;
 pub mod prefilter;
 pub mod split;

@@ -13,13 +13,13 @@
 //! Anchored at one position, the same DFA follows one attempt. Its states
 //! are the prefixes of the pattern the text can reach from there. They
 //! recur from message to message and stay cached, and most attempts die
-//! within a byte or two. [`Starts`] tries each position in turn. On the
+//! within a byte or two. `Starts` tries each position in turn. On the
 //! form lines that pass a pattern's [`CountGate`](super::prefilter::CountGate),
 //! this costs about a third less than the unanchored search.
 //!
 //! A line made of one long partial match would make this quadratic. So
 //! the attempts share a budget of [`STEPS_PER_BYTE`] steps per byte of the
-//! text (plus [`STEPS`]). When it runs out, [`Starts::is_match`] gives
+//! text (plus [`STEPS`]). When it runs out, `Starts::is_match` gives
 //! up, and the caller runs the unanchored search, which is linear.
 //!
 //! The set uses it for yes/no questions on the patterns that have a count
