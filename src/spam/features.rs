@@ -997,21 +997,27 @@ fn normalize_ws(t: &str, out: &mut String) {
             i += c.len_utf8();
         }
         kept = i;
-        let run = &t[start..i];
-        match (run.find('\n'), run.rfind('\n')) {
-            (Some(a), Some(z)) if a != z => {
-                if a > 0 {
-                    out.push(' ');
-                }
-                out.push('\n');
-                if z + 1 < run.len() {
-                    out.push(' ');
-                }
-            }
-            _ => out.push(' '),
-        }
+        push_run(&t[start..i], out);
     }
     out.push_str(&t[kept..]);
+}
+
+/// What a run of white space becomes: a paragraph break (`\n`, with a
+/// space on a side where the run went on past its first or last newline)
+/// when it holds two newlines, else one space.
+fn push_run(run: &str, out: &mut String) {
+    match (run.find('\n'), run.rfind('\n')) {
+        (Some(a), Some(z)) if a != z => {
+            if a > 0 {
+                out.push(' ');
+            }
+            out.push('\n');
+            if z + 1 < run.len() {
+                out.push(' ');
+            }
+        }
+        _ => out.push(' '),
+    }
 }
 
 /// SpamAssassin's `split_into_array_of_short_lines` over `subject` + `text`.
@@ -1328,7 +1334,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// [`normalize_ws`] character by character.
+    /// [`normalize_ws`] finding its runs character by character.
     fn normalize_ws_naive(t: &str) -> String {
         let mut out = String::new();
         let mut it = t.char_indices().peekable();
@@ -1345,19 +1351,7 @@ mod tests {
                 end = j + d.len_utf8();
                 it.next();
             }
-            let run = &t[i..end];
-            match (run.find('\n'), run.rfind('\n')) {
-                (Some(a), Some(z)) if a != z => {
-                    if a > 0 {
-                        out.push(' ');
-                    }
-                    out.push('\n');
-                    if z + 1 < run.len() {
-                        out.push(' ');
-                    }
-                }
-                _ => out.push(' '),
-            }
+            push_run(&t[i..end], &mut out);
         }
         out
     }

@@ -51,38 +51,6 @@ pub(crate) struct Lead {
     rest: Native,
 }
 
-/// The parts of `^(?>C{min,max})REST`, when `node` has that shape:
-/// (line starts, class, min, max, REST).
-pub(crate) fn shape(node: &Node) -> Option<(bool, ByteSet, u32, Option<u32>, Node)> {
-    let Node::Concat(v) = node else { return None };
-    let lines = match v.first()? {
-        Node::Assert(Assert::StartLine) => true,
-        Node::Assert(Assert::Start) => false,
-        _ => return None,
-    };
-    let run = match v.get(1)? {
-        Node::Atomic(n) => ungroup(n),
-        n @ Node::Repeat {
-            possessive: true, ..
-        } => n,
-        _ => return None,
-    };
-    let Node::Repeat {
-        node,
-        min,
-        max,
-        greedy: true,
-        ..
-    } = run
-    else {
-        return None;
-    };
-    let Node::Class(class) = ungroup(node) else {
-        return None;
-    };
-    Some((lines, *class, *min, *max, Node::Concat(v[2..].to_vec())))
-}
-
 fn ungroup(mut n: &Node) -> &Node {
     while let Node::Group(false, inner) = n {
         n = inner;
@@ -91,23 +59,47 @@ fn ungroup(mut n: &Node) -> &Node {
 }
 
 impl Lead {
-    /// The matcher for a pattern of the module's shape whose rest is
-    /// native.
+    /// The matcher for `node`, when it has the module's shape,
+    /// `^(?>C{min,max})REST` (or `C{min,max}+`), and REST is native.
     pub(crate) fn new(node: &Node) -> Option<Lead> {
-        let (lines, class, min, max, rest) = shape(node)?;
-        let rest = super::native_regex(&super::perl::native(&rest).ok()?).ok()?;
+        let Node::Concat(v) = node else { return None };
+        let lines = match v.first()? {
+            Node::Assert(Assert::StartLine) => true,
+            Node::Assert(Assert::Start) => false,
+            _ => return None,
+        };
+        let run = match v.get(1)? {
+            Node::Atomic(n) => ungroup(n),
+            n @ Node::Repeat {
+                possessive: true, ..
+            } => n,
+            _ => return None,
+        };
+        let Node::Repeat {
+            node,
+            min,
+            max,
+            greedy: true,
+            ..
+        } = run
+        else {
+            return None;
+        };
+        let Node::Class(class) = ungroup(node) else {
+            return None;
+        };
+        let rest = super::perl::native(&Node::Concat(v[2..].to_vec())).ok()?;
         Some(Lead {
             lines,
-            class,
-            min: min as usize,
+            class: *class,
+            min: *min as usize,
             max: max.map_or(usize::MAX, |m| m as usize),
-            rest,
+            rest: super::native_regex(&rest).ok()?,
         })
     }
 
-    /// The first match that starts at or after `at`; with `end` false, a
-    /// match is only looked for, and its end is not computed.
-    fn find(&self, text: &[u8], at: usize, end: bool) -> Option<Range<usize>> {
+    /// The first match that starts at or after `at`.
+    fn find(&self, text: &[u8], at: usize) -> Option<Range<usize>> {
         let n = text.len();
         let mut s = at;
         loop {
@@ -129,11 +121,7 @@ impl Lead {
             }
             if q - s >= self.min {
                 let input = Input::new(text).range(q..).anchored(Anchored::Yes);
-                if !end {
-                    if self.rest.is_match(input) {
-                        return Some(s..s);
-                    }
-                } else if let Some(m) = self.rest.search(&input) {
+                if let Some(m) = self.rest.search(&input) {
                     return Some(s..m.end());
                 }
             }
@@ -146,11 +134,7 @@ impl Lead {
 
     /// Counts Perl's `//g` matches, up to `max`.
     pub(crate) fn count(&self, text: &[u8], max: usize) -> usize {
-        if max == 1 {
-            return usize::from(self.find(text, 0, false).is_some());
-        }
-        let r: Result<usize, ()> =
-            super::count_perl(text.len(), max, |at| Ok(self.find(text, at, true)));
+        let r: Result<usize, ()> = super::count_perl(text.len(), max, |at| Ok(self.find(text, at)));
         r.unwrap_or(0)
     }
 }

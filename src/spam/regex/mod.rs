@@ -300,13 +300,20 @@ fn split_for(node: &perl::Node) -> Option<split::Split> {
     split::Split::new(node)
 }
 
+/// A pattern's count gate, and for a native pattern the engine that
+/// answers its yes/no questions once the gate passes.
+#[derive(Debug)]
+struct Gated {
+    gate: prefilter::CountGate,
+    starts: Option<starts::Starts>,
+}
+
 /// Builds a [`Set`].
 #[derive(Debug, Default)]
 pub struct SetBuilder {
     matchers: Vec<Matcher>,
     literals: Vec<prefilter::Required>,
-    gates: Vec<Option<Box<prefilter::CountGate>>>,
-    starts: Vec<Option<Box<starts::Starts>>>,
+    gates: Vec<Option<Box<Gated>>>,
     /// With [`SetBuilder::lines`]: each pattern's parsed native syntax
     /// (the relaxed superset for a fallback pattern) and whether it is
     /// exact.
@@ -361,31 +368,34 @@ impl SetBuilder {
                     EngineKind::Native,
                 )
             }
-            Err(_) if let Some(lead) = lead::Lead::new(&node) => (
-                Matcher::Lead(Box::new(lead)),
-                parse_native(&perl::relaxed(&node)).ok(),
-                EngineKind::Fallback,
-            ),
             Err(_) => {
                 let hir = parse_native(&perl::relaxed(&node)).ok();
-                let relaxed = hir.as_ref().and_then(|h| native_from_hir(h).ok());
-                let fb = Fallback::with_relaxed(&perl::fancy(&node), relaxed)?
-                    .with_split(split_for(&node));
-                (Matcher::Fallback(Box::new(fb)), hir, EngineKind::Fallback)
+                let matcher = match lead::Lead::new(&node) {
+                    Some(lead) => Matcher::Lead(Box::new(lead)),
+                    None => {
+                        let relaxed = hir.as_ref().and_then(|h| native_from_hir(h).ok());
+                        let fb = Fallback::with_relaxed(&perl::fancy(&node), relaxed)?
+                            .with_split(split_for(&node));
+                        Matcher::Fallback(Box::new(fb))
+                    }
+                };
+                (matcher, hir, EngineKind::Fallback)
             }
         };
         self.literals.push(
             hir.as_ref()
                 .map_or(prefilter::Required::Nothing, prefilter::Required::of),
         );
-        let gate = hir.as_ref().and_then(prefilter::CountGate::of);
-        // A pattern with a count gate repeats a large part: its yes/no
-        // questions run one attempt at a time.
-        self.starts.push(match (&gate, &matcher, &hir) {
-            (Some(_), Matcher::Native(_), Some(h)) => starts::Starts::new(h).map(Box::new),
-            _ => None,
-        });
-        self.gates.push(gate.map(Box::new));
+        self.gates.push(hir.as_ref().and_then(|h| {
+            let gate = prefilter::CountGate::of(h)?;
+            // A pattern with a count gate repeats a large part: its yes/no
+            // questions run one attempt at a time.
+            let starts = match matcher {
+                Matcher::Native(_) => starts::Starts::new(h),
+                _ => None,
+            };
+            Some(Box::new(Gated { gate, starts }))
+        }));
         if let Some(syntax) = &mut self.syntax {
             syntax.push(hir.map(|h| (h, kind == EngineKind::Native)));
         }
@@ -421,7 +431,6 @@ impl SetBuilder {
             prefilter,
             matchers: self.matchers,
             gates: self.gates,
-            starts: self.starts,
             whole,
         }
     }
@@ -433,10 +442,7 @@ impl SetBuilder {
 pub struct Set {
     matchers: Vec<Matcher>,
     /// Per pattern, a [`prefilter::CountGate`] it must pass first.
-    gates: Vec<Option<Box<prefilter::CountGate>>>,
-    /// Per pattern with a gate, its [`starts::Starts`] for yes/no
-    /// questions.
-    starts: Vec<Option<Box<starts::Starts>>>,
+    gates: Vec<Option<Box<Gated>>>,
     prefilter: Prefilter,
     whole: HashMap<u32, Whole>,
 }
@@ -479,16 +485,15 @@ impl Set {
         if max == 0 {
             return 0;
         }
-        if let Some(Some(gate)) = self.gates.get(id as usize)
-            && !gate.passes(text)
-        {
-            return 0;
-        }
-        if max == 1
-            && let Some(Some(starts)) = self.starts.get(id as usize)
-            && let Some(hit) = starts.is_match(text)
-        {
-            return usize::from(hit);
+        if let Some(Some(g)) = self.gates.get(id as usize) {
+            if !g.gate.passes(text) {
+                return 0;
+            }
+            if max == 1
+                && let Some(hit) = g.starts.as_ref().and_then(|s| s.is_match(text))
+            {
+                return usize::from(hit);
+            }
         }
         match self.matchers.get(id as usize) {
             None => 0,

@@ -193,6 +193,31 @@ impl Node {
         }
     }
 
+    /// The node with each child `c` replaced by `f(c)`.
+    pub fn map_children(&self, mut f: impl FnMut(&Node) -> Node) -> Node {
+        match self {
+            Node::Concat(v) => Node::Concat(v.iter().map(f).collect()),
+            Node::Alt(v) => Node::Alt(v.iter().map(f).collect()),
+            Node::Group(c, n) => Node::Group(*c, Box::new(f(n))),
+            Node::Atomic(n) => Node::Atomic(Box::new(f(n))),
+            Node::Look(b, neg, n) => Node::Look(*b, *neg, Box::new(f(n))),
+            Node::Repeat {
+                node,
+                min,
+                max,
+                greedy,
+                possessive,
+            } => Node::Repeat {
+                node: Box::new(f(node)),
+                min: *min,
+                max: *max,
+                greedy: *greedy,
+                possessive: *possessive,
+            },
+            _ => self.clone(),
+        }
+    }
+
     /// The highest group a backreference names (0: none).
     pub fn max_backref(&self) -> u32 {
         match self {
@@ -1247,7 +1272,6 @@ const BACKREF_COPY: usize = 64;
 /// "anything": `-([0-9a-f]{3})-\1-` no longer matches across lines. A
 /// large group keeps "anything", to keep the relaxed regex small.
 fn backrefs_as_groups(node: &Node, groups: &[&Node]) -> Node {
-    let map = |v: &[Node]| v.iter().map(|n| backrefs_as_groups(n, groups)).collect();
     match node {
         Node::Backref(g, casei) => match groups.get((*g as usize).wrapping_sub(1)) {
             Some(body) if body.size() <= BACKREF_COPY => {
@@ -1255,52 +1279,18 @@ fn backrefs_as_groups(node: &Node, groups: &[&Node]) -> Node {
             }
             _ => node.clone(),
         },
-        Node::Concat(v) => Node::Concat(map(v)),
-        Node::Alt(v) => Node::Alt(map(v)),
-        Node::Group(c, n) => Node::Group(*c, Box::new(backrefs_as_groups(n, groups))),
-        Node::Atomic(n) => Node::Atomic(Box::new(backrefs_as_groups(n, groups))),
-        Node::Look(b, neg, n) => Node::Look(*b, *neg, Box::new(backrefs_as_groups(n, groups))),
-        Node::Repeat {
-            node: n,
-            min,
-            max,
-            greedy,
-            possessive,
-        } => Node::Repeat {
-            node: Box::new(backrefs_as_groups(n, groups)),
-            min: *min,
-            max: *max,
-            greedy: *greedy,
-            possessive: *possessive,
-        },
-        _ => node.clone(),
+        _ => node.map_children(|n| backrefs_as_groups(n, groups)),
     }
 }
 
 /// A group's pattern as a backreference to it may match: see
-/// [`backrefs_as_groups`].
+/// [`backrefs_as_groups`]. Only the relaxed form reads it, which makes
+/// atomic groups and possessive quantifiers plain anyway.
 fn as_copy(node: &Node, casei: bool) -> Node {
-    let map = |v: &[Node]| v.iter().map(|n| as_copy(n, casei)).collect();
     match node {
         Node::Class(s) if casei => Node::Class(s.fold()),
         Node::Assert(_) | Node::Look(..) | Node::Keep => Node::Empty,
-        Node::Concat(v) => Node::Concat(map(v)),
-        Node::Alt(v) => Node::Alt(map(v)),
-        Node::Group(_, n) | Node::Atomic(n) => Node::Group(false, Box::new(as_copy(n, casei))),
-        Node::Repeat {
-            node: n,
-            min,
-            max,
-            greedy,
-            ..
-        } => Node::Repeat {
-            node: Box::new(as_copy(n, casei)),
-            min: *min,
-            max: *max,
-            greedy: *greedy,
-            possessive: false,
-        },
-        _ => node.clone(),
+        _ => node.map_children(|n| as_copy(n, casei)),
     }
 }
 

@@ -390,6 +390,14 @@ fn pattern() -> impl Strategy<Value = String> {
     })
 }
 
+/// A text of the words `picks` names, each followed by its glue.
+fn of_words(words: &[String], picks: &[(prop::sample::Index, String)]) -> String {
+    picks
+        .iter()
+        .map(|(i, glue)| format!("{}{}", i.get(words), glue))
+        .collect()
+}
+
 fn text() -> impl Strategy<Value = Vec<u8>> {
     prop::collection::vec(
         prop_oneof![
@@ -553,10 +561,7 @@ proptest! {
         picks in prop::collection::vec((any::<prop::sample::Index>(), "[abcxy ,\n]{0,2}"), 0..10),
     ) {
         // Texts made of the words, so that matches are common.
-        let t: String = picks
-            .iter()
-            .map(|(i, glue)| format!("{}{}", i.get(&words), glue))
-            .collect();
+        let t = of_words(&words, &picks);
         let p = format!("(?:(?:{}){}){{{},}}{}", words.join("|"), sep, n, tail);
         let Ok(tr) = translate(&p, f) else { return Ok(()) };
         let Ok(native) = &tr.native else { return Ok(()) };
@@ -583,10 +588,7 @@ proptest! {
         f in flags(),
         picks in prop::collection::vec((any::<prop::sample::Index>(), "[abcxy ,\n]{0,2}"), 0..12),
     ) {
-        let t: String = picks
-            .iter()
-            .map(|(i, glue)| format!("{}{}", i.get(&words), glue))
-            .collect();
+        let t = of_words(&words, &picks);
         let p = format!("{}(?:(?:{}){}){{{},}}{}", head, words.join("|"), sep, n, tail);
         let Ok(tr) = translate(&p, f) else { return Ok(()) };
         let Ok(native) = &tr.native else { return Ok(()) };
