@@ -3,9 +3,10 @@
 //! Splits the input at the first two `\n` into pattern, flags and text,
 //! adds the pattern (as bytes and, when UTF-8, as a string) to a set, and
 //! runs `candidates` and `count`. Nothing may panic; a pattern that matches
-//! must be a candidate; the budget must stay bounded.
+//! must be a candidate; the budget must stay bounded; a native pattern's
+//! yes/no answer must agree with its count.
 
-use filter::spam::regex::{Budget, SetBuilder};
+use filter::spam::regex::{Budget, EngineKind, SetBuilder};
 
 libfuzzer_sys::fuzz_target!(|input: &[u8]| {
     let mut parts = input.splitn(3, |&b| b == b'\n');
@@ -35,6 +36,13 @@ libfuzzer_sys::fuzz_target!(|input: &[u8]| {
         assert!(budget.left <= before);
         if n > 0 {
             assert!(cands.contains(&id), "prefilter lost pattern {id}");
+        }
+        // A yes/no question takes other paths (a gated pattern's
+        // one-attempt engine); on a native pattern, which spends no
+        // budget, it must agree with the count.
+        let one = set.count(id, text, 1, &mut Budget::new(4));
+        if set.kind(id) == Some(EngineKind::Native) {
+            assert_eq!(one, n.min(1), "yes/no disagrees with the count");
         }
     }
 });
