@@ -69,6 +69,10 @@ pub struct Context<'a> {
 #[derive(Debug, Default)]
 struct Table<const N: usize> {
     rows: Vec<Row<N>>,
+    /// The rows' sizes, sorted and distinct ([`ANY_SIZE`] last): a buffer
+    /// of a size not here is not hashed at all, as in ClamAV, whose hash
+    /// signatures are keyed by size.
+    sizes: Vec<u64>,
 }
 
 impl<const N: usize> Table<N> {
@@ -85,6 +89,14 @@ impl<const N: usize> Table<N> {
         self.rows
             .dedup_by(|a, b| a.digest == b.digest && a.size == b.size);
         self.rows.shrink_to_fit();
+        self.sizes = self.rows.iter().map(|r| r.size).collect();
+        self.sizes.sort_unstable();
+        self.sizes.dedup();
+    }
+
+    /// Whether some row may match a buffer of `size` bytes.
+    fn may_hold(&self, size: u64) -> bool {
+        self.sizes.last() == Some(&ANY_SIZE) || self.sizes.binary_search(&size).is_ok()
     }
 }
 
@@ -97,10 +109,6 @@ impl<const N: usize> Table<N> {
             .take_while(|r| r.digest == *digest)
             .find(|r| r.size == size || r.size == ANY_SIZE)
             .map(|r| r.name)
-    }
-
-    fn is_empty(&self) -> bool {
-        self.rows.is_empty()
     }
 }
 
@@ -119,12 +127,15 @@ impl Hashes {
         let mut h = Hashes {
             md5: Table {
                 rows: std::mem::take(&mut list.md5),
+                ..Table::default()
             },
             sha1: Table {
                 rows: std::mem::take(&mut list.sha1),
+                ..Table::default()
             },
             sha256: Table {
                 rows: std::mem::take(&mut list.sha256),
+                ..Table::default()
             },
         };
         if base != 0 {
@@ -149,17 +160,17 @@ impl Hashes {
     /// Looks `data` up, computing only the digests some row needs.
     fn find(&self, data: &[u8], digests: &mut Digests) -> Option<u32> {
         let size = data.len() as u64;
-        if !self.md5.is_empty()
+        if self.md5.may_hold(size)
             && let Some(n) = self.md5.find(digests.md5(data), size)
         {
             return Some(n);
         }
-        if !self.sha1.is_empty()
+        if self.sha1.may_hold(size)
             && let Some(n) = self.sha1.find(digests.sha1(data), size)
         {
             return Some(n);
         }
-        if !self.sha256.is_empty()
+        if self.sha256.may_hold(size)
             && let Some(n) = self.sha256.find(digests.sha256(data), size)
         {
             return Some(n);
@@ -706,9 +717,14 @@ mod tests {
         let mut want = rows.clone();
         want.sort_unstable();
         want.dedup_by(|a, b| a.digest == b.digest && a.size == b.size);
-        let mut t = Table { rows };
+        let mut t = Table {
+            rows,
+            ..Table::default()
+        };
         t.seal();
         assert_eq!(t.rows, want);
+        assert_eq!(t.sizes, [0, 1, 2]);
+        assert!(t.may_hold(2) && !t.may_hold(3));
     }
 
     /// `cargo test --release --lib sig::compile::tests::seal_speed -- --ignored --nocapture`
@@ -731,7 +747,10 @@ mod tests {
                 name: i,
             });
         }
-        let mut t = Table { rows };
+        let mut t = Table {
+            rows,
+            ..Table::default()
+        };
         let start = std::time::Instant::now();
         t.seal();
         println!("seal 1M md5 rows: {:?}", start.elapsed());
@@ -755,5 +774,7 @@ mod tests {
         assert_eq!(t.md5.find(&[1; 16], 11), None);
         assert_eq!(t.md5.find(&[2; 16], 12345), Some(8));
         assert_eq!(t.md5.find(&[3; 16], 10), None);
+        assert!(t.md5.may_hold(99), "a row of any size");
+        assert!(!t.sha1.may_hold(10), "no rows");
     }
 }
