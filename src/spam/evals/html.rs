@@ -303,10 +303,41 @@ fn is_word_char(c: char) -> bool {
     !(c.is_whitespace() || c.is_ascii_punctuation())
 }
 
+/// The elements whose content HTML::Parser reads as literal text (only
+/// the matching end tag counts inside them), in the order checked.
+const RAW: [&str; 7] = [
+    "script",
+    "style",
+    "iframe",
+    "title",
+    "textarea",
+    "xmp",
+    "plaintext",
+];
+/// The elements the parser asks about at every tag or text: [`RAW`], then
+/// `a`. Their open counts are kept beside the map (`Parser::open`), so
+/// that a tag costs one map lookup rather than a dozen hashed strings.
+const TRACKED: [&str; 8] = [
+    "script",
+    "style",
+    "iframe",
+    "title",
+    "textarea",
+    "xmp",
+    "plaintext",
+    "a",
+];
+const SCRIPT: usize = 0;
+const STYLE: usize = 1;
+const TITLE: usize = 3;
+const ANCHOR: usize = 7;
+
 struct Parser {
     st: HtmlStat,
     /// Rendered text chunks, and whether each was inserted whitespace.
     chunks: Vec<(String, bool)>,
+    /// `st.inside` of each [`TRACKED`] element.
+    open: [i64; TRACKED.len()],
 }
 
 impl Parser {
@@ -318,7 +349,20 @@ impl Parser {
                 && n.contains(':')
         };
         let known = is_element(name);
-        let seen = self.st.inside.contains_key(name);
+        let (seen, v) = match self.st.inside.get_mut(name) {
+            Some(v) => (true, v),
+            None => (false, self.st.inside.entry(name.to_string()).or_insert(0)),
+        };
+        *v += num;
+        let closed_extra = *v < 0;
+        if closed_extra {
+            *v = 0;
+        }
+        let v = *v;
+        if let Some(k) = TRACKED.iter().position(|t| *t == name) {
+            self.open[k] = v;
+        }
+        self.st.closed_extra += u32::from(closed_extra);
         if known || namespace {
             self.st.elements += 1;
             if !seen {
@@ -329,17 +373,16 @@ impl Parser {
         if !seen {
             self.st.tags_seen += 1;
         }
-        let v = self.st.inside.entry(name.to_string()).or_insert(0);
-        *v += num;
-        if *v < 0 {
-            *v = 0;
-            self.st.closed_extra += 1;
-        }
         if namespace || !(known || TRICKS.contains(&name)) {
             return;
         }
         if num == 1 {
-            let a = attrs(attr);
+            // Only these read attributes.
+            let a = if matches!(name, "font" | "img" | "form") {
+                attrs(attr)
+            } else {
+                HashMap::new()
+            };
             if name == "font"
                 && let Some(sz) = a.get("size")
             {
@@ -362,7 +405,7 @@ impl Parser {
                 }
             }
             if name == "img"
-                && self.st.inside.get("a").is_some_and(|&n| n > 0)
+                && self.open[ANCHOR] > 0
                 && let Some(last) = self.st.anchor.last_mut()
             {
                 last.push_str("<img>\n");
@@ -432,19 +475,19 @@ impl Parser {
 
     fn text(&mut self, raw: &str) {
         let text = decode_entities(raw);
-        if self.st.inside.get("script").is_some_and(|&n| n > 0) {
+        if self.open[SCRIPT] > 0 {
             self.st.script.push(text);
             return;
         }
-        if self.st.inside.get("style").is_some_and(|&n| n > 0) {
+        if self.open[STYLE] > 0 {
             return;
         }
-        if self.st.inside.get("a").is_some_and(|&n| n > 0)
+        if self.open[ANCHOR] > 0
             && let Some(last) = self.st.anchor.last_mut()
         {
             last.push_str(&text);
         }
-        if self.st.inside.get("title").is_some_and(|&n| n > 0)
+        if self.open[TITLE] > 0
             && let Some(last) = self.st.title.last_mut()
         {
             last.push_str(&text);
@@ -497,6 +540,7 @@ pub(crate) fn parse_html(html: &str) -> HtmlStat {
             ..Default::default()
         },
         chunks: Vec::new(),
+        open: [0; TRACKED.len()],
     };
     let html = html.replace("&nbsp;", " ");
     let lower = html.to_ascii_lowercase();
@@ -517,19 +561,9 @@ pub(crate) fn parse_html(html: &str) -> HtmlStat {
         // Inside the elements HTML::Parser reads as literal text (script,
         // style, iframe, title, textarea, xmp, plaintext), only the
         // matching end tag counts.
-        let raw_mode = [
-            "script",
-            "style",
-            "iframe",
-            "title",
-            "textarea",
-            "xmp",
-            "plaintext",
-        ]
-        .into_iter()
-        .find(|t| p.st.inside.get(*t).is_some_and(|&n| n > 0));
-        if let Some(t) = raw_mode
-            && !lower[i..].starts_with(&format!("</{t}"))
+        let raw_mode = RAW.iter().zip(p.open).find(|&(_, n)| n > 0);
+        if let Some((t, _)) = raw_mode
+            && !(lower[i..].starts_with("</") && lower[i + 2..].starts_with(t))
         {
             i += 1;
             continue;
