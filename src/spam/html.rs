@@ -309,7 +309,13 @@ struct State_ {
     base_href: Option<String>,
     backhair: Vec<(usize, usize)>,
     seen_uris: std::collections::HashSet<String>,
+    /// `inside` of the elements asked about at every text ([`TRACKED`]),
+    /// kept beside the map so a text costs no hashing.
+    open: [i64; TRACKED.len()],
 }
+
+/// See `State_::open`.
+const TRACKED: [&str; 4] = ["script", "style", "a", "title"];
 
 /// Renders `html` (already decoded to UTF-8) into `out`, which is cleared
 /// first. Never panics; time and memory are linear in `html`.
@@ -344,6 +350,7 @@ pub fn render(html: &str, out: &mut Rendered) {
         base_href: None,
         backhair: Vec::new(),
         seen_uris: std::collections::HashSet::new(),
+        open: [0; TRACKED.len()],
     };
     let mut tok = Tokenizer::new(src.as_str());
     let mut pending = String::new();
@@ -414,7 +421,7 @@ pub fn render(html: &str, out: &mut Rendered) {
             Token::Doctype(_) => {
                 out.part.elements += 1;
                 out.part.tags += 1;
-                set_inside(&mut st.inside, "!doctype", |_| 0);
+                set_inside(&mut st, "!doctype", |_| 0);
             }
             Token::String(_) | Token::Error(_) => {}
         }
@@ -537,25 +544,32 @@ fn count_entities(b: &[u8]) -> u32 {
     n
 }
 
-fn set_inside(
-    inside: &mut std::collections::HashMap<String, i64>,
-    tag: &str,
-    f: impl FnOnce(i64) -> i64,
-) -> bool {
-    match inside.get_mut(tag) {
+/// Sets `tag`'s open count to `f` of the old one (0 if none); says
+/// whether the tag had been seen.
+fn set_inside(st: &mut State_, tag: &str, f: impl FnOnce(i64) -> i64) -> bool {
+    let (seen, v) = match st.inside.get_mut(tag) {
         Some(v) => {
             *v = f(*v);
-            true
+            (true, *v)
         }
         None => {
-            inside.insert(tag.to_string(), f(0));
-            false
+            let v = f(0);
+            st.inside.insert(tag.to_string(), v);
+            (false, v)
         }
+    };
+    if let Some(k) = TRACKED.iter().position(|t| *t == tag) {
+        st.open[k] = v;
     }
+    seen
 }
 
+/// The open count of a [`TRACKED`] element.
 fn inside(st: &State_, tag: &str) -> i64 {
-    st.inside.get(tag).copied().unwrap_or(0)
+    TRACKED
+        .iter()
+        .position(|t| *t == tag)
+        .map_or_else(|| st.inside.get(tag).copied().unwrap_or(0), |k| st.open[k])
 }
 
 fn is_namespace(tag: &str) -> bool {
@@ -580,7 +594,16 @@ fn is_namespace(tag: &str) -> bool {
 
 fn html_tag(st: &mut State_, out: &mut Rendered, tag: &str, attrs: &[(String, String)], num: i64) {
     let ns = is_namespace(tag);
-    let was_known = st.inside.contains_key(tag);
+    let mut extra = false;
+    let was_known = set_inside(st, tag, |v| {
+        let n = v + num;
+        if n < 0 {
+            extra = true;
+            0
+        } else {
+            n
+        }
+    });
     if is_element(tag) || ns {
         out.part.elements += 1;
         if !was_known {
@@ -591,16 +614,6 @@ fn html_tag(st: &mut State_, out: &mut Rendered, tag: &str, attrs: &[(String, St
     if !was_known {
         st.tags_seen += 1;
     }
-    let mut extra = false;
-    set_inside(&mut st.inside, tag, |v| {
-        let n = v + num;
-        if n < 0 {
-            extra = true;
-            0
-        } else {
-            n
-        }
-    });
     if extra {
         out.part.closed_extra += 1;
     }
@@ -761,10 +774,9 @@ fn font_invisible(st: &State_, out: &mut Rendered) -> bool {
     let Some(s) = st.styles.last() else {
         return false;
     };
-    let tail = |c: &str| {
-        let n = c.len();
-        c.get(n.saturating_sub(6)..).unwrap_or(c).to_string()
-    };
+    fn tail(c: &str) -> &str {
+        c.get(c.len().saturating_sub(6)..).unwrap_or(c)
+    }
     if tail(&s.fg) == tail(&s.bg) {
         out.part.font_low_contrast = true;
         return true;
