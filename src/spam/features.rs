@@ -1061,18 +1061,21 @@ fn split_short_lines(out: &mut Text, subject: &[u8], text: &[u8]) {
 /// unless the field is one it leaves alone.
 fn decode_header<'a>(name: &[u8], raw: &'a [u8]) -> Cow<'a, str> {
     let unfolded = unfold_sa(raw);
-    let lname = String::from_utf8_lossy(name).to_ascii_lowercase();
-    let exempt = matches!(
-        lname.as_str(),
-        "received"
-            | "message-id"
-            | "resent-message-id"
-            | "date"
-            | "resent-date"
-            | "mime-version"
-            | "references"
-            | "in-reply-to"
-    ) || lname.starts_with("list-");
+    let exempt = [
+        &b"received"[..],
+        b"message-id",
+        b"resent-message-id",
+        b"date",
+        b"resent-date",
+        b"mime-version",
+        b"references",
+        b"in-reply-to",
+    ]
+    .iter()
+    .any(|n| name.eq_ignore_ascii_case(n))
+        || name
+            .get(..5)
+            .is_some_and(|p| p.eq_ignore_ascii_case(b"list-"));
     let s: Cow<'_, str> = if exempt || !encoded_word::has_encoded_word(&unfolded) {
         match unfolded {
             Cow::Borrowed(b) => charset::header_to_utf8(b, None),

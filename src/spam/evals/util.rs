@@ -234,8 +234,10 @@ const ZONES: &[(&str, i64)] = &[
 ];
 
 fn month(tok: &str) -> Option<i64> {
-    let l = tok.to_ascii_lowercase();
-    MONTHS.iter().position(|m| *m == l).map(|i| i as i64 + 1)
+    MONTHS
+        .iter()
+        .position(|m| m.eq_ignore_ascii_case(tok))
+        .map(|i| i as i64 + 1)
 }
 
 fn all_digits(s: &str) -> bool {

@@ -159,15 +159,16 @@ enum Clause {
 }
 
 fn keyword(w: &str) -> Option<Clause> {
-    Some(match w.to_ascii_lowercase().as_str() {
-        "from" => Clause::From,
-        "by" => Clause::By,
-        "via" => Clause::Via,
-        "with" => Clause::With,
-        "id" => Clause::Id,
-        "for" => Clause::For,
-        _ => return None,
-    })
+    [
+        ("from", Clause::From),
+        ("by", Clause::By),
+        ("via", Clause::Via),
+        ("with", Clause::With),
+        ("id", Clause::Id),
+        ("for", Clause::For),
+    ]
+    .into_iter()
+    .find_map(|(k, c)| w.eq_ignore_ascii_case(k).then_some(c))
 }
 
 /// `s` starts with the ASCII `prefix`, ignoring case (so slicing `s` at
