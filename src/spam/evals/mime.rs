@@ -22,6 +22,7 @@
 //! assert!(!mime(&ctx, &Args::new(vec!["mime_qp_count".into()])));
 //! ```
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use super::header::arg_f;
@@ -560,10 +561,10 @@ fn missing_separator(input: &[u8]) -> bool {
 
 /// The words of a rendered text: whitespace-separated tokens holding a
 /// word character.
-fn words(text: &str, into: &mut HashMap<String, u32>) {
+fn words<'t>(text: &'t str, into: &mut HashMap<&'t str, u32>) {
     for w in text.split_whitespace() {
         if w.chars().any(|c| c.is_alphanumeric() || c == '_') {
-            *into.entry(w.to_string()).or_default() += 1;
+            *into.entry(w).or_default() += 1;
         }
     }
 }
@@ -602,30 +603,43 @@ fn madiff_uncached(ctx: &EvalCtx<'_, '_>) -> (f64, usize, usize) {
     }
     let mut dec = Decoder::new(&ctx.features.limits);
     for ma in mas {
-        let mut html: HashMap<String, u32> = HashMap::new();
-        let mut text: HashMap<String, u32> = HashMap::new();
-        // Text leaves anywhere below this alternative.
-        let below = parts.iter().filter(|(i, p)| {
-            p.kind == PartKind::Leaf && p.is_type("text") && is_below(msg, *i, ma)
-        });
-        for (i, p) in below {
+        // Text leaves anywhere below this alternative, in order: whether
+        // HTML, the text (an HTML part's rendered by the HTML evals'
+        // parse, which the context holds for every MIME leaf), and whether
+        // an HTML part has an image.
+        let mut below: Vec<(bool, Cow<'_, str>, bool)> = Vec::new();
+        for (i, p) in parts
+            .iter()
+            .filter(|(i, p)| p.kind == PartKind::Leaf && p.is_type("text") && is_below(msg, *i, ma))
+        {
             if p.is("text", "html") {
-                // The HTML evals' statistics of the part, when they have
-                // it (every MIME leaf); the same parse otherwise.
-                let parsed;
-                let h = match ctx.html().iter().find(|h| h.index == *i) {
-                    Some(h) => &h.stat,
+                below.push(match ctx.html().iter().find(|h| h.index == *i) {
+                    Some(h) => (
+                        true,
+                        Cow::Borrowed(h.stat.rendered.as_str()),
+                        h.stat.inside.contains_key("img"),
+                    ),
                     None => {
-                        parsed = super::html::parse_html(&part_text(msg, p, &mut dec));
-                        &parsed
+                        let h = super::html::parse_html(&part_text(msg, p, &mut dec));
+                        let img = h.inside.contains_key("img");
+                        (true, Cow::Owned(h.rendered), img)
                     }
-                };
-                words(&h.rendered, &mut html);
-                if html.is_empty() && h.inside.contains_key("img") {
-                    html.insert("\n".into(), 1);
+                });
+            } else {
+                below.push((false, Cow::Owned(part_text(msg, p, &mut dec)), false));
+            }
+        }
+        // Words borrowed from those texts.
+        let mut html: HashMap<&str, u32> = HashMap::new();
+        let mut text: HashMap<&str, u32> = HashMap::new();
+        for (is_html, t, img) in &below {
+            if *is_html {
+                words(t, &mut html);
+                if html.is_empty() && *img {
+                    html.insert("\n", 1);
                 }
             } else {
-                words(&part_text(msg, p, &mut dec), &mut text);
+                words(t, &mut text);
             }
         }
         let orig = html.len();
