@@ -370,8 +370,13 @@ fn flag(bad: bool) -> Defects {
 }
 
 /// `bytes` as `&str`; only call on ASCII (falls back to a lossy copy).
+/// `str::from_utf8` checks ASCII a word at a time, `from_utf8_lossy` a
+/// byte at a time.
 fn ascii_str(bytes: &[u8]) -> Cow<'_, str> {
-    String::from_utf8_lossy(bytes)
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
 }
 
 /// UTF-8 if valid (byte order mark removed), else windows-1252.
