@@ -114,12 +114,19 @@ fn fixed_runs(form: &[Item], nocase: bool, bytes: &mut Vec<u8>, runs: &mut Vec<R
     runs.extend(cur.take());
 }
 
-/// Size of the 4-byte anchor filter, in bits.
-const QUAD_BITS: usize = 1 << 24;
+/// Bits of the 4-byte anchor filter per anchor: at most one bit in 128 is
+/// set, so a text position passes it by accident under 1% of the time.
+const QUAD_BITS_PER_ANCHOR: usize = 128;
+/// The filter's size bounds, as powers of two: 512 bytes, 2 MB. The
+/// filter is read at every byte of every buffer, so it is no larger than
+/// the anchors need: the embedded database's fits in the first-level
+/// cache, where a filter of the largest size (for the official databases)
+/// is fetched from memory a line at a time on each message.
+const QUAD_LOG2: std::ops::RangeInclusive<u32> = 12..=24;
 
 #[inline]
-fn quad_hash(k: u32) -> usize {
-    (k.wrapping_mul(0x9e37_79b1) >> (32 - 24)) as usize
+fn quad_hash(k: u32, log2: u32) -> usize {
+    (k.wrapping_mul(0x9e37_79b1) >> (32 - log2)) as usize
 }
 
 fn weight(b: u8) -> u32 {
@@ -275,14 +282,19 @@ impl MatcherBuilder {
         nocase_info.shrink_to_fit();
         direct.shrink_to_fit();
         always.shrink_to_fit();
-        let mut filter = vec![0u64; QUAD_BITS / 64];
+        let log2 = (quad.len() * QUAD_BITS_PER_ANCHOR)
+            .next_power_of_two()
+            .trailing_zeros()
+            .clamp(*QUAD_LOG2.start(), *QUAD_LOG2.end());
+        let mut filter = vec![0u64; 1 << (log2 - 6)];
         for (k, _) in &quad {
-            let h = quad_hash(*k);
+            let h = quad_hash(*k, log2);
             filter[h / 64] |= 1 << (h % 64);
         }
         Matcher {
             quad,
             filter,
+            filter_log2: log2,
             exact: build(&exact.0, false),
             exact_info,
             nocase: build(&nocase.0, true),
@@ -301,6 +313,8 @@ pub struct Matcher {
     quad: Vec<(u32, AnchorInfo)>,
     /// Bitmap over `quad_hash` of the keys in `quad`.
     filter: Vec<u64>,
+    /// Its size in bits, as a power of two.
+    filter_log2: u32,
     exact: Option<AhoCorasick>,
     exact_info: Vec<AnchorInfo>,
     nocase: Option<AhoCorasick>,
@@ -330,12 +344,11 @@ impl Matcher {
         state.ensure(self.patterns.len());
         let n = data.len() as u64;
         if !self.quad.is_empty() && data.len() >= 4 {
-            let filter: &[u64; QUAD_BITS / 64] =
-                self.filter.as_slice().try_into().expect("filter size");
+            let (filter, log2) = (self.filter.as_slice(), self.filter_log2);
             let mut key = u32::from_le_bytes([0, data[0], data[1], data[2]]);
             for (p, &b) in data[3..].iter().enumerate() {
                 key = (key >> 8) | (u32::from(b) << 24);
-                let h = quad_hash(key);
+                let h = quad_hash(key, log2);
                 if filter[h / 64] >> (h % 64) & 1 == 0 {
                     continue;
                 }

@@ -1389,5 +1389,31 @@ mod tests {
                 prop_assert_eq!(st.hits().len(), want.iter().filter(|w| !w.is_empty()).count());
             }
         }
+
+        /// Many plain patterns of four or more bytes, so that the quad
+        /// filter, sized by the number of anchors, has more than its
+        /// smallest size and its bits collide.
+        #[test]
+        fn many_plain_patterns_equal_naive(
+            pats in prop::collection::vec(
+                prop::collection::vec(prop::sample::select(vec!["41", "42", "43", "61", "20"]), 4..9),
+                1..400,
+            ),
+            data in prop::collection::vec(prop::sample::select(b"ABCa ".to_vec()), 0..400),
+        ) {
+            let mut b = MatcherBuilder::new();
+            let mut want = Vec::new();
+            for hex in &pats {
+                let p = Pattern::parse(&hex.concat()).unwrap();
+                want.push(p.naive_starts(&Offset::Any, &data, &Layout::default()));
+                b.add(p, Offset::Any);
+            }
+            let m = b.build();
+            let mut st = MatchState::new();
+            m.scan(&data, &Layout::default(), &mut st);
+            for (id, w) in want.iter().enumerate() {
+                prop_assert_eq!(st.count(id as u32) as usize, w.len());
+            }
+        }
     }
 }
