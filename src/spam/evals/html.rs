@@ -303,20 +303,11 @@ fn is_word_char(c: char) -> bool {
     !(c.is_whitespace() || c.is_ascii_punctuation())
 }
 
-/// The elements whose content HTML::Parser reads as literal text (only
-/// the matching end tag counts inside them), in the order checked.
-const RAW: [&str; 7] = [
-    "script",
-    "style",
-    "iframe",
-    "title",
-    "textarea",
-    "xmp",
-    "plaintext",
-];
-/// The elements the parser asks about at every tag or text: [`RAW`], then
-/// `a`. Their open counts are kept beside the map (`Parser::open`), so
-/// that a tag costs one map lookup rather than a dozen hashed strings.
+/// The elements the parser asks about at every tag or text: first those
+/// whose content HTML::Parser reads as literal text (only the matching end
+/// tag counts inside them), in the order checked, then `a`. Their open
+/// counts are kept beside the map (`Parser::open`), so that a tag costs
+/// one map lookup rather than a dozen hashed strings.
 const TRACKED: [&str; 8] = [
     "script",
     "style",
@@ -561,7 +552,7 @@ pub(crate) fn parse_html(html: &str) -> HtmlStat {
         // Inside the elements HTML::Parser reads as literal text (script,
         // style, iframe, title, textarea, xmp, plaintext), only the
         // matching end tag counts.
-        let raw_mode = RAW.iter().zip(p.open).find(|&(_, n)| n > 0);
+        let raw_mode = TRACKED[..ANCHOR].iter().zip(p.open).find(|&(_, n)| n > 0);
         if let Some((t, _)) = raw_mode
             && !(lower[i..].starts_with("</") && lower[i + 2..].starts_with(t))
         {
