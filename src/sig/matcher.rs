@@ -294,7 +294,6 @@ impl MatcherBuilder {
         Matcher {
             quad,
             filter,
-            filter_log2: log2,
             exact: build(&exact.0, false),
             exact_info,
             nocase: build(&nocase.0, true),
@@ -311,10 +310,9 @@ impl MatcherBuilder {
 pub struct Matcher {
     /// Anchors of four or more bytes, keyed by their rarest 4-byte window.
     quad: Vec<(u32, AnchorInfo)>,
-    /// Bitmap over `quad_hash` of the keys in `quad`.
+    /// Bitmap over `quad_hash` of the keys in `quad`; its length is a
+    /// power of two.
     filter: Vec<u64>,
-    /// Its size in bits, as a power of two.
-    filter_log2: u32,
     exact: Option<AhoCorasick>,
     exact_info: Vec<AnchorInfo>,
     nocase: Option<AhoCorasick>,
@@ -344,7 +342,8 @@ impl Matcher {
         state.ensure(self.patterns.len());
         let n = data.len() as u64;
         if !self.quad.is_empty() && data.len() >= 4 {
-            let (filter, log2) = (self.filter.as_slice(), self.filter_log2);
+            let filter = self.filter.as_slice();
+            let log2 = (filter.len() * 64).trailing_zeros();
             let mut key = u32::from_le_bytes([0, data[0], data[1], data[2]]);
             for (p, &b) in data[3..].iter().enumerate() {
                 key = (key >> 8) | (u32::from(b) << 24);

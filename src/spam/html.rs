@@ -564,7 +564,8 @@ fn set_inside(st: &mut State_, tag: &str, f: impl FnOnce(i64) -> i64) -> bool {
     seen
 }
 
-/// The open count of a [`TRACKED`] element.
+/// The open count of `tag`: kept in `open` for a [`TRACKED`] element,
+/// else from the map.
 fn inside(st: &State_, tag: &str) -> i64 {
     TRACKED
         .iter()
