@@ -202,12 +202,16 @@ fn native_from_hir(hir: &regex_syntax::hir::Hir) -> Result<Native, RegexError> {
 /// The whole-text form of a line pattern: its start-of-text and
 /// end-of-text assertions made start-of-line and end-of-line.
 ///
-/// On lines without line breaks of their own, joined by `\n`, a match
-/// inside one line is a match of this form at the same place (`\b` at the
-/// line's edges sees `\n`, a non-word byte, as it saw the edge), so no
-/// match over the whole text means no line matches; and a match that
-/// contains no `\n` is a match of the original inside its line. Only a
-/// match that spans a line break says nothing. Per-line calls cost about
+/// On lines joined by `\n`, a match inside one line is a match of this
+/// form at the same place (`\b` at the line's edges sees `\n`, a non-word
+/// byte, as it saw the edge; start-of-line sees the `\n` before), so no
+/// match over the whole text means no line matches, and a line can only
+/// match where a match of this form starts. That holds for lines with
+/// line breaks of their own too (rawbody paragraphs): the form then
+/// matches at more places. On lines without line breaks of their own, a
+/// match that contains no `\n` is also a match of the original inside its
+/// line, so the form counts for them; only a match that spans a line
+/// break says nothing. Per-line calls cost about
 /// half a microsecond each on the stock rules, mostly in starting the
 /// search; one call per text saves a third of the time of the
 /// literal-less body rules.
@@ -254,6 +258,17 @@ pub(crate) enum Whole {
     /// superset (`Translation::relaxed`): no match over the whole text
     /// means the pattern matches no line, and the lines need not be run.
     Gate(Native),
+}
+
+impl Whole {
+    /// The regex. Either form names the lines worth running: a line the
+    /// pattern matches holds the start of a match of this regex over the
+    /// whole text (see `rules::eval::whole_lines`).
+    pub(crate) fn regex(&self) -> &Native {
+        match self {
+            Whole::Exact(re) | Whole::Gate(re) => re,
+        }
+    }
 }
 
 /// Compiles a translated native pattern.

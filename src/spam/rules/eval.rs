@@ -515,25 +515,31 @@ impl<'p> Pass<'p, '_, '_> {
         // the first body line.
         let first = u32::from(target == super::ast::Target::Body && rule.tflags.nosubject);
         let all = these.last().is_some_and(|p| p.1 == ALL_LINES);
-        let single = sc.single[slot];
-        let whole = match set.whole(id) {
-            Some(Whole::Exact(re)) if single && first == 0 && all => {
-                whole_count(re, &text.buf, max)
-            }
-            // The superset finds nothing: no line can match.
-            Some(Whole::Gate(re)) if single && all && !re.is_match(&text.buf) => Some(0),
-            _ => None,
-        };
-        if let Some(n) = whole {
+        let whole = set.whole(id);
+        if let Some(Whole::Exact(re)) = whole
+            && sc.single[slot]
+            && first == 0
+            && all
+            && let Some(n) = whole_count(re, &text.buf, max)
+        {
             return n;
         }
         let budget = &mut self.budget;
         let mut hits = 0;
         if all {
-            for i in first..lines.len() as u32 {
+            let mut run = |i: u32| {
                 hits += set.count(id, line(i), max - hits, budget);
-                if hits >= max {
-                    break;
+                hits >= max
+            };
+            match whole {
+                // Only the lines where the whole-text form matches.
+                Some(w) => whole_lines(w.regex(), &text.buf, lines, first, run),
+                None => {
+                    for i in first..lines.len() as u32 {
+                        if run(i) {
+                            break;
+                        }
+                    }
                 }
             }
         } else {
@@ -560,6 +566,48 @@ fn uri_host(u: &[u8]) -> Option<String> {
         None => host.split(':').next()?,
     };
     (!host.is_empty()).then(|| host.to_ascii_lowercase())
+}
+
+/// Calls `run` on each line of `lines`, from index `first` on, in which a
+/// match of a line rule's whole-text form `re` (see `regex::Whole`)
+/// starts in `buf`, the lines joined by `\n`, until `run` returns true.
+/// A line the rule matches is among them: its match there is a match of
+/// the whole-text form at the same place, even in lines with line breaks
+/// of their own (rawbody paragraphs), because the bytes around each line
+/// are `\n` as a line break is.
+///
+/// A leftmost match starting in line `j` says no match starts in the
+/// lines before it, so the search goes on from line `j + 1`. A match that
+/// runs past the start of line `j + 1` would make the next search read it
+/// again (quadratic over many lines), so every line after `j` is called
+/// instead. Time is linear in `buf`.
+pub(crate) fn whole_lines(
+    re: &Native,
+    buf: &[u8],
+    lines: &[(u32, u32)],
+    first: u32,
+    mut run: impl FnMut(u32) -> bool,
+) {
+    let mut i = first as usize;
+    while let Some(&(start, _)) = lines.get(i) {
+        let Some(m) = re.find(regex_automata::Input::new(buf).range(start as usize..)) else {
+            return;
+        };
+        // The last line starting at or before the match.
+        let j = i + lines[i..].partition_point(|&(s, _)| s as usize <= m.start()) - 1;
+        if run(j as u32) {
+            return;
+        }
+        i = j + 1;
+        if lines.get(i).is_some_and(|&(s, _)| m.end() > s as usize) {
+            for k in i..lines.len() {
+                if run(k as u32) {
+                    return;
+                }
+            }
+            return;
+        }
+    }
 }
 
 /// Counts, up to `max`, the matches of a line rule's whole-text form (see
@@ -697,6 +745,92 @@ mod tests {
                 prop_assert_eq!(n, per_line(p, f, &text, max), "{:?} on {:?}", p, lines);
             }
         }
+    }
+
+    /// Patterns for [`whole_lines`]: natives, and Perl-only ones whose
+    /// whole-text form is their relaxed superset.
+    const GATED: &[(&str, &str)] = &[
+        (r"^a", ""),
+        (r"b$", ""),
+        (r"^\s*$", ""),
+        (r"\ba\s+b", "i"),
+        (r"a.{0,3}b", "s"),
+        (r"\Ab", ""),
+        (r"a\z", ""),
+        (r"^a$", "m"),
+        (r"", ""),
+        (r"(\w)\1", ""),
+        (r"a(?!b)", ""),
+        (r"(?<=x)b", ""),
+        (r"^(a|b)x\1$", "m"),
+    ];
+
+    /// The whole-text form of a [`GATED`] pattern, as the set builds it.
+    fn gate(pattern: &str, flags: &str) -> Native {
+        let t = translate(pattern, flags).unwrap();
+        let native = t.native.unwrap_or(t.relaxed);
+        crate::spam::regex::whole_text(&native).unwrap()
+    }
+
+    proptest! {
+        #[test]
+        fn whole_lines_names_every_matching_line(
+            lines in prop::collection::vec("[abx \t.\n]{0,6}", 0..6),
+            which in 0..GATED.len(),
+            first in 0u32..2,
+        ) {
+            let (p, f) = GATED[which];
+            let mut text = Text::default();
+            for l in &lines {
+                text.push(l.as_bytes());
+            }
+            let mut named = Vec::new();
+            whole_lines(&gate(p, f), &text.buf, &text.lines, first, |i| {
+                named.push(i);
+                false
+            });
+            prop_assert!(named.windows(2).all(|w| w[0] < w[1]), "{:?}", named);
+            let mut b = SetBuilder::new();
+            let (id, _) = b.add(p, f).unwrap();
+            let set = b.build();
+            let mut budget = Budget::new(u64::MAX);
+            for (i, line) in text.iter().enumerate().skip(first as usize) {
+                if set.count(id, line, 1, &mut budget) > 0 {
+                    prop_assert!(
+                        named.contains(&(i as u32)),
+                        "{:?} matches line {} of {:?}, named {:?}", p, i, lines, named
+                    );
+                }
+            }
+            prop_assert!(named.iter().all(|&i| i >= first));
+        }
+    }
+
+    #[test]
+    fn whole_lines_skips_lines_and_stops() {
+        let mut text = Text::default();
+        for l in ["no", "an a", "none", "a\nb", "x", "a"] {
+            text.push(l.as_bytes());
+        }
+        let mut named = Vec::new();
+        whole_lines(&gate(r"^a", ""), &text.buf, &text.lines, 0, |i| {
+            named.push(i);
+            false
+        });
+        assert_eq!(named, [1, 3, 5]);
+        named.clear();
+        whole_lines(&gate(r"^a", ""), &text.buf, &text.lines, 0, |i| {
+            named.push(i);
+            i == 3
+        });
+        assert_eq!(named, [1, 3]);
+        // A match running into the next line: every later line is named.
+        named.clear();
+        whole_lines(&gate(r"e\s+a", ""), &text.buf, &text.lines, 0, |i| {
+            named.push(i);
+            false
+        });
+        assert_eq!(named, [2, 3, 4, 5]);
     }
 
     /// Rules on SpamAssassin's relay pseudo-headers see the trust boundary
