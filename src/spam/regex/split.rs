@@ -329,6 +329,7 @@ impl Dfa {
         }
     }
 
+    #[inline]
     fn column(&self, s: Sym) -> usize {
         match s {
             Sym::Byte(b) => usize::from(self.class[usize::from(b)]),
@@ -394,13 +395,23 @@ impl Dfa {
     }
 
     /// The transition of `state` on `sym`: (next state, whether a match
-    /// ends right before `sym`).
+    /// ends right before `sym`). A table lookup once the transition is
+    /// known; [`Dfa::build_step`] works it out the first time.
+    #[inline]
     fn step(&self, c: &mut DfaCache, state: u32, sym: Sym) -> (u32, bool) {
-        let col = self.column(sym);
-        let t = c.trans[state as usize * self.stride + col];
+        let t = c.trans[state as usize * self.stride + self.column(sym)];
         if t != UNKNOWN {
             return (t >> 1, t & 1 == 1);
         }
+        self.build_step(c, state, sym)
+    }
+
+    /// [`Dfa::step`] for a transition not in the table yet: kept out of
+    /// line, so the lookup above inlines into the scan loop.
+    #[cold]
+    #[inline(never)]
+    fn build_step(&self, c: &mut DfaCache, state: u32, sym: Sym) -> (u32, bool) {
+        let col = self.column(sym);
         let (kernel, prev) = c.kernels[state as usize].clone();
         let sym = match sym {
             Sym::Byte(b) => Sym::Byte(self.rep[usize::from(self.class[usize::from(b)])]),
