@@ -963,6 +963,21 @@ fn push_elem(out: &mut Text, e: &[u8]) {
     }
 }
 
+/// The bytes a white-space character can start with: ASCII white space,
+/// and the lead bytes of the others in UTF-8 (U+0085 and U+00A0 start
+/// with `C2`, U+1680 with `E1`, U+2000 to U+205F with `E2`, U+3000 with
+/// `E3`). Every other byte, continuation bytes included, is skipped
+/// without decoding.
+static WS_START: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = matches!(b as u8, b'\t'..=b'\r' | b' ' | 0xC2 | 0xE1 | 0xE2 | 0xE3);
+        b += 1;
+    }
+    t
+};
+
 /// SpamAssassin's body white space rule: a run of white space holding two
 /// newlines (from the first newline to the last) is a paragraph break,
 /// every other run of white space is one space.
@@ -973,22 +988,26 @@ fn normalize_ws(t: &str, out: &mut String) {
     // copied in one piece when a run starts.
     let (mut i, mut kept) = (0, 0);
     while i < b.len() {
-        let ws = match b[i] {
-            b'\t'..=b'\r' | b' ' => 1,
-            0..0x80 => 0,
-            _ => match t[i..].chars().next() {
-                Some(c) if c.is_whitespace() => c.len_utf8(),
-                Some(c) => {
-                    i += c.len_utf8();
-                    continue;
-                }
-                None => break,
-            },
-        };
-        if ws == 0 {
+        if !WS_START[usize::from(b[i])] {
             i += 1;
             continue;
         }
+        if b[i] == b' ' && b.get(i + 1).is_none_or(|&n| !WS_START[usize::from(n)]) {
+            // A lone space, the common run, stays as it is.
+            i += 1;
+            continue;
+        }
+        let ws = match b[i] {
+            b'\t'..=b'\r' | b' ' => 1,
+            // A lead byte: `i` is a character boundary.
+            _ => match t[i..].chars().next() {
+                Some(c) if c.is_whitespace() => c.len_utf8(),
+                _ => {
+                    i += 1;
+                    continue;
+                }
+            },
+        };
         out.push_str(&t[kept..i]);
         // The whole run.
         let start = i;
@@ -1368,7 +1387,8 @@ mod tests {
             t in prop::collection::vec(
                 prop::sample::select(vec![
                     "a", "bc", " ", "\n", "\t", "\r", "\x0b", "\x0c", "\u{85}", "\u{a0}",
-                    "\u{2028}", "\u{3000}", "é", "\u{1c}", "日本",
+                    "\u{2028}", "\u{3000}", "é", "\u{1c}", "日本", "\u{a2}", "\u{1680}",
+                    "\u{1681}", "\u{2009}", "\u{2010}", "\u{205f}", "\u{3001}", "\u{202f}",
                 ]),
                 0..40,
             ),
