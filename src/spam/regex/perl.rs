@@ -74,6 +74,20 @@ impl ByteSet {
         self.len() == 0
     }
 
+    /// The members, in increasing order.
+    pub fn iter(&self) -> impl Iterator<Item = u8> + '_ {
+        self.0.iter().enumerate().flat_map(|(i, &w)| {
+            let mut w = w;
+            std::iter::from_fn(move || {
+                (w != 0).then(|| {
+                    let b = w.trailing_zeros();
+                    w &= w - 1;
+                    (i as u32 * 64 + b) as u8
+                })
+            })
+        })
+    }
+
     fn of(f: impl Fn(u8) -> bool) -> ByteSet {
         let mut s = ByteSet::EMPTY;
         for b in 0..=255u8 {
@@ -88,10 +102,8 @@ impl ByteSet {
     /// folds a byte string under `/iaa`).
     pub fn fold(&self) -> ByteSet {
         let mut s = *self;
-        for b in 0..=255u8 {
-            if self.has(b)
-                && let Some(p) = case_partner(b)
-            {
+        for b in self.iter() {
+            if let Some(p) = case_partner(b) {
                 s.add(p);
             }
         }
@@ -1313,14 +1325,23 @@ fn push_byte(b: u8, out: &mut String) {
     if b.is_ascii_alphanumeric() {
         out.push(b as char);
     } else {
-        out.push_str(&format!("\\x{b:02X}"));
+        push_hex(b, out);
     }
+}
+
+/// `\xHH`, without a formatting allocation (classes are written byte by
+/// byte, thousands of them for SpamAssassin's look-alike tags).
+fn push_hex(b: u8, out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    out.push_str("\\x");
+    out.push(char::from(HEX[usize::from(b >> 4)]));
+    out.push(char::from(HEX[usize::from(b & 15)]));
 }
 
 fn push_class(s: &ByteSet, out: &mut String) {
     let n = s.len();
     if n == 1 {
-        if let Some(b) = (0..=255u8).find(|&b| s.has(b)) {
+        if let Some(b) = s.iter().next() {
             push_byte(b, out);
         }
         return;
@@ -1334,20 +1355,22 @@ fn push_class(s: &ByteSet, out: &mut String) {
         return;
     }
     out.push('[');
-    let mut b = 0u16;
-    while b < 256 {
-        if s.has(b as u8) {
-            let lo = b as u8;
-            while b < 255 && s.has((b + 1) as u8) {
-                b += 1;
+    // Runs of consecutive members, as ranges.
+    let mut members = s.iter().peekable();
+    while let Some(lo) = members.next() {
+        let mut hi = lo;
+        while let Some(&next) = members.peek() {
+            if u16::from(next) != u16::from(hi) + 1 {
+                break;
             }
-            let hi = b as u8;
-            out.push_str(&format!("\\x{lo:02X}"));
-            if hi > lo {
-                out.push_str(&format!("-\\x{hi:02X}"));
-            }
+            hi = next;
+            members.next();
         }
-        b += 1;
+        push_hex(lo, out);
+        if hi > lo {
+            out.push('-');
+            push_hex(hi, out);
+        }
     }
     out.push(']');
 }

@@ -430,6 +430,31 @@ fn flags() -> impl Strategy<Value = &'static str> {
 }
 
 proptest! {
+    /// A byte set's members, from its bit words, and its folding and
+    /// class text from them, against a test of every byte.
+    #[test]
+    fn byte_set_members_agree_with_every_byte(words in any::<[u64; 4]>(), sparse in any::<[u8; 4]>()) {
+        for s in [perl::ByteSet(words), perl::ByteSet(words.map(|w| w & u64::from(sparse[0]) << 7 | w & 1 << 63))] {
+            let naive: Vec<u8> = (0..=255u8).filter(|&b| s.has(b)).collect();
+            prop_assert_eq!(s.iter().collect::<Vec<u8>>(), naive.clone());
+            let mut folded = s;
+            for &b in &naive {
+                if let Some(p) = perl::case_partner(b) {
+                    folded.add(p);
+                }
+            }
+            prop_assert_eq!(s.fold(), folded);
+            // The class as the native syntax reads it back: the same bytes.
+            let class = perl::native(&perl::Node::Class(s)).unwrap();
+            let re = native_regex(&format!("^{class}$")).unwrap();
+            for b in 0..=255u8 {
+                prop_assert_eq!(re.is_match(&[b][..]), s.has(b), "{} {}", class, b);
+            }
+        }
+    }
+}
+
+proptest! {
     #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
 
     /// The native translation and the fallback engine (an independent
