@@ -216,29 +216,40 @@ fn native_from_hir(hir: &regex_syntax::hir::Hir) -> Result<Native, RegexError> {
 /// search; one call per text saves a third of the time of the
 /// literal-less body rules.
 fn whole_from_hir(hir: &regex_syntax::hir::Hir) -> Option<Native> {
-    use regex_syntax::hir::{Hir, HirKind, Look};
-    fn lines(h: &Hir) -> Hir {
-        match h.kind() {
+    use regex_syntax::hir::{Capture, Hir, HirKind, Look, Repetition};
+    /// The rewritten node, or `None` when it holds no start-of-text or
+    /// end-of-text assertion (then it stays as it is, uncopied).
+    fn lines(h: &Hir) -> Option<Hir> {
+        let looks = h.properties().look_set();
+        if !looks.contains(Look::Start) && !looks.contains(Look::End) {
+            return None;
+        }
+        let or_same = |c: &Hir| lines(c).unwrap_or_else(|| c.clone());
+        Some(match h.kind() {
             HirKind::Look(Look::Start) => Hir::look(Look::StartLF),
             HirKind::Look(Look::End) => Hir::look(Look::EndLF),
             HirKind::Look(_) | HirKind::Empty | HirKind::Literal(_) | HirKind::Class(_) => {
-                h.clone()
+                return None;
             }
-            HirKind::Repetition(r) => {
-                let mut r = r.clone();
-                r.sub = Box::new(lines(&r.sub));
-                Hir::repetition(r)
-            }
-            HirKind::Capture(c) => {
-                let mut c = c.clone();
-                c.sub = Box::new(lines(&c.sub));
-                Hir::capture(c)
-            }
-            HirKind::Concat(v) => Hir::concat(v.iter().map(lines).collect()),
-            HirKind::Alternation(v) => Hir::alternation(v.iter().map(lines).collect()),
-        }
+            HirKind::Repetition(r) => Hir::repetition(Repetition {
+                min: r.min,
+                max: r.max,
+                greedy: r.greedy,
+                sub: Box::new(or_same(&r.sub)),
+            }),
+            HirKind::Capture(c) => Hir::capture(Capture {
+                index: c.index,
+                name: c.name.clone(),
+                sub: Box::new(or_same(&c.sub)),
+            }),
+            HirKind::Concat(v) => Hir::concat(v.iter().map(or_same).collect()),
+            HirKind::Alternation(v) => Hir::alternation(v.iter().map(or_same).collect()),
+        })
     }
-    native_from_hir(&lines(hir)).ok()
+    match lines(hir) {
+        Some(h) => native_from_hir(&h).ok(),
+        None => native_from_hir(hir).ok(),
+    }
 }
 
 /// [`whole_from_hir`] of a translated native pattern.
