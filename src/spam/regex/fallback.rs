@@ -94,6 +94,11 @@ impl Fallback {
         self.split.is_some()
     }
 
+    /// The relaxed pre-check, when it compiled.
+    pub(crate) fn relaxed(&self) -> Option<&super::Native> {
+        self.relaxed.as_ref()
+    }
+
     /// True when the relaxed pre-check rules `text` out.
     pub fn ruled_out(&self, text: &[u8]) -> bool {
         self.relaxed.as_ref().is_some_and(|r| !r.is_match(text))

@@ -215,7 +215,7 @@ fn native_from_hir(hir: &regex_syntax::hir::Hir) -> Result<Native, RegexError> {
 /// half a microsecond each on the stock rules, mostly in starting the
 /// search; one call per text saves a third of the time of the
 /// literal-less body rules.
-fn whole_from_hir(hir: &regex_syntax::hir::Hir) -> Option<Native> {
+fn whole_from_hir(hir: &regex_syntax::hir::Hir, same: Option<&Native>) -> Option<Native> {
     use regex_syntax::hir::{Capture, Hir, HirKind, Look, Repetition};
     /// The rewritten node, or `None` when it holds no start-of-text or
     /// end-of-text assertion (then it stays as it is, uncopied).
@@ -248,14 +248,15 @@ fn whole_from_hir(hir: &regex_syntax::hir::Hir) -> Option<Native> {
     }
     match lines(hir) {
         Some(h) => native_from_hir(&h).ok(),
-        None => native_from_hir(hir).ok(),
+        // The pattern as it stands: its regex, when compiled already.
+        None => same.cloned().or_else(|| native_from_hir(hir).ok()),
     }
 }
 
 /// [`whole_from_hir`] of a translated native pattern.
 #[cfg(test)]
 pub(crate) fn whole_text(native: &str) -> Option<Native> {
-    whole_from_hir(&parse_native(native).ok()?)
+    whole_from_hir(&parse_native(native).ok()?, None)
 }
 
 /// The whole-text form of a literal-less line pattern; see
@@ -439,8 +440,15 @@ impl SetBuilder {
                     continue;
                 }
                 let id = id as u32;
+                // The regex already compiled from the same syntax: the
+                // native matcher, or a fallback's relaxed pre-check.
+                let same = match self.matchers.get(id as usize) {
+                    Some(Matcher::Native(re)) => Some(re),
+                    Some(Matcher::Fallback(fb)) => fb.relaxed(),
+                    _ => None,
+                };
                 if let Some(Some((hir, exact))) = syntax.get(id as usize)
-                    && let Some(re) = whole_from_hir(hir)
+                    && let Some(re) = whole_from_hir(hir, same)
                 {
                     whole.insert(
                         id,

@@ -429,6 +429,45 @@ fn flags() -> impl Strategy<Value = &'static str> {
     ]
 }
 
+/// A whole-text form that shares the pattern's own regex (or a fallback
+/// pattern's relaxed one) matches what a freshly compiled form matches.
+#[test]
+fn shared_whole_text_forms_match_fresh_ones() {
+    let pats = [
+        (r"[a-f]\d", ""),
+        (r"(\w)\1", ""),
+        (r"^\s*\S$", "m"),
+        (r"\d$", ""),
+        (r"[xy](?![ab])", "i"),
+        (r"\b\w{2}\b", ""),
+    ];
+    let mut b = SetBuilder::lines();
+    for (p, f) in pats {
+        b.add(p, f).unwrap();
+    }
+    let set = b.build();
+    let texts: [&[u8]; 6] = [
+        b"a1\n",
+        b"xyz\nzz\n",
+        b"  x\n",
+        b"Ya\nyc\n",
+        b"q7\nab\n",
+        b"-\n",
+    ];
+    for (id, (p, f)) in pats.iter().enumerate() {
+        let t = translate(p, f).unwrap();
+        let fresh = whole_text(t.native.as_deref().unwrap_or(&t.relaxed)).unwrap();
+        let shared = set.whole(id as u32).expect("literal-less").regex();
+        for text in texts {
+            assert_eq!(
+                shared.is_match(text),
+                fresh.is_match(text),
+                "{p} on {text:?}"
+            );
+        }
+    }
+}
+
 proptest! {
     /// A byte set's members, from its bit words, and its folding and
     /// class text from them, against a test of every byte.
