@@ -366,7 +366,13 @@ impl Matcher {
             let mut found = std::mem::take(&mut state.quads);
             found.clear();
             for (i, (_, finder)) in self.few.iter().enumerate() {
-                found.extend(finder.find_iter(data).map(|p| (p, i)));
+                // Overlapping occurrences too (`3333` twice in `33333`):
+                // each search starts one byte after the last hit.
+                let mut at = 0;
+                while let Some(p) = data.get(at..).and_then(|d| finder.find(d)) {
+                    found.push((at + p, i));
+                    at += p + 1;
+                }
             }
             found.sort_unstable();
             for &(p, i) in found.iter() {

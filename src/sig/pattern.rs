@@ -1390,6 +1390,34 @@ mod tests {
             }
         }
 
+        /// A few plain patterns over two letters, on texts of the same
+        /// two letters: their 4-byte anchors overlap themselves (`AAAA` in
+        /// `AAAAA` twice), which a search for non-overlapping occurrences
+        /// would miss.
+        #[test]
+        fn self_overlapping_anchors_equal_naive(
+            pats in prop::collection::vec(
+                prop::collection::vec(prop::sample::select(vec!["41", "42"]), 4..9),
+                1..6,
+            ),
+            data in prop::collection::vec(prop::sample::select(b"AB".to_vec()), 0..200),
+        ) {
+            let mut b = MatcherBuilder::new();
+            let mut want = Vec::new();
+            for hex in &pats {
+                let p = Pattern::parse(&hex.concat()).unwrap();
+                want.push(p.naive_starts(&Offset::Any, &data, &Layout::default()));
+                b.add(p, Offset::Any);
+            }
+            let m = b.build();
+            let mut st = MatchState::new();
+            m.scan(&data, &Layout::default(), &mut st);
+            for (id, w) in want.iter().enumerate() {
+                prop_assert_eq!(st.count(id as u32) as usize, w.len());
+                prop_assert_eq!(st.offsets(id as u32), &w[..w.len().min(MatchState::MAX_OFFSETS)]);
+            }
+        }
+
         /// Many plain patterns of four or more bytes, so that the quad
         /// filter, sized by the number of anchors, has more than its
         /// smallest size and its bits collide.
