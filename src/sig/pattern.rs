@@ -1402,20 +1402,7 @@ mod tests {
             ),
             data in prop::collection::vec(prop::sample::select(b"AB".to_vec()), 0..200),
         ) {
-            let mut b = MatcherBuilder::new();
-            let mut want = Vec::new();
-            for hex in &pats {
-                let p = Pattern::parse(&hex.concat()).unwrap();
-                want.push(p.naive_starts(&Offset::Any, &data, &Layout::default()));
-                b.add(p, Offset::Any);
-            }
-            let m = b.build();
-            let mut st = MatchState::new();
-            m.scan(&data, &Layout::default(), &mut st);
-            for (id, w) in want.iter().enumerate() {
-                prop_assert_eq!(st.count(id as u32) as usize, w.len());
-                prop_assert_eq!(st.offsets(id as u32), &w[..w.len().min(MatchState::MAX_OFFSETS)]);
-            }
+            plain_patterns_equal_naive(&pats, &data)?;
         }
 
         /// Many plain patterns of four or more bytes, so that the quad
@@ -1429,19 +1416,33 @@ mod tests {
             ),
             data in prop::collection::vec(prop::sample::select(b"ABCa ".to_vec()), 0..400),
         ) {
-            let mut b = MatcherBuilder::new();
-            let mut want = Vec::new();
-            for hex in &pats {
-                let p = Pattern::parse(&hex.concat()).unwrap();
-                want.push(p.naive_starts(&Offset::Any, &data, &Layout::default()));
-                b.add(p, Offset::Any);
-            }
-            let m = b.build();
-            let mut st = MatchState::new();
-            m.scan(&data, &Layout::default(), &mut st);
-            for (id, w) in want.iter().enumerate() {
-                prop_assert_eq!(st.count(id as u32) as usize, w.len());
-            }
+            plain_patterns_equal_naive(&pats, &data)?;
         }
+    }
+
+    /// Patterns given as lists of hex bytes, matched anywhere in `data`:
+    /// the matcher's counts and offsets against the naive search.
+    fn plain_patterns_equal_naive(
+        pats: &[Vec<&str>],
+        data: &[u8],
+    ) -> Result<(), proptest::test_runner::TestCaseError> {
+        let mut b = MatcherBuilder::new();
+        let mut want = Vec::new();
+        for hex in pats {
+            let p = Pattern::parse(&hex.concat()).unwrap();
+            want.push(p.naive_starts(&Offset::Any, data, &Layout::default()));
+            b.add(p, Offset::Any);
+        }
+        let m = b.build();
+        let mut st = MatchState::new();
+        m.scan(data, &Layout::default(), &mut st);
+        for (id, w) in want.iter().enumerate() {
+            prop_assert_eq!(st.count(id as u32) as usize, w.len());
+            prop_assert_eq!(
+                st.offsets(id as u32),
+                &w[..w.len().min(MatchState::MAX_OFFSETS)]
+            );
+        }
+        Ok(())
     }
 }

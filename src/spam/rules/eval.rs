@@ -707,6 +707,15 @@ mod tests {
         n
     }
 
+    /// A text of these lines.
+    fn text_of(lines: &[String]) -> Text {
+        let mut text = Text::default();
+        for l in lines {
+            text.push(l.as_bytes());
+        }
+        text
+    }
+
     fn whole(pattern: &str, flags: &str) -> Native {
         let native = translate(pattern, flags).unwrap().native.unwrap();
         crate::spam::regex::whole_text(&native).unwrap()
@@ -736,10 +745,7 @@ mod tests {
             max in 1usize..5,
         ) {
             let (p, f) = PATTERNS[which];
-            let mut text = Text::default();
-            for l in &lines {
-                text.push(l.as_bytes());
-            }
+            let text = text_of(&lines);
             let re = whole(p, f);
             if let Some(n) = whole_count(&re, &text.buf, max) {
                 prop_assert_eq!(n, per_line(p, f, &text, max), "{:?} on {:?}", p, lines);
@@ -780,10 +786,7 @@ mod tests {
             first in 0u32..2,
         ) {
             let (p, f) = GATED[which];
-            let mut text = Text::default();
-            for l in &lines {
-                text.push(l.as_bytes());
-            }
+            let text = text_of(&lines);
             let mut named = Vec::new();
             whole_lines(&gate(p, f), &text.buf, &text.lines, first, |i| {
                 named.push(i);
