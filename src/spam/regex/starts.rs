@@ -36,10 +36,12 @@
 //! assert_eq!(set.count(form, b"name, city and no phone", 1, &mut budget), 0);
 //! ```
 
+use regex_automata::Anchored;
+use regex_automata::hybrid::LazyStateID;
 use regex_automata::hybrid::dfa::{Cache, DFA};
 use regex_automata::nfa::thompson;
 use regex_automata::util::pool::Pool;
-use regex_automata::{Anchored, Input};
+use regex_automata::util::start;
 use regex_syntax::hir::Hir;
 
 /// Steps the attempts on one text may take per byte of it.
@@ -95,11 +97,30 @@ impl Starts {
         let mut steps = STEPS_PER_BYTE
             .saturating_mul(text.len())
             .saturating_add(STEPS);
+        // The start state depends only on the byte before the attempt (for
+        // `\b` and `^`), so it is looked up once per distinct byte, not at
+        // every position; slot 256 is the start of the text. Clearing the
+        // cache invalidates the remembered states.
+        let mut first = [None::<LazyStateID>; 257];
+        let mut clears = cache.clear_count();
         for start in 0..=text.len() {
-            // The span keeps the bytes before `start` in view, for `\b`
-            // and `^` there.
-            let input = Input::new(text).range(start..).anchored(Anchored::Yes);
-            let mut sid = dfa.start_state_forward(&mut cache, &input).ok()?;
+            if cache.clear_count() != clears {
+                first = [None; 257];
+                clears = cache.clear_count();
+            }
+            let behind = start.checked_sub(1).map(|i| text[i]);
+            let slot = behind.map_or(256, usize::from);
+            let mut sid = match first[slot] {
+                Some(sid) => sid,
+                None => {
+                    let config = start::Config::new()
+                        .anchored(Anchored::Yes)
+                        .look_behind(behind);
+                    let sid = dfa.start_state(&mut cache, &config).ok()?;
+                    first[slot] = Some(sid);
+                    sid
+                }
+            };
             // A lazy DFA reports a match one byte late: a match state
             // after byte `i` means a match ended before it.
             for &b in &text[start..] {
