@@ -70,6 +70,7 @@
 pub mod fallback;
 pub mod lead;
 pub mod perl;
+pub mod possessive;
 pub mod prefilter;
 pub mod split;
 pub mod starts;
@@ -156,7 +157,7 @@ pub fn translate(pattern: &str, flags: &str) -> Result<Translation, RegexError> 
 /// [`translate`] for a pattern that is not UTF-8 (bytes from a `.cf` file).
 pub fn translate_bytes(pattern: &[u8], flags: &str) -> Result<Translation, RegexError> {
     let (node, _groups) = perl::parse(pattern, flags)?;
-    Ok(translate_node(&node))
+    Ok(translate_node(&possessive::plain_runs(&node)))
 }
 
 fn translate_node(node: &perl::Node) -> Translation {
@@ -384,6 +385,7 @@ impl SetBuilder {
         let id = u32::try_from(self.matchers.len())
             .map_err(|_| RegexError::Unsupported("too many patterns".into()))?;
         let (node, _groups) = perl::parse(pattern, flags)?;
+        let node = possessive::plain_runs(&node);
         // The native syntax is parsed once: for the matcher, the prefilter
         // and the whole-text form.
         let (matcher, hir, kind) = match perl::native(&node) {

@@ -1872,3 +1872,97 @@ fn starts_give_up_on_long_attempts_and_the_set_still_answers() {
     assert_eq!(set.count(id, with_b.as_bytes(), 1, &mut budget), 1);
     assert_eq!(set.count(id, long.as_bytes(), 1, &mut budget), 0);
 }
+
+proptest! {
+    /// A possessive run made plain ([`possessive`]) counts what the
+    /// backtracking engine counts for the possessive pattern, and so does
+    /// the engine a set picks for the rewritten pattern.
+    #[test]
+    fn plain_runs_count_as_possessive_ones(
+        pre in prop_oneof![Just(String::new()), pattern()],
+        class in prop_oneof![Just("[ab]"), Just(r"\s"), Just("a"), Just("[^b]"), Just(r"\w")],
+        q in prop_oneof![Just("++"), Just("*+"), Just("?+"), Just("{1,3}+"), Just("{2,}+")],
+        atomic in any::<bool>(),
+        post in prop_oneof![
+            Just(String::new()), pattern(), Just("b".to_string()), Just("c?b".to_string()),
+            Just(r"\B".to_string()), Just("(?=a)".to_string()),
+        ],
+        f in flags(),
+        t in prop_oneof![text(), prop::collection::vec(prop::sample::select(&b"abAB c\n"[..]), 0..14)],
+    ) {
+        let run = if atomic {
+            format!("(?>{class}{})", q.trim_end_matches('+'))
+        } else {
+            format!("{class}{q}")
+        };
+        let p = format!("(?:{pre}){run}(?:{post})");
+        let Ok((node, _)) = perl::parse(p.as_bytes(), f) else { return Ok(()) };
+        let plain = possessive::plain_runs(&node);
+        let Ok(orig) = Fallback::new(&perl::fancy(&node), &perl::relaxed(&node)) else {
+            return Ok(());
+        };
+        let mut b = SetBuilder::new();
+        let (id, _) = b.add_bytes(p.as_bytes(), f).unwrap();
+        let set = b.build();
+        let new = Fallback::new(&perl::fancy(&plain), &perl::relaxed(&plain)).unwrap();
+        for max in [1, 5] {
+            let Ok(want) = orig.count(&t, max) else { continue };
+            if let Ok(got) = new.count(&t, max) {
+                prop_assert_eq!(got, want, "{} /{} max {} on {:?}", p, f, max, t);
+            }
+            let mut budget = Budget::new(10);
+            prop_assert_eq!(set.count(id, &t, max, &mut budget), want, "set: {} /{} on {:?}", p, f, t);
+        }
+    }
+}
+
+#[test]
+fn possessive_runs_made_plain() {
+    // SpamAssassin's __PDS_TO_EQ_FROM_NAME_1: both runs become plain, and
+    // the pattern a shape the split engine knows.
+    let pds = br#"\nTo: (?:[^\n<]{0,80}<)?([^\n\s>]+)>?\n+(?:[^\n]{1,100}\n+)*From:\W+(\1)([^\n\w<]++<)?((?!\1)[^\n">]++)>?\n"#;
+    let (node, _) = perl::parse(pds, "ism").unwrap();
+    assert!(split::Split::new(&node).is_none());
+    let plain = possessive::plain_runs(&node);
+    assert!(
+        !perl::fancy(&plain).contains("++"),
+        "{}",
+        perl::fancy(&plain)
+    );
+    assert!(split::Split::new(&plain).is_some());
+    let mut b = SetBuilder::new();
+    let (id, _) = b.add_bytes(pds, "ism").unwrap();
+    let set = b.build();
+    assert!(set.is_split(id));
+    for (text, want) in [
+        (
+            &b"\nTo: bob@x.org\nSubject: hi\nFrom: bob@x.org <eve@y.org>\n"[..],
+            1,
+        ),
+        (b"\nTo: bob@x.org\nFrom: bob@x.org\n", 0),
+        (b"\nTo: bob@x.org\nFrom: \"bob@x.org\" <eve@y.org>\n", 1),
+        (b"\nTo: bob@x.org\nFrom: \"bob@x.org\" <bob@x.org>\n", 0),
+    ] {
+        let mut budget = Budget::new(10);
+        assert_eq!(set.count(id, text, 1, &mut budget), want, "{text:?}");
+    }
+    // Runs that may give something back, or end the pattern, or sit in a
+    // look-around: left alone.
+    // (`a++\B` on `aa!`: the possessive run fails where `a+` gives an
+    // `a` back and matches.)
+    for p in [
+        &br"a++a"[..],
+        br"[ab]++",
+        br"x(?=a++b)",
+        br"(?>\s*)\s",
+        br"a++\B",
+    ] {
+        let (node, _) = perl::parse(p, "").unwrap();
+        assert_eq!(possessive::plain_runs(&node), node, "{p:?}");
+    }
+    // A repeated group: the next pass may start with the run's byte.
+    let (node, _) = perl::parse(br"(?:a++b)*ab", "").unwrap();
+    assert_ne!(possessive::plain_runs(&node), node);
+    let (node, _) = perl::parse(br"(?:b[ab]++)*c", "").unwrap();
+    assert_eq!(possessive::plain_runs(&node), node);
+}

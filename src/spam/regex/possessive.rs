@@ -1,0 +1,185 @@
+//! Possessive runs that would give nothing back anyway.
+//!
+//! A possessive quantifier (`[^\n">]++`) or an atomic group around one
+//! repeated class (`(?>\s{0,50})`) keeps every byte it took: the rest of
+//! the pattern is tried only where the run ends. A greedy run tries there
+//! first as well, and gives bytes back only when the rest fails. But where
+//! whatever follows the run must consume a byte first, and that byte can
+//! never be one of the run's, every place inside the run is a place where
+//! the rest fails at once: giving bytes back cannot help, and the greedy
+//! run finds exactly the matches, the same spans and captures, that the
+//! possessive one finds. SpamAssassin writes such runs often; the
+//! `__PDS_TO_EQ_FROM_NAME_1` header rule ends
+//! `(\1)([^\n\w<]++<)?((?!\1)[^\n">]++)>?\n`, where `<` follows the first
+//! run and `>` or `\n` the second.
+//!
+//! Made plain, the run no longer needs the backtracking engine: a pattern
+//! with nothing else Perl-only runs natively, and one with backreferences
+//! becomes a shape the [`split`](super::split) engine knows.
+//!
+//! What may follow a run is worked out from the whole pattern: the bytes
+//! each way on can consume first (look-around and position tests consume
+//! none). Where the pattern may end, any byte may follow, since the text
+//! goes on: a run that may end the pattern is left as it is (`a++\B`
+//! fails on `aa!` where `a+\B` gives an `a` back), and so is a run inside
+//! a look-around or an atomic group. Groups capture the same spans either
+//! way.
+//!
+//! ```
+//! use filter::spam::regex::{perl, possessive};
+//!
+//! let (node, _) = perl::parse(br"<[^>]++>", "").unwrap();
+//! let (greedy, _) = perl::parse(br"<[^>]+>", "").unwrap();
+//! assert_eq!(possessive::plain_runs(&node), greedy);
+//! // `a` may follow a run of `a`: giving one back can matter.
+//! let (node, _) = perl::parse(br"a++a", "").unwrap();
+//! assert_eq!(possessive::plain_runs(&node), node);
+//! ```
+
+use super::perl::{ByteSet, Node};
+
+/// `node` with every possessive run that cannot give anything back made
+/// greedy (see the module documentation).
+pub fn plain_runs(node: &Node) -> Node {
+    // After the pattern, the text goes on with any byte.
+    walk(node, ByteSet::FULL)
+}
+
+/// `node`, where `follow` holds every byte that what comes after it may
+/// consume first.
+fn walk(node: &Node, follow: ByteSet) -> Node {
+    match node {
+        Node::Concat(v) => {
+            let mut out = vec![Node::Empty; v.len()];
+            let mut after = follow;
+            for (i, n) in v.iter().enumerate().rev() {
+                out[i] = walk(n, after);
+                after = before(n, after);
+            }
+            Node::Concat(out)
+        }
+        Node::Alt(v) => Node::Alt(v.iter().map(|n| walk(n, follow)).collect()),
+        // A plain run matches the same spans, so what a group captures
+        // does not change.
+        Node::Group(cap, n) => Node::Group(*cap, Box::new(walk(n, follow))),
+        Node::Repeat {
+            node: body,
+            min,
+            max,
+            possessive: true,
+            ..
+        } => match class_of(body) {
+            Some(c) if gives_nothing_back(c, follow) => Node::Repeat {
+                node: body.clone(),
+                min: *min,
+                max: *max,
+                greedy: true,
+                possessive: false,
+            },
+            _ => node.clone(),
+        },
+        Node::Repeat {
+            node: body,
+            min,
+            max,
+            greedy,
+            possessive: false,
+        } => {
+            // After one pass through the body: another pass, or what
+            // follows the repeat.
+            let inner = if *max == Some(1) {
+                follow
+            } else {
+                let mut f = first(body).0;
+                f.union(&follow);
+                f
+            };
+            Node::Repeat {
+                node: Box::new(walk(body, inner)),
+                min: *min,
+                max: *max,
+                greedy: *greedy,
+                possessive: false,
+            }
+        }
+        Node::Atomic(inner) => match &**inner {
+            Node::Repeat {
+                node: body,
+                min,
+                max,
+                greedy: true,
+                ..
+            } if class_of(body).is_some_and(|c| gives_nothing_back(c, follow)) => Node::Repeat {
+                node: body.clone(),
+                min: *min,
+                max: *max,
+                greedy: true,
+                possessive: false,
+            },
+            _ => node.clone(),
+        },
+        // Inside a look-around or an atomic group what follows is not
+        // worked out here: left as it is.
+        _ => node.clone(),
+    }
+}
+
+/// True when no byte of `c` can start what follows.
+fn gives_nothing_back(c: ByteSet, follow: ByteSet) -> bool {
+    (0..4).all(|i| c.0[i] & follow.0[i] == 0)
+}
+
+/// The class a run repeats, through non-capturing groups.
+fn class_of(node: &Node) -> Option<ByteSet> {
+    match node {
+        Node::Class(c) => Some(*c),
+        Node::Group(false, n) => class_of(n),
+        Node::Concat(v) if v.len() == 1 => class_of(&v[0]),
+        _ => None,
+    }
+}
+
+/// What may come after whatever precedes `node`, given what follows it.
+fn before(node: &Node, after: ByteSet) -> ByteSet {
+    let (mut f, nullable) = first(node);
+    if nullable {
+        f.union(&after);
+    }
+    f
+}
+
+/// The bytes a match of `node` can start with, and whether it can be
+/// empty. A backreference may start with anything and be empty.
+fn first(node: &Node) -> (ByteSet, bool) {
+    match node {
+        Node::Class(c) => (*c, false),
+        Node::Concat(v) => {
+            let mut set = ByteSet::EMPTY;
+            for n in v {
+                let (f, nullable) = first(n);
+                set.union(&f);
+                if !nullable {
+                    return (set, false);
+                }
+            }
+            (set, true)
+        }
+        Node::Alt(v) => {
+            let mut set = ByteSet::EMPTY;
+            let mut nullable = false;
+            for n in v {
+                let (f, e) = first(n);
+                set.union(&f);
+                nullable |= e;
+            }
+            (set, nullable)
+        }
+        Node::Group(_, n) | Node::Atomic(n) => first(n),
+        Node::Repeat { node, min, .. } => {
+            let (f, e) = first(node);
+            (f, e || *min == 0)
+        }
+        Node::Backref(..) => (ByteSet::FULL, true),
+        Node::Empty | Node::Assert(_) | Node::Look(..) | Node::Keep => (ByteSet::EMPTY, true),
+    }
+}
