@@ -205,15 +205,32 @@ pub enum RelaysHeader {
 
 impl RelaysHeader {
     /// The pseudo-header called `name` (case-insensitive).
+    ///
+    /// ```
+    /// use filter::spam::origin::RelaysHeader;
+    ///
+    /// assert_eq!(RelaysHeader::from_name("X-Spam-Relays-Untrusted"), Some(RelaysHeader::Untrusted));
+    /// assert_eq!(RelaysHeader::from_name("x-spam-relays-EXTERNAL"), Some(RelaysHeader::External));
+    /// assert_eq!(RelaysHeader::from_name("X-Spam-Relays-Trustedx"), None);
+    /// assert_eq!(RelaysHeader::from_name("X-Spam-Relays"), None);
+    /// assert_eq!(RelaysHeader::from_name("Réceived: x-spam-relays-trusted"), None);
+    /// ```
     pub fn from_name(name: &str) -> Option<RelaysHeader> {
-        let n = name.to_ascii_lowercase();
-        Some(match n.strip_prefix("x-spam-relays-")? {
-            "trusted" => RelaysHeader::Trusted,
-            "untrusted" => RelaysHeader::Untrusted,
-            "internal" => RelaysHeader::Internal,
-            "external" => RelaysHeader::External,
-            _ => return None,
-        })
+        const PREFIX: &str = "x-spam-relays-";
+        // Asked for every header rule: compared in place, not lowercased
+        // into a new string.
+        let (prefix, rest) = name.split_at_checked(PREFIX.len())?;
+        if !prefix.eq_ignore_ascii_case(PREFIX) {
+            return None;
+        }
+        [
+            ("trusted", RelaysHeader::Trusted),
+            ("untrusted", RelaysHeader::Untrusted),
+            ("internal", RelaysHeader::Internal),
+            ("external", RelaysHeader::External),
+        ]
+        .into_iter()
+        .find_map(|(n, h)| rest.eq_ignore_ascii_case(n).then_some(h))
     }
 }
 
