@@ -150,7 +150,7 @@ fn before(node: &Node, after: ByteSet) -> ByteSet {
 
 /// The bytes a match of `node` can start with, and whether it can be
 /// empty. A backreference may start with anything and be empty.
-fn first(node: &Node) -> (ByteSet, bool) {
+pub(crate) fn first(node: &Node) -> (ByteSet, bool) {
     match node {
         Node::Class(c) => (*c, false),
         Node::Concat(v) => {

@@ -21,9 +21,13 @@
 //!
 //! An alternation whose branches hold such pieces is distributed, giving a
 //! few sequences, any of which may match. Pieces die fast (the byte after a
-//! capture must start the next piece), and three things keep the rest
+//! capture must start the next piece), and four things keep the rest
 //! cheap:
 //!
+//! * a piece's match end goes on to the next step only when the byte there
+//!   can start that step (a regular piece that cannot match empty has a
+//!   set of first bytes): `([^\n\s>;]+)>?;` tries the rest after a
+//!   capture only where `>` or `;` follows, not at every end of the run;
 //! * where the leading piece has a native translation, the regex crate
 //!   (with its literal prefilters) finds where it starts, and the DFA runs
 //!   only from there;
@@ -768,6 +772,10 @@ enum Step {
 #[derive(Debug)]
 pub struct Split {
     seqs: Vec<Vec<Step>>,
+    /// Per sequence and step: the bytes the next step must start with,
+    /// when it is a regular piece that cannot match empty. A piece's match
+    /// end followed by any other byte (or the end) leads nowhere.
+    nexts: Vec<Vec<Option<ByteSet>>>,
     groups: usize,
     pool: Mutex<Vec<Vec<Vec<DfaCache>>>>,
 }
@@ -790,6 +798,7 @@ impl Split {
         };
         let alts = sh.items(node, true)?;
         let mut seqs = Vec::new();
+        let mut nexts = Vec::new();
         'seq: for items in alts {
             // Merge neighbouring regular pieces.
             let mut merged: Vec<Item> = Vec::new();
@@ -811,7 +820,15 @@ impl Split {
             }
             let mut set = BTreeSet::new();
             let mut steps = Vec::new();
+            let mut firsts = Vec::new();
             for (i, it) in merged.into_iter().enumerate() {
+                let own = match &it {
+                    Item::Re(n) | Item::Cap(_, n) => match super::possessive::first(n) {
+                        (f, false) => Some(f),
+                        _ => None,
+                    },
+                    _ => None,
+                };
                 steps.push(match it {
                     Item::Re(n) if i == 0 => {
                         let from = lead.as_ref().unwrap_or(&n);
@@ -873,11 +890,16 @@ impl Split {
                         Step::NotBack { group, casei }
                     }
                 });
+                firsts.push(own);
             }
+            firsts.remove(0);
+            firsts.push(None);
             seqs.push(steps);
+            nexts.push(firsts);
         }
         Some(Split {
             seqs,
+            nexts,
             groups: sh.next_group.max(referenced.last().copied().unwrap_or(0)) as usize + 1,
             pool: Mutex::new(Vec::new()),
         })
@@ -909,8 +931,8 @@ impl Split {
         }
         let mut caps = vec![(0usize, 0usize); self.groups];
         let mut r = Ok(false);
-        for (seq, cache) in self.seqs.iter().zip(caches.iter_mut()) {
-            r = go(seq, cache, text, 0, &mut caps, &mut work);
+        for ((seq, nexts), cache) in self.seqs.iter().zip(&self.nexts).zip(caches.iter_mut()) {
+            r = go(seq, nexts, cache, text, 0, &mut caps, &mut work);
             if r != Ok(false) {
                 break;
             }
@@ -995,6 +1017,7 @@ impl Limit<'_> {
 /// Runs `steps` from `at`.
 fn go(
     steps: &[Step],
+    nexts: &[Option<ByteSet>],
     caches: &mut [DfaCache],
     text: &[u8],
     at: usize,
@@ -1004,12 +1027,18 @@ fn go(
     let Some((step, rest)) = steps.split_first() else {
         return Ok(true);
     };
+    let (next, rest_nexts) = nexts.split_first().ok_or(SplitError::Exhausted)?;
+    // Whether the next step can start at `end`.
+    let leads = |end: usize| next.is_none_or(|f| text.get(end).is_some_and(|&b| f.has(b)));
     *work = work.checked_sub(1).ok_or(SplitError::Exhausted)?;
     let (cache, rest_caches) = caches.split_first_mut().ok_or(SplitError::Exhausted)?;
     match step {
         Step::First { dfa, starts: None } => {
             dfa.ends(cache, text, at, &mut Scan::plain(), work, |end, work| {
-                go(rest, rest_caches, text, end, caps, work)
+                if !leads(end) {
+                    return Ok(false);
+                }
+                go(rest, rest_nexts, rest_caches, text, end, caps, work)
             })
         }
         Step::First {
@@ -1022,12 +1051,15 @@ fn go(
             while let Some(m) = re.find(regex_automata::Input::new(text).range(from..)) {
                 let st = m.start();
                 let hit = dfa.ends(cache, text, st, &mut Scan::plain(), work, |end, work| {
+                    if !leads(end) {
+                        return Ok(false);
+                    }
                     let (w, bit) = (end / 64, 1u64 << (end % 64));
                     if seen[w] & bit != 0 {
                         return Ok(false);
                     }
                     seen[w] |= bit;
-                    go(rest, rest_caches, text, end, caps, work)
+                    go(rest, rest_nexts, rest_caches, text, end, caps, work)
                 })?;
                 if hit {
                     return Ok(true);
@@ -1068,17 +1100,20 @@ fn go(
                 },
                 work,
                 |end, work| {
+                    if !leads(end) {
+                        return Ok(false);
+                    }
                     if let Some(g) = cap {
                         caps[*g as usize] = (at, end);
                     }
-                    go(rest, rest_caches, text, end, caps, work)
+                    go(rest, rest_nexts, rest_caches, text, end, caps, work)
                 },
             )
         }
         Step::Look { dfa, neg } => {
             let found = dfa.ends(cache, text, at, &mut Scan::plain(), work, |_, _| Ok(true))?;
             if found != *neg {
-                go(rest, rest_caches, text, at, caps, work)
+                go(rest, rest_nexts, rest_caches, text, at, caps, work)
             } else {
                 Ok(false)
             }
@@ -1098,7 +1133,7 @@ fn go(
                     _ => return Ok(false),
                 }
             }
-            go(rest, rest_caches, text, p, caps, work)
+            go(rest, rest_nexts, rest_caches, text, p, caps, work)
         }
         Step::NotBack { group, casei } => {
             let (s, e) = caps[*group as usize];
@@ -1108,7 +1143,7 @@ fn go(
             if hit {
                 Ok(false)
             } else {
-                go(rest, rest_caches, text, at, caps, work)
+                go(rest, rest_nexts, rest_caches, text, at, caps, work)
             }
         }
     }
