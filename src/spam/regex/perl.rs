@@ -74,6 +74,11 @@ impl ByteSet {
         self.len() == 0
     }
 
+    /// True when no byte is in both sets.
+    pub fn is_disjoint(&self, o: &ByteSet) -> bool {
+        self.0.iter().zip(&o.0).all(|(a, b)| a & b == 0)
+    }
+
     /// The members, in increasing order.
     pub fn iter(&self) -> impl Iterator<Item = u8> + '_ {
         self.0.iter().enumerate().flat_map(|(i, &w)| {
@@ -192,6 +197,38 @@ impl Node {
             Node::Group(_, n) | Node::Atomic(n) => n.min_len(),
             Node::Repeat { node, min, .. } => node.min_len().saturating_mul(u64::from(*min)),
             _ => 0,
+        }
+    }
+
+    /// The bytes a match can start with, and whether a match can be empty
+    /// (position tests and look-around consume nothing; a backreference
+    /// may start with anything, or be empty).
+    pub fn first_bytes(&self) -> (ByteSet, bool) {
+        match self {
+            Node::Class(c) => (*c, false),
+            Node::Concat(v) => {
+                let mut set = ByteSet::EMPTY;
+                for n in v {
+                    let (f, nullable) = n.first_bytes();
+                    set.union(&f);
+                    if !nullable {
+                        return (set, false);
+                    }
+                }
+                (set, true)
+            }
+            Node::Alt(v) => v.iter().fold((ByteSet::EMPTY, false), |(mut set, e), n| {
+                let (f, nullable) = n.first_bytes();
+                set.union(&f);
+                (set, e || nullable)
+            }),
+            Node::Group(_, n) | Node::Atomic(n) => n.first_bytes(),
+            Node::Repeat { node, min, .. } => {
+                let (f, e) = node.first_bytes();
+                (f, e || *min == 0)
+            }
+            Node::Backref(..) => (ByteSet::FULL, true),
+            Node::Empty | Node::Assert(_) | Node::Look(..) | Node::Keep => (ByteSet::EMPTY, true),
         }
     }
 

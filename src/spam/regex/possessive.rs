@@ -63,70 +63,47 @@ fn walk(node: &Node, follow: ByteSet) -> Node {
         // does not change.
         Node::Group(cap, n) => Node::Group(*cap, Box::new(walk(n, follow))),
         Node::Repeat {
-            node: body,
-            min,
-            max,
-            possessive: true,
-            ..
-        } => match class_of(body) {
-            Some(c) if gives_nothing_back(c, follow) => Node::Repeat {
-                node: body.clone(),
-                min: *min,
-                max: *max,
-                greedy: true,
-                possessive: false,
-            },
-            _ => node.clone(),
-        },
+            possessive: true, ..
+        } => plain_run(node, follow).unwrap_or_else(|| node.clone()),
         Node::Repeat {
             node: body,
-            min,
             max,
-            greedy,
             possessive: false,
+            ..
         } => {
             // After one pass through the body: another pass, or what
             // follows the repeat.
             let inner = if *max == Some(1) {
                 follow
             } else {
-                let mut f = first(body).0;
+                let mut f = body.first_bytes().0;
                 f.union(&follow);
                 f
             };
-            Node::Repeat {
-                node: Box::new(walk(body, inner)),
-                min: *min,
-                max: *max,
-                greedy: *greedy,
-                possessive: false,
-            }
+            node.map_children(|b| walk(b, inner))
         }
-        Node::Atomic(inner) => match &**inner {
-            Node::Repeat {
-                node: body,
-                min,
-                max,
-                greedy: true,
-                ..
-            } if class_of(body).is_some_and(|c| gives_nothing_back(c, follow)) => Node::Repeat {
-                node: body.clone(),
-                min: *min,
-                max: *max,
-                greedy: true,
-                possessive: false,
-            },
-            _ => node.clone(),
-        },
+        Node::Atomic(inner) if matches!(**inner, Node::Repeat { greedy: true, .. }) => {
+            plain_run(inner, follow).unwrap_or_else(|| node.clone())
+        }
         // Inside a look-around or an atomic group what follows is not
         // worked out here: left as it is.
         _ => node.clone(),
     }
 }
 
-/// True when no byte of `c` can start what follows.
-fn gives_nothing_back(c: ByteSet, follow: ByteSet) -> bool {
-    (0..4).all(|i| c.0[i] & follow.0[i] == 0)
+/// `run` (a repeat of one class) as a plain greedy repeat, when no byte
+/// of its class can start what follows.
+fn plain_run(run: &Node, follow: ByteSet) -> Option<Node> {
+    let Node::Repeat { node, min, max, .. } = run else {
+        return None;
+    };
+    class_of(node)?.is_disjoint(&follow).then(|| Node::Repeat {
+        node: node.clone(),
+        min: *min,
+        max: *max,
+        greedy: true,
+        possessive: false,
+    })
 }
 
 /// The class a run repeats, through non-capturing groups.
@@ -141,45 +118,9 @@ fn class_of(node: &Node) -> Option<ByteSet> {
 
 /// What may come after whatever precedes `node`, given what follows it.
 fn before(node: &Node, after: ByteSet) -> ByteSet {
-    let (mut f, nullable) = first(node);
+    let (mut f, nullable) = node.first_bytes();
     if nullable {
         f.union(&after);
     }
     f
-}
-
-/// The bytes a match of `node` can start with, and whether it can be
-/// empty. A backreference may start with anything and be empty.
-pub(crate) fn first(node: &Node) -> (ByteSet, bool) {
-    match node {
-        Node::Class(c) => (*c, false),
-        Node::Concat(v) => {
-            let mut set = ByteSet::EMPTY;
-            for n in v {
-                let (f, nullable) = first(n);
-                set.union(&f);
-                if !nullable {
-                    return (set, false);
-                }
-            }
-            (set, true)
-        }
-        Node::Alt(v) => {
-            let mut set = ByteSet::EMPTY;
-            let mut nullable = false;
-            for n in v {
-                let (f, e) = first(n);
-                set.union(&f);
-                nullable |= e;
-            }
-            (set, nullable)
-        }
-        Node::Group(_, n) | Node::Atomic(n) => first(n),
-        Node::Repeat { node, min, .. } => {
-            let (f, e) = first(node);
-            (f, e || *min == 0)
-        }
-        Node::Backref(..) => (ByteSet::FULL, true),
-        Node::Empty | Node::Assert(_) | Node::Look(..) | Node::Keep => (ByteSet::EMPTY, true),
-    }
 }

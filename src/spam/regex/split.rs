@@ -771,11 +771,10 @@ enum Step {
 /// A compiled pattern of a supported shape.
 #[derive(Debug)]
 pub struct Split {
-    seqs: Vec<Vec<Step>>,
-    /// Per sequence and step: the bytes the next step must start with,
-    /// when it is a regular piece that cannot match empty. A piece's match
-    /// end followed by any other byte (or the end) leads nowhere.
-    nexts: Vec<Vec<Option<ByteSet>>>,
+    /// Each step with the bytes the next step must start with, when that
+    /// is a regular piece that cannot match empty: a piece's match end
+    /// followed by any other byte (or the end) leads nowhere.
+    seqs: Vec<Vec<(Step, Option<ByteSet>)>>,
     groups: usize,
     pool: Mutex<Vec<Vec<Vec<DfaCache>>>>,
 }
@@ -798,7 +797,6 @@ impl Split {
         };
         let alts = sh.items(node, true)?;
         let mut seqs = Vec::new();
-        let mut nexts = Vec::new();
         'seq: for items in alts {
             // Merge neighbouring regular pieces.
             let mut merged: Vec<Item> = Vec::new();
@@ -823,7 +821,7 @@ impl Split {
             let mut firsts = Vec::new();
             for (i, it) in merged.into_iter().enumerate() {
                 let own = match &it {
-                    Item::Re(n) | Item::Cap(_, n) => match super::possessive::first(n) {
+                    Item::Re(n) | Item::Cap(_, n) => match n.first_bytes() {
                         (f, false) => Some(f),
                         _ => None,
                     },
@@ -892,14 +890,11 @@ impl Split {
                 });
                 firsts.push(own);
             }
-            firsts.remove(0);
-            firsts.push(None);
-            seqs.push(steps);
-            nexts.push(firsts);
+            let nexts = firsts.into_iter().skip(1).chain([None]);
+            seqs.push(steps.into_iter().zip(nexts).collect());
         }
         Some(Split {
             seqs,
-            nexts,
             groups: sh.next_group.max(referenced.last().copied().unwrap_or(0)) as usize + 1,
             pool: Mutex::new(Vec::new()),
         })
@@ -931,8 +926,8 @@ impl Split {
         }
         let mut caps = vec![(0usize, 0usize); self.groups];
         let mut r = Ok(false);
-        for ((seq, nexts), cache) in self.seqs.iter().zip(&self.nexts).zip(caches.iter_mut()) {
-            r = go(seq, nexts, cache, text, 0, &mut caps, &mut work);
+        for (seq, cache) in self.seqs.iter().zip(caches.iter_mut()) {
+            r = go(seq, cache, text, 0, &mut caps, &mut work);
             if r != Ok(false) {
                 break;
             }
@@ -1016,18 +1011,16 @@ impl Limit<'_> {
 
 /// Runs `steps` from `at`.
 fn go(
-    steps: &[Step],
-    nexts: &[Option<ByteSet>],
+    steps: &[(Step, Option<ByteSet>)],
     caches: &mut [DfaCache],
     text: &[u8],
     at: usize,
     caps: &mut [(usize, usize)],
     work: &mut u64,
 ) -> Result<bool, SplitError> {
-    let Some((step, rest)) = steps.split_first() else {
+    let Some(((step, next), rest)) = steps.split_first() else {
         return Ok(true);
     };
-    let (next, rest_nexts) = nexts.split_first().ok_or(SplitError::Exhausted)?;
     // Whether the next step can start at `end`.
     let leads = |end: usize| next.is_none_or(|f| text.get(end).is_some_and(|&b| f.has(b)));
     *work = work.checked_sub(1).ok_or(SplitError::Exhausted)?;
@@ -1038,7 +1031,7 @@ fn go(
                 if !leads(end) {
                     return Ok(false);
                 }
-                go(rest, rest_nexts, rest_caches, text, end, caps, work)
+                go(rest, rest_caches, text, end, caps, work)
             })
         }
         Step::First {
@@ -1059,7 +1052,7 @@ fn go(
                         return Ok(false);
                     }
                     seen[w] |= bit;
-                    go(rest, rest_nexts, rest_caches, text, end, caps, work)
+                    go(rest, rest_caches, text, end, caps, work)
                 })?;
                 if hit {
                     return Ok(true);
@@ -1076,7 +1069,7 @@ fn go(
             // Before a backreference: no need to read past the last place
             // the captured text occurs.
             let lazy;
-            let limit = match rest.first() {
+            let limit = match rest.first().map(|(s, _)| s) {
                 Some(Step::Back { group, casei, .. }) if *cap != Some(*group) => {
                     let (s, e) = caps[*group as usize];
                     let casei = *casei;
@@ -1106,14 +1099,14 @@ fn go(
                     if let Some(g) = cap {
                         caps[*g as usize] = (at, end);
                     }
-                    go(rest, rest_nexts, rest_caches, text, end, caps, work)
+                    go(rest, rest_caches, text, end, caps, work)
                 },
             )
         }
         Step::Look { dfa, neg } => {
             let found = dfa.ends(cache, text, at, &mut Scan::plain(), work, |_, _| Ok(true))?;
             if found != *neg {
-                go(rest, rest_nexts, rest_caches, text, at, caps, work)
+                go(rest, rest_caches, text, at, caps, work)
             } else {
                 Ok(false)
             }
@@ -1133,7 +1126,7 @@ fn go(
                     _ => return Ok(false),
                 }
             }
-            go(rest, rest_nexts, rest_caches, text, p, caps, work)
+            go(rest, rest_caches, text, p, caps, work)
         }
         Step::NotBack { group, casei } => {
             let (s, e) = caps[*group as usize];
@@ -1143,7 +1136,7 @@ fn go(
             if hit {
                 Ok(false)
             } else {
-                go(rest, rest_nexts, rest_caches, text, at, caps, work)
+                go(rest, rest_caches, text, at, caps, work)
             }
         }
     }
