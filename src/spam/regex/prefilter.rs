@@ -641,12 +641,24 @@ impl Index {
         let Some(ac) = &self.ac else { return };
         last.clear();
         last.resize(self.owners.len(), u32::MAX);
+        // Lines starting at or before the end of the current match: the
+        // matches come in order of their ends, and a match is short, so
+        // its start is in that line or one just before.
+        let mut upto = 0;
         for m in ac.find_overlapping_iter(text) {
             let (s, e) = (m.start(), m.end());
+            while lines.get(upto).is_some_and(|&(ls, _)| ls as usize <= e) {
+                upto += 1;
+            }
             // The last line starting at or before `s`.
-            let i = lines.partition_point(|&(ls, _)| ls as usize <= s);
-            let Some(i) = i.checked_sub(1) else { continue };
-            if e > lines[i].1 as usize {
+            let Some(mut i) = upto.checked_sub(1) else {
+                continue;
+            };
+            while lines[i].0 as usize > s {
+                let Some(j) = i.checked_sub(1) else { break };
+                i = j;
+            }
+            if lines[i].0 as usize > s || e > lines[i].1 as usize {
                 continue;
             }
             let k = m.pattern().as_usize();

@@ -517,6 +517,25 @@ fn same_trees(p: &str, f: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Lines side by side: a string that ends where the next line starts is
+/// in the line before.
+#[test]
+fn candidate_lines_side_by_side() {
+    let mut b = SetBuilder::new();
+    b.add("abc", "").unwrap();
+    b.add("def", "").unwrap();
+    let set = b.build();
+    let mut pairs = Vec::new();
+    let lines = [(0, 5), (5, 5), (5, 8), (8, 12)];
+    set.candidate_lines(
+        b"xxabcdefabcd",
+        &lines,
+        &mut pairs,
+        &mut SetScratch::default(),
+    );
+    assert_eq!(pairs, [(0, 0), (0, 3), (1, 2)]);
+}
+
 /// A backreference to a group that holds a word boundary or a
 /// look-around: fancy-regex's seek prefilter would test the copied
 /// assertion at the wrong place and skip these matches (counts from perl
@@ -774,13 +793,15 @@ proptest! {
     }
 
     /// Line-level soundness: whenever a pattern matches inside one line of
-    /// a text made of lines joined by `\n`, `candidate_lines` names that
-    /// line (or every line) for it, and the pairs are sorted and distinct.
+    /// a text made of lines joined by `\n` (or side by side, with nothing
+    /// between them), `candidate_lines` names that line (or every line) for
+    /// it, and the pairs are sorted and distinct.
     #[test]
     fn candidate_lines_are_sound(
         ps in prop::collection::vec((pattern(), flags()), 1..8),
         words in prop::collection::vec("[abcAB \n]{1,6}", 1..6),
         lines in prop::collection::vec("[abcxyAB .\n]{0,16}", 0..6),
+        apart in any::<bool>(),
     ) {
         let mut b = SetBuilder::new();
         let mut ids = Vec::new();
@@ -799,7 +820,9 @@ proptest! {
             let s = buf.len() as u32;
             buf.extend_from_slice(l.as_bytes());
             ranges.push((s, buf.len() as u32));
-            buf.push(b'\n');
+            if apart {
+                buf.push(b'\n');
+            }
         }
         let mut pairs = Vec::new();
         set.candidate_lines(&buf, &ranges, &mut pairs, &mut SetScratch::default());

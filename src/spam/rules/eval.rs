@@ -53,6 +53,9 @@ pub struct Scratch {
     /// `full`), whether they are computed, and whether the text's lines
     /// are single (see `regex::Whole`).
     pairs: [Vec<(u32, u32)>; 4],
+    /// Per text slot: where each pattern's pairs start in `pairs` (one
+    /// more entry than patterns).
+    starts: [Vec<u32>; 4],
     ready: [bool; 4],
     single: [bool; 4],
     pre: SetScratch,
@@ -486,10 +489,23 @@ impl<'p> Pass<'p, '_, '_> {
                     sc.pairs[slot].extend(sc.cands.iter().map(|&c| (c, 0)));
                 }
             }
+            // The pairs are sorted by pattern: count each pattern's, then
+            // sum up.
+            let starts = &mut sc.starts[slot];
+            starts.clear();
+            starts.resize(set.len() + 1, 0);
+            for &(id, _) in &sc.pairs[slot] {
+                starts[id as usize + 1] += 1;
+            }
+            for i in 1..starts.len() {
+                starts[i] += starts[i - 1];
+            }
         }
-        let pairs = &self.scratch.pairs[slot];
-        let lo = pairs.partition_point(|p| p.0 < id);
-        lo..lo + pairs[lo..].partition_point(|p| p.0 == id)
+        let starts = &self.scratch.starts[slot];
+        match (starts.get(id as usize), starts.get(id as usize + 1)) {
+            (Some(&lo), Some(&hi)) => lo as usize..hi as usize,
+            _ => 0..0,
+        }
     }
 
     /// Matches of text rule `id` in slot `slot`, up to the rule's maximum.
