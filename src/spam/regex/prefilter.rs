@@ -92,10 +92,23 @@ struct Info {
     exact: Option<Lits>,
     /// The best usable required set.
     best: Option<Lits>,
-    /// Every match starts with one of these.
+    /// Every match starts with one of these (read [`Info::pre`]: with an
+    /// exact language, that language, kept only there).
     pre: Option<Lits>,
-    /// Every match ends with one of these.
+    /// Every match ends with one of these (read [`Info::suf`], likewise).
     suf: Option<Lits>,
+}
+
+impl Info {
+    /// The strings every match starts with.
+    fn pre(self: &Info) -> Option<&Lits> {
+        self.pre.as_ref().or(self.exact.as_ref())
+    }
+
+    /// The strings every match ends with.
+    fn suf(self: &Info) -> Option<&Lits> {
+        self.suf.as_ref().or(self.exact.as_ref())
+    }
 }
 
 /// Rarity of a byte in mail text (higher is rarer).
@@ -206,11 +219,13 @@ fn is_never(i: &Info) -> bool {
     i.exact.as_ref().is_some_and(Vec::is_empty)
 }
 
+/// A node whose whole language is `e` (its prefixes and suffixes are `e`
+/// too, not copied).
 fn exact_info(e: Lits) -> Info {
     Info {
-        best: only_usable(Some(e.clone())),
-        pre: Some(e.clone()),
-        suf: Some(e.clone()),
+        best: usable(&e).then(|| e.clone()),
+        pre: None,
+        suf: None,
         exact: Some(e),
     }
 }
@@ -222,9 +237,20 @@ fn union(a: Option<Lits>, b: Option<Lits>) -> Option<Lits> {
     (a.len() <= MAX_SET).then_some(a)
 }
 
-fn info(h: &Hir, depth: u32) -> Info {
+/// What is known about `h`, or with `leaf`, about `h` with every leaf
+/// (literal, class, look-around assertion, empty) `x` read as `leaf(x)`,
+/// without rebuilding the tree.
+fn info(h: &Hir, depth: u32, leaf: Option<&dyn Fn(&Hir) -> Hir>) -> Info {
     if depth > 100 {
         return none();
+    }
+    if let Some(f) = leaf
+        && matches!(
+            h.kind(),
+            HirKind::Empty | HirKind::Look(_) | HirKind::Literal(_) | HirKind::Class(_)
+        )
+    {
+        return info(&f(h), depth + 1, None);
     }
     match h.kind() {
         HirKind::Empty | HirKind::Look(_) => exact_info(vec![Vec::new()]),
@@ -233,9 +259,9 @@ fn info(h: &Hir, depth: u32) -> Info {
             Some(e) => exact_info(e),
             None => none(),
         },
-        HirKind::Capture(c) => info(&c.sub, depth + 1),
+        HirKind::Capture(c) => info(&c.sub, depth + 1, leaf),
         HirKind::Repetition(r) => {
-            let sub = info(&r.sub, depth + 1);
+            let sub = info(&r.sub, depth + 1, leaf);
             if is_never(&sub) {
                 return if r.min == 0 {
                     exact_info(vec![Vec::new()])
@@ -282,6 +308,7 @@ fn info(h: &Hir, depth: u32) -> Info {
             // prefix and ends with its suffix, and contains body^min.
             let mut best = sub.best;
             let (mut pre, mut suf) = (sub.pre, sub.suf);
+            // (With an exact body, both are replaced here.)
             if let Some(se) = &sub.exact {
                 let mut pow = se.clone();
                 for _ in 1..r.min.min(8) {
@@ -308,7 +335,7 @@ fn info(h: &Hir, depth: u32) -> Info {
             let mut best: Option<Lits> = None;
             let mut pre: Option<Lits> = None;
             for s in subs {
-                let i = info(s, depth + 1);
+                let i = info(s, depth + 1, leaf);
                 if is_never(&i) {
                     return never();
                 }
@@ -339,14 +366,22 @@ fn info(h: &Hir, depth: u32) -> Info {
                 best = better(best, only_usable(ext));
                 run = i.suf.unwrap_or_else(empty);
             }
-            let exact = all_exact.then(|| run.clone());
-            let suf = Some(run.clone());
-            best = better(best, only_usable(Some(run)));
+            if usable(&run) {
+                best = better(best, Some(run.clone()));
+            }
+            if all_exact {
+                return Info {
+                    exact: Some(run),
+                    best,
+                    pre: None,
+                    suf: None,
+                };
+            }
             Info {
-                pre: if all_exact { exact.clone() } else { pre },
-                exact,
+                exact: None,
                 best,
-                suf,
+                pre,
+                suf: Some(run),
             }
         }
         HirKind::Alternation(subs) => {
@@ -356,28 +391,39 @@ fn info(h: &Hir, depth: u32) -> Info {
             let mut suf: Option<Lits> = Some(Vec::new());
             let mut live = 0;
             for s in subs {
-                let i = info(s, depth + 1);
+                let i = info(s, depth + 1, leaf);
                 if is_never(&i) {
                     // A branch that cannot match requires nothing.
                     continue;
                 }
                 live += 1;
-                let b = better(i.best, only_usable(i.exact.clone()));
+                pre = union(pre, i.pre().cloned());
+                suf = union(suf, i.suf().cloned());
+                let b = better(i.best, i.exact.as_ref().filter(|e| usable(e)).cloned());
                 match (&mut best, b) {
                     (Some(acc), Some(b)) => acc.extend(b),
                     _ => best = None,
                 }
                 exact = union(exact, i.exact);
-                pre = union(pre, i.pre);
-                suf = union(suf, i.suf);
             }
             if live == 0 {
                 return never();
             }
             let best = best.map(norm).filter(usable);
+            let best = better(best, exact.as_ref().filter(|e| usable(e)).cloned());
+            if exact.is_some() {
+                // All branches exact: the prefixes and suffixes are the
+                // language itself.
+                return Info {
+                    exact,
+                    best,
+                    pre: None,
+                    suf: None,
+                };
+            }
             Info {
-                best: better(best, only_usable(exact.clone())),
                 exact,
+                best,
                 pre,
                 suf,
             }
@@ -389,7 +435,7 @@ fn info(h: &Hir, depth: u32) -> Info {
 /// (lowercased: compare ASCII case-insensitively), or `None` when there is
 /// no usable set.
 pub fn required(hir: &Hir) -> Option<Vec<Vec<u8>>> {
-    strings(info(hir, 0))
+    strings(info(hir, 0, None))
 }
 
 /// The usable set of a node, cut and minimised.
@@ -404,30 +450,12 @@ fn strings(i: Info) -> Option<Lits> {
 
 /// [`strings`] for a projection of a pattern, where a node that can never
 /// match needs nothing: `Some` of an empty set.
-fn strings_or_never(h: &Hir) -> Option<Lits> {
-    let i = info(h, 0);
+fn strings_or_never(h: &Hir, leaf: &dyn Fn(&Hir) -> Hir) -> Option<Lits> {
+    let i = info(h, 0, Some(leaf));
     if is_never(&i) {
         return Some(Vec::new());
     }
     strings(i)
-}
-
-/// `h` rebuilt with `leaf` applied to every literal, class, look and
-/// empty node.
-fn map_leaves(h: &Hir, leaf: &dyn Fn(&Hir) -> Hir) -> Hir {
-    match h.kind() {
-        HirKind::Capture(c) => map_leaves(&c.sub, leaf),
-        HirKind::Repetition(r) => {
-            let mut r = r.clone();
-            r.sub = Box::new(map_leaves(&r.sub, leaf));
-            Hir::repetition(r)
-        }
-        HirKind::Concat(subs) => Hir::concat(subs.iter().map(|x| map_leaves(x, leaf)).collect()),
-        HirKind::Alternation(subs) => {
-            Hir::alternation(subs.iter().map(|x| map_leaves(x, leaf)).collect())
-        }
-        _ => leaf(h),
-    }
 }
 
 /// Whether `b` may occur in plain text: ASCII, and not `&` (which starts
@@ -449,12 +477,13 @@ pub fn is_plain(text: &[u8]) -> bool {
     })
 }
 
-/// `hir` restricted to plain text: classes lose their non-plain bytes and
-/// literals with a non-plain byte match nothing. Every match of `hir` that
-/// lies in plain text is a match of the result.
+/// A leaf of a pattern restricted to plain text: a class loses its
+/// non-plain bytes and a literal with a non-plain byte matches nothing.
+/// Every match of a pattern that lies in plain text is a match of the
+/// pattern with its leaves so read.
 fn plain(h: &Hir) -> Hir {
     use regex_syntax::hir::{ClassBytes, ClassBytesRange, ClassUnicode, ClassUnicodeRange};
-    map_leaves(h, &|h| match h.kind() {
+    match h.kind() {
         HirKind::Empty | HirKind::Look(_) => h.clone(),
         HirKind::Literal(l) => {
             if l.0.iter().all(|&b| plain_byte(b)) {
@@ -480,7 +509,7 @@ fn plain(h: &Hir) -> Hir {
             Hir::class(Class::Unicode(c))
         }
         _ => h.clone(),
-    })
+    }
 }
 
 /// Like [`required`], but only for matches in plain text (see
@@ -490,14 +519,15 @@ fn plain(h: &Hir) -> Hir {
 /// character references) have no required string, but restricted to plain
 /// text they need one of a few ASCII spellings.
 pub fn required_plain(hir: &Hir) -> Option<Vec<Vec<u8>>> {
-    strings_or_never(&plain(hir))
+    strings_or_never(hir, &plain)
 }
 
-/// `hir` as seen in a skeleton: the text with every byte that is not an
-/// ASCII letter or digit deleted. A literal keeps its letters and digits; a
-/// class matches one of its letters and digits, or nothing if it has other
-/// bytes too. Every match of `hir` in a text, reduced to its skeleton, is a
-/// match of the result in the text's skeleton.
+/// A leaf of a pattern as seen in a skeleton: the text with every byte
+/// that is not an ASCII letter or digit deleted. A literal keeps its
+/// letters and digits; a class matches one of its letters and digits, or
+/// nothing if it has other bytes too. Every match of a pattern in a text,
+/// reduced to its skeleton, is a match of the pattern with its leaves so
+/// read in the text's skeleton.
 fn skeleton(h: &Hir) -> Hir {
     use regex_syntax::hir::{ClassBytes, ClassBytesRange};
     let alnum = || {
@@ -507,7 +537,7 @@ fn skeleton(h: &Hir) -> Hir {
             ClassBytesRange::new(b'a', b'z'),
         ])
     };
-    map_leaves(h, &|h| match h.kind() {
+    match h.kind() {
         HirKind::Empty | HirKind::Look(_) => Hir::empty(),
         HirKind::Literal(l) => {
             let kept: Vec<u8> =
@@ -544,7 +574,7 @@ fn skeleton(h: &Hir) -> Hir {
             }
         }
         _ => h.clone(),
-    })
+    }
 }
 
 /// Like [`required_plain`], but the strings are looked for in the
@@ -552,7 +582,7 @@ fn skeleton(h: &Hir) -> Hir {
 /// that put `[_\W]{0,3}` between letters (`p[_\W]{0,3}h[_\W]{0,3}e...`)
 /// need `phe...` there.
 pub fn required_skeleton(hir: &Hir) -> Option<Vec<Vec<u8>>> {
-    strings_or_never(&skeleton(&plain(hir)))
+    strings_or_never(hir, &|h| skeleton(&plain(h)))
 }
 
 /// Drops strings that contain another string of the set.
