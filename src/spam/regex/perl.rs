@@ -1280,6 +1280,12 @@ struct Cont {
     consumes: bool,
 }
 
+/// What follows the whole pattern: nothing.
+const END: Cont = Cont {
+    empty: true,
+    consumes: false,
+};
+
 /// The pattern in the regex crate's syntax (bytes, Unicode off), or the
 /// reason it needs the fallback engine.
 pub fn native(node: &Node) -> Result<String, &'static str> {
@@ -1287,15 +1293,7 @@ pub fn native(node: &Node) -> Result<String, &'static str> {
         return Err(why);
     }
     let mut out = String::new();
-    emit(
-        node,
-        Mode::Native,
-        Cont {
-            empty: true,
-            consumes: false,
-        },
-        &mut out,
-    )?;
+    emit(node, Mode::Native, END, &mut out)?;
     Ok(out)
 }
 
@@ -1308,21 +1306,18 @@ pub fn native(node: &Node) -> Result<String, &'static str> {
 /// state per count where `[^\n]*` makes one (stock rules, callgrind over
 /// 400 corpus messages: 8.88 to 8.36 million instructions per message).
 pub fn relaxed(node: &Node) -> String {
-    let mut groups = Vec::new();
-    capture_groups(node, &mut groups);
-    let node = &backrefs_as_groups(node, &groups);
     let mut out = String::new();
     // Relaxed never fails.
-    let _ = emit(
-        node,
-        Mode::Relaxed,
-        Cont {
-            empty: true,
-            consumes: false,
-        },
-        &mut out,
-    );
+    let _ = emit(&relaxed_node(node), Mode::Relaxed, END, &mut out);
     out
+}
+
+/// The tree the relaxed form renders: backreferences replaced by what
+/// their groups match ([`backrefs_as_groups`]).
+fn relaxed_node(node: &Node) -> Node {
+    let mut groups = Vec::new();
+    capture_groups(node, &mut groups);
+    backrefs_as_groups(node, &groups)
 }
 
 /// The bodies of the capturing groups, in the order Perl numbers them
@@ -1398,27 +1393,13 @@ pub fn native_hir(node: &Node) -> Result<Hir, &'static str> {
     if let Some(why) = node.needs_fallback() {
         return Err(why);
     }
-    build(
-        node,
-        Mode::Native,
-        Cont {
-            empty: true,
-            consumes: false,
-        },
-    )
+    build(node, Mode::Native, END)
 }
 
 /// [`relaxed`] as the regex crate's syntax tree, built directly.
 pub fn relaxed_hir(node: &Node) -> Hir {
-    let mut groups = Vec::new();
-    capture_groups(node, &mut groups);
-    let node = &backrefs_as_groups(node, &groups);
-    let cont = Cont {
-        empty: true,
-        consumes: false,
-    };
     // Relaxed never fails.
-    build(node, Mode::Relaxed, cont).unwrap_or_else(|_| Hir::fail())
+    build(&relaxed_node(node), Mode::Relaxed, END).unwrap_or_else(|_| Hir::fail())
 }
 
 /// The tree [`emit`] writes, for the native and relaxed modes.
@@ -1516,15 +1497,7 @@ fn build(node: &Node, mode: Mode, cont: Cont) -> Result<Hir, &'static str> {
 /// The pattern in fancy-regex syntax (bytes mode, ASCII).
 pub fn fancy(node: &Node) -> String {
     let mut out = String::new();
-    let _ = emit(
-        node,
-        Mode::Fancy,
-        Cont {
-            empty: true,
-            consumes: false,
-        },
-        &mut out,
-    );
+    let _ = emit(node, Mode::Fancy, END, &mut out);
     out
 }
 

@@ -101,12 +101,12 @@ struct Info {
 
 impl Info {
     /// The strings every match starts with.
-    fn pre(self: &Info) -> Option<&Lits> {
+    fn pre(&self) -> Option<&Lits> {
         self.pre.as_ref().or(self.exact.as_ref())
     }
 
     /// The strings every match ends with.
-    fn suf(self: &Info) -> Option<&Lits> {
+    fn suf(&self) -> Option<&Lits> {
         self.suf.as_ref().or(self.exact.as_ref())
     }
 }
