@@ -98,8 +98,9 @@ impl Fallback {
         self.relaxed.as_ref()
     }
 
-    /// True when the relaxed pre-check rules `text` out.
-    pub fn ruled_out(&self, text: &[u8]) -> bool {
+    /// True when the relaxed pre-check rules `text` out (a haystack, or
+    /// an [`Input`](regex_automata::Input) whose span must hold any match).
+    pub fn ruled_out<'h>(&self, text: impl Into<regex_automata::Input<'h>>) -> bool {
         self.relaxed.as_ref().is_some_and(|r| !r.is_match(text))
     }
 

@@ -84,7 +84,7 @@ use std::collections::HashMap;
 
 use fallback::Fallback;
 use prefilter::Prefilter;
-pub use prefilter::{ALL_LINES, Scratch as SetScratch};
+pub use prefilter::{ALL_LINES, Candidate, Scratch as SetScratch};
 
 /// Size limit for one compiled native regex (bytes of program).
 pub const SIZE_LIMIT: usize = 4 << 20;
@@ -344,6 +344,7 @@ pub struct SetBuilder {
     matchers: Vec<Matcher>,
     literals: Vec<prefilter::Required>,
     gates: Vec<Option<Box<Gated>>>,
+    reach: Vec<Option<u32>>,
     /// With [`SetBuilder::lines`]: each pattern's native syntax tree (the
     /// relaxed superset for a fallback pattern) and whether it is exact.
     syntax: Option<Vec<(regex_syntax::hir::Hir, bool)>>,
@@ -410,6 +411,15 @@ impl SetBuilder {
             }
         };
         self.literals.push(prefilter::Required::of(&hir));
+        // The prefilter's strings are those of `hir`, and so is the
+        // longest match of the regex that runs near them.
+        self.reach.push(match matcher {
+            Matcher::Lead(_) => None,
+            _ => hir
+                .properties()
+                .maximum_len()
+                .and_then(|n| u32::try_from(n).ok()),
+        });
         self.gates.push(prefilter::CountGate::of(&hir).map(|gate| {
             // A pattern with a count gate repeats a large part: its yes/no
             // questions run one attempt at a time.
@@ -462,6 +472,7 @@ impl SetBuilder {
             matchers: self.matchers,
             gates: self.gates,
             whole,
+            reach: self.reach,
         }
     }
 }
@@ -475,6 +486,10 @@ pub struct Set {
     gates: Vec<Option<Box<Gated>>>,
     prefilter: Prefilter,
     whole: HashMap<u32, Whole>,
+    /// Per pattern, the longest match of the native pattern (or of a
+    /// fallback's relaxed pre-check), when it is bounded: see
+    /// [`Set::is_match_near`].
+    reach: Vec<Option<u32>>,
 }
 
 impl Set {
@@ -492,19 +507,40 @@ impl Set {
     }
 
     /// Like [`Set::candidates`], but says in which lines each candidate
-    /// may match: appends `(id, line)` pairs, sorted and distinct, where
-    /// `line` indexes `lines` (`start..end` ranges of `text`, increasing,
-    /// not overlapping) or is [`ALL_LINES`] for a pattern with no required
+    /// may match, and where there its required strings are: appends one
+    /// [`Candidate`] per pattern and line, sorted, where the line indexes
+    /// `lines` (`start..end` ranges of `text`, increasing, not
+    /// overlapping) or is [`ALL_LINES`] for a pattern with no required
     /// string. A match of pattern `id` inside a line not named for it is
-    /// impossible.
+    /// impossible; [`Set::is_match_near`] uses the places.
     pub fn candidate_lines(
         &self,
         text: &[u8],
         lines: &[(u32, u32)],
-        out: &mut Vec<(u32, u32)>,
+        out: &mut Vec<Candidate>,
         scratch: &mut SetScratch,
     ) {
         self.prefilter.candidate_lines(text, lines, out, scratch);
+    }
+
+    /// Whether pattern `id` matches in `line`, which starts at offset
+    /// `at` of the text that `c` (a [`Set::candidate_lines`] answer for
+    /// this line) was found in: [`Set::count`] up to one, except that a
+    /// pattern whose matches have a bounded length only looks near its
+    /// required strings, from `c.first_end` back and from `c.last_start`
+    /// on by that length. Every match holds one of the strings, so none
+    /// is lost; on paragraphs of hundreds of bytes, a rule whose string
+    /// occurs once reads a few dozen.
+    pub fn is_match_near(&self, c: &Candidate, line: &[u8], at: u32, budget: &mut Budget) -> bool {
+        let span = match self.reach.get(c.id as usize) {
+            Some(&Some(n)) => {
+                let from = (c.first_end.saturating_sub(at)).saturating_sub(n) as usize;
+                let to = (c.last_start.saturating_sub(at)).saturating_add(n) as usize;
+                from.min(line.len())..to.min(line.len())
+            }
+            _ => 0..line.len(),
+        };
+        self.count_in(c.id, line, span, 1, budget) > 0
     }
 
     /// Counts the non-overlapping matches of pattern `id` in `text`, up to
@@ -512,9 +548,24 @@ impl Set {
     /// pattern that finds the budget empty, or exceeds its backtrack limit,
     /// counts 0 and sets `budget.exhausted`.
     pub fn count(&self, id: u32, text: &[u8], max: usize, budget: &mut Budget) -> usize {
+        self.count_in(id, text, 0..text.len(), max, budget)
+    }
+
+    /// [`Set::count`], where a yes/no answer (`max` 1) only depends on
+    /// whether a match lies inside `span`: the native engines read only
+    /// that, with the rest of `text` around it for `^`, `$` and `\b`.
+    fn count_in(
+        &self,
+        id: u32,
+        text: &[u8],
+        span: std::ops::Range<usize>,
+        max: usize,
+        budget: &mut Budget,
+    ) -> usize {
         if max == 0 {
             return 0;
         }
+        let near = regex_automata::Input::new(text).range(span);
         if let Some(Some(g)) = self.gates.get(id as usize) {
             if !g.gate.passes(text) {
                 return 0;
@@ -529,7 +580,7 @@ impl Set {
             None => 0,
             Some(Matcher::Native(re)) => {
                 if max == 1 {
-                    usize::from(re.is_match(text))
+                    usize::from(re.is_match(near))
                 } else {
                     let r: Result<usize, ()> = count_perl(text.len(), max, |at| {
                         let input = regex_automata::Input::new(text).range(at..);
@@ -540,7 +591,7 @@ impl Set {
             }
             Some(Matcher::Lead(lead)) => lead.count(text, max),
             Some(Matcher::Fallback(fb)) => {
-                if fb.ruled_out(text) {
+                if fb.ruled_out(near) {
                     return 0;
                 }
                 if budget.left == 0 {

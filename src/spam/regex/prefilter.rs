@@ -47,6 +47,14 @@
 //! strings in the skeleton of each plain line (callgrind, the same 400
 //! messages: 9.88 to 9.53 million instructions per message).
 //!
+//! The automaton also says where the strings are. Every match holds one
+//! of its pattern's strings, so a pattern whose matches are at most `n`
+//! bytes long matches inside a line only within `n` bytes of a string
+//! found there: from `n` before the earliest end of one to `n` after the
+//! latest start. [`Prefilter::candidate_lines`] gives each candidate line
+//! those two places ([`Candidate`]), and a yes/no question about a body
+//! paragraph reads only that stretch of it (`Set::is_match_near`).
+//!
 //! ```
 //! use filter::spam::regex::SetBuilder;
 //! let mut b = SetBuilder::new();
@@ -659,18 +667,26 @@ impl Index {
         }
     }
 
-    /// Pushes `(id, line)` for every string found wholly inside a line of
-    /// `text` (`lines` as in [`Prefilter::candidate_lines`]).
-    fn lines(
-        &self,
-        text: &[u8],
-        lines: &[(u32, u32)],
-        out: &mut Vec<(u32, u32)>,
-        last: &mut Vec<u32>,
-    ) {
+    /// Pushes a [`Candidate`] for every string found wholly inside a line
+    /// of `text` (`lines` as in [`Prefilter::candidate_lines`]): one per
+    /// owner, string and line, covering every occurrence of the string
+    /// there.
+    fn lines(&self, text: &[u8], lines: &[(u32, u32)], out: &mut Vec<Candidate>, sc: &mut Scratch) {
         let Some(ac) = &self.ac else { return };
-        last.clear();
-        last.resize(self.owners.len(), u32::MAX);
+        // `last[k]` is the line string `k` was last found in, stamped with
+        // this call's number: older stamps mean "not yet", so the array is
+        // not cleared on every text.
+        sc.stamp = sc.stamp.wrapping_add(1);
+        if sc.stamp == 0 {
+            sc.last.clear();
+            sc.stamp = 1;
+        }
+        let (last, at, stamp) = (&mut sc.last, &mut sc.at, u64::from(sc.stamp) << 32);
+        // Never shrunk: the sets of a rule file share these arrays.
+        if last.len() < self.owners.len() {
+            last.resize(self.owners.len(), 0);
+            at.resize(self.owners.len(), 0);
+        }
         // Lines starting at or before the end of the current match: the
         // matches come in order of their ends, and a match is short, so
         // its start is in that line or one just before.
@@ -693,13 +709,24 @@ impl Index {
             }
             let k = m.pattern().as_usize();
             let line = i as u32;
-            if last[k] == line {
+            let owners = &self.owners[k];
+            if last[k] == stamp | u64::from(line) {
+                // The same string again, starting later (one string's
+                // occurrences end, so start, in order).
+                let from = at[k] as usize;
+                for c in &mut out[from..from + owners.len()] {
+                    c.last_start = s as u32;
+                }
                 continue;
             }
-            last[k] = line;
-            for &id in &self.owners[k] {
-                out.push((id, line));
-            }
+            last[k] = stamp | u64::from(line);
+            at[k] = out.len() as u32;
+            out.extend(owners.iter().map(|&id| Candidate {
+                id,
+                line,
+                first_end: e as u32,
+                last_start: s as u32,
+            }));
         }
     }
 }
@@ -948,22 +975,23 @@ impl Prefilter {
         }
     }
 
-    /// Appends `(id, line)` pairs, sorted and distinct: pattern `id` may
+    /// Appends a [`Candidate`] for each pattern and line where it may
+    /// match, sorted by pattern and line, one per pair: pattern `id` may
     /// match inside line `line` (an index into `lines`, each a `start..end`
     /// range of `text`, in increasing order and not overlapping), because
     /// one of its required strings lies wholly inside that line. A pattern
-    /// with no required set gets the single pair `(id, ALL_LINES)`. A
-    /// pattern whose pairs do not name a line cannot match inside it.
+    /// with no required set gets the single line [`ALL_LINES`]. A pattern
+    /// not named with a line cannot match inside it.
     pub fn candidate_lines(
         &self,
         text: &[u8],
         lines: &[(u32, u32)],
-        out: &mut Vec<(u32, u32)>,
+        out: &mut Vec<Candidate>,
         scratch: &mut Scratch,
     ) {
         let start = out.len();
         for &id in &self.always {
-            out.push((id, ALL_LINES));
+            out.push(Candidate::whole(id, ALL_LINES));
         }
         if !self.cond.is_empty() {
             let odd = &mut scratch.odd;
@@ -977,21 +1005,22 @@ impl Prefilter {
                 // Many lines that are not plain: run the patterns on every
                 // line (or once over the whole text).
                 for &id in &self.cond {
-                    out.push((id, ALL_LINES));
+                    out.push(Candidate::whole(id, ALL_LINES));
                 }
             } else {
                 for &id in &self.cond {
                     for &line in odd.iter() {
-                        out.push((id, line));
+                        out.push(Candidate::whole(id, line));
                     }
                 }
             }
         }
-        self.text.lines(text, lines, out, &mut scratch.last);
+        self.text.lines(text, lines, out, scratch);
         if self.skel.ac.is_some() {
             // Each line's letters and digits, lines kept apart by `\n`
             // (never in a skeleton string).
-            let (skel, spans) = (&mut scratch.skel, &mut scratch.spans);
+            let mut skel = std::mem::take(&mut scratch.skel);
+            let mut spans = std::mem::take(&mut scratch.spans);
             skel.clear();
             spans.clear();
             for &(s, e) in lines {
@@ -1005,17 +1034,63 @@ impl Prefilter {
                 spans.push((from, skel.len() as u32));
                 skel.push(b'\n');
             }
-            self.skel.lines(skel, spans, out, &mut scratch.last);
+            let from = out.len();
+            self.skel.lines(&skel, &spans, out, scratch);
+            // Places in the skeleton are not places in the line.
+            for c in &mut out[from..] {
+                *c = Candidate::whole(c.id, c.line);
+            }
+            (scratch.skel, scratch.spans) = (skel, spans);
         }
         out[start..].sort_unstable();
+        // One per pattern and line: the earliest end, the latest start.
         let mut w = start;
         for r in start..out.len() {
-            if w == start || out[w - 1] != out[r] {
-                out[w] = out[r];
+            let c = out[r];
+            if w > start && (out[w - 1].id, out[w - 1].line) == (c.id, c.line) {
+                let prev = &mut out[w - 1];
+                prev.last_start = prev.last_start.max(c.last_start);
+            } else {
+                out[w] = c;
                 w += 1;
             }
         }
         out.truncate(w);
+    }
+}
+
+/// A pattern that may match inside a line, and where in the text its
+/// required strings were found there: every match inside the line holds
+/// one of them, so it ends at or after `first_end` (the earliest end of
+/// one) and starts at or before `last_start` (the latest start). A pattern
+/// whose matches are at most `n` bytes long matches inside the line only
+/// if it matches in `first_end - n .. last_start + n`.
+///
+/// Without places (a pattern with no strings, or with strings looked for
+/// in the skeleton) `first_end` is 0 and `last_start` is `u32::MAX`, so
+/// that range is the whole line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Candidate {
+    /// The pattern.
+    pub id: u32,
+    /// The line, or [`ALL_LINES`].
+    pub line: u32,
+    /// The earliest end of a required string in the line (an offset in the
+    /// text).
+    pub first_end: u32,
+    /// The latest start of one.
+    pub last_start: u32,
+}
+
+impl Candidate {
+    /// A candidate with no places: anywhere in the line.
+    pub fn whole(id: u32, line: u32) -> Candidate {
+        Candidate {
+            id,
+            line,
+            first_end: 0,
+            last_start: u32::MAX,
+        }
     }
 }
 
@@ -1032,7 +1107,9 @@ const ODD_LINES: usize = 4;
 pub struct Scratch {
     bits: Vec<u64>,
     seen: Vec<u64>,
-    last: Vec<u32>,
+    last: Vec<u64>,
+    at: Vec<u32>,
+    stamp: u32,
     odd: Vec<u32>,
     skel: Vec<u8>,
     spans: Vec<(u32, u32)>,

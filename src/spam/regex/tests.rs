@@ -533,7 +533,8 @@ fn candidate_lines_side_by_side() {
         &mut pairs,
         &mut SetScratch::default(),
     );
-    assert_eq!(pairs, [(0, 0), (0, 3), (1, 2)]);
+    let lines: Vec<(u32, u32)> = pairs.iter().map(|c| (c.id, c.line)).collect();
+    assert_eq!(lines, [(0, 0), (0, 3), (1, 2)]);
 }
 
 /// A backreference to a group that holds a word boundary or a
@@ -826,6 +827,7 @@ proptest! {
         }
         let mut pairs = Vec::new();
         set.candidate_lines(&buf, &ranges, &mut pairs, &mut SetScratch::default());
+        let pairs: Vec<(u32, u32)> = pairs.iter().map(|c| (c.id, c.line)).collect();
         prop_assert!(pairs.windows(2).all(|w| w[0] < w[1]));
         for &id in &ids {
             for (i, l) in lines.iter().enumerate() {
@@ -837,6 +839,45 @@ proptest! {
                     );
                 }
             }
+        }
+    }
+
+    /// Near the required strings: on every line `candidate_lines` names
+    /// for a pattern, [`Set::is_match_near`] answers what a yes/no count
+    /// over the whole line answers, for native patterns and for the
+    /// relaxed pre-checks of Perl-only ones, with strings that occur once
+    /// or several times in lines much longer than a match.
+    #[test]
+    fn matches_near_the_strings_are_the_matches_in_the_line(
+        ps in prop::collection::vec((pattern(), flags(), 0..5usize, any::<bool>()), 1..6),
+        lines in prop::collection::vec("(abc|ab|[abcAB .1\n\u{e9}]){0,30}", 0..5),
+        apart in any::<bool>(),
+    ) {
+        const TAILS: [&str; 5] = ["", "(?!a)", r"(\w)\1", "(?<=b)c", r"\b"];
+        let mut b = SetBuilder::lines();
+        for (p, f, tail, lit) in &ps {
+            let p = if *lit { format!("(?:{p})abc{}", TAILS[*tail]) } else { format!("{p}{}", TAILS[*tail]) };
+            let _ = b.add(&p, f);
+        }
+        let set = b.build();
+        let mut buf = Vec::new();
+        let mut ranges = Vec::new();
+        for l in &lines {
+            let s = buf.len() as u32;
+            buf.extend_from_slice(l.as_bytes());
+            ranges.push((s, buf.len() as u32));
+            if apart {
+                buf.push(b'\n');
+            }
+        }
+        let mut cands = Vec::new();
+        set.candidate_lines(&buf, &ranges, &mut cands, &mut SetScratch::default());
+        for c in cands.iter().filter(|c| c.line != ALL_LINES) {
+            let (s, e) = ranges[c.line as usize];
+            let line = &buf[s as usize..e as usize];
+            let near = set.is_match_near(c, line, s, &mut Budget::new(10));
+            let whole = set.count(c.id, line, 1, &mut Budget::new(10)) > 0;
+            prop_assert_eq!(near, whole, "{:?} in {:?}", c, String::from_utf8_lossy(line));
         }
     }
 
@@ -887,6 +928,7 @@ proptest! {
         }
         let mut pairs = Vec::new();
         set.candidate_lines(&buf, &ranges, &mut pairs, &mut SetScratch::default());
+        let pairs: Vec<(u32, u32)> = pairs.iter().map(|c| (c.id, c.line)).collect();
         for &id in &ids {
             for (i, l) in lines.iter().enumerate() {
                 let mut budget = Budget::new(10);
@@ -933,6 +975,7 @@ proptest! {
             let mut pairs = Vec::new();
             let buf = format!("{line}\n");
             set.candidate_lines(buf.as_bytes(), &[(0, line.len() as u32)], &mut pairs, &mut SetScratch::default());
+            let pairs: Vec<(u32, u32)> = pairs.iter().map(|c| (c.id, c.line)).collect();
             prop_assert!(pairs == [(id, 0)] || pairs == [(id, ALL_LINES)], "{:?} {:?}", line, pairs);
             let mut c = Vec::new();
             set.candidates(line.as_bytes(), &mut c);

@@ -31,7 +31,7 @@ use crate::spam::Features;
 use crate::spam::dns::{Answer, Lookup, Query, Tags};
 use crate::spam::evals::EvalCtx;
 use crate::spam::origin::RelaysHeader;
-use crate::spam::regex::{ALL_LINES, Budget, Native, SetScratch, Whole};
+use crate::spam::regex::{ALL_LINES, Budget, Candidate, Native, SetScratch, Whole};
 use std::borrow::Cow;
 
 /// Header groups of at most this many regexes skip the literal prefilter.
@@ -49,10 +49,10 @@ pub struct Scratch {
     cands: Vec<u32>,
     /// The header groups' candidates, one range per group read.
     hcands: Vec<u32>,
-    /// Per text slot: the candidate `(id, line)` pairs (`(id, 0)` for
+    /// Per text slot: the candidate patterns and lines (line 0 for
     /// `full`), whether they are computed, and whether the text's lines
     /// are single (see `regex::Whole`).
-    pairs: [Vec<(u32, u32)>; 4],
+    pairs: [Vec<Candidate>; 4],
     /// Per text slot: where each pattern's pairs start in `pairs` (one
     /// more entry than patterns).
     starts: [Vec<u32>; 4],
@@ -463,7 +463,7 @@ impl<'p> Pass<'p, '_, '_> {
         }
     }
 
-    /// Where rule `id`'s candidate `(id, line)` pairs are in slot
+    /// Where rule `id`'s candidate lines are in slot
     /// `slot`'s list, running the slot's prefilter on first use: `(id, 0)`
     /// for `full`, nothing when the rule cannot match.
     fn candidates(&mut self, slot: usize, id: u32) -> std::ops::Range<usize> {
@@ -486,7 +486,7 @@ impl<'p> Pass<'p, '_, '_> {
                 None => {
                     sc.cands.clear();
                     set.candidates_with(self.msg.input(), &mut sc.cands, &mut sc.pre);
-                    sc.pairs[slot].extend(sc.cands.iter().map(|&c| (c, 0)));
+                    sc.pairs[slot].extend(sc.cands.iter().map(|&c| Candidate::whole(c, 0)));
                 }
             }
             // The pairs are sorted by pattern: count each pattern's, then
@@ -494,8 +494,8 @@ impl<'p> Pass<'p, '_, '_> {
             let starts = &mut sc.starts[slot];
             starts.clear();
             starts.resize(set.len() + 1, 0);
-            for &(id, _) in &sc.pairs[slot] {
-                starts[id as usize + 1] += 1;
+            for c in &sc.pairs[slot] {
+                starts[c.id as usize + 1] += 1;
             }
             for i in 1..starts.len() {
                 starts[i] += starts[i - 1];
@@ -530,7 +530,7 @@ impl<'p> Pass<'p, '_, '_> {
         // `tflags nosubject`: a body rule that skips the Subject, which is
         // the first body line.
         let first = u32::from(target == super::ast::Target::Body && rule.tflags.nosubject);
-        let all = these.last().is_some_and(|p| p.1 == ALL_LINES);
+        let all = these.last().is_some_and(|c| c.line == ALL_LINES);
         let whole = set.whole(id);
         if let Some(Whole::Exact(re)) = whole
             && sc.single[slot]
@@ -559,8 +559,14 @@ impl<'p> Pass<'p, '_, '_> {
                 }
             }
         } else {
-            for &(_, i) in these.iter().filter(|p| p.1 >= first) {
-                hits += set.count(id, line(i), max - hits, budget);
+            for c in these.iter().filter(|c| c.line >= first) {
+                hits += if max - hits == 1 {
+                    // A yes/no question: only near the required strings.
+                    let at = lines[c.line as usize].0;
+                    usize::from(set.is_match_near(c, line(c.line), at, budget))
+                } else {
+                    set.count(id, line(c.line), max - hits, budget)
+                };
                 if hits >= max {
                     break;
                 }
