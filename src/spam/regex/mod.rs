@@ -80,8 +80,6 @@ pub mod starts;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
-
 use fallback::Fallback;
 use prefilter::Prefilter;
 pub use prefilter::{ALL_LINES, Candidate, Scratch as SetScratch};
@@ -439,7 +437,7 @@ impl SetBuilder {
     /// Compiles the prefilter.
     pub fn build(self) -> Set {
         let prefilter = Prefilter::with_required(&self.literals);
-        let mut whole = HashMap::new();
+        let mut whole: Vec<Option<Whole>> = Vec::new();
         if let Some(syntax) = &self.syntax {
             for (id, req) in self.literals.iter().enumerate() {
                 if req.strings().is_some() {
@@ -456,14 +454,12 @@ impl SetBuilder {
                 if let Some((hir, exact)) = syntax.get(id as usize)
                     && let Some(re) = whole_from_hir(hir, same)
                 {
-                    whole.insert(
-                        id,
-                        if *exact {
-                            Whole::Exact(re)
-                        } else {
-                            Whole::Gate(re)
-                        },
-                    );
+                    whole.resize_with(id as usize + 1, || None);
+                    whole[id as usize] = Some(if *exact {
+                        Whole::Exact(re)
+                    } else {
+                        Whole::Gate(re)
+                    });
                 }
             }
         }
@@ -485,7 +481,9 @@ pub struct Set {
     /// Per pattern, a [`prefilter::CountGate`] it must pass first.
     gates: Vec<Option<Box<Gated>>>,
     prefilter: Prefilter,
-    whole: HashMap<u32, Whole>,
+    /// Per pattern, its whole-text form (see [`Whole`]); none past the
+    /// last pattern that has one.
+    whole: Vec<Option<Whole>>,
     /// Per pattern, the longest match of the native pattern (or of a
     /// fallback's relaxed pre-check), when it is bounded: see
     /// [`Set::is_match_near`].
@@ -613,7 +611,7 @@ impl Set {
     /// The whole-text form of pattern `id`, for a set built with
     /// [`SetBuilder::lines`] and a pattern without a required literal.
     pub(crate) fn whole(&self, id: u32) -> Option<&Whole> {
-        self.whole.get(&id)
+        self.whole.get(id as usize)?.as_ref()
     }
 
     /// True when some pattern has a whole-text form.
