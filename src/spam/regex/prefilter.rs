@@ -808,25 +808,13 @@ impl CountGate {
         self.n
     }
 
-    /// False when `text` cannot hold a match. Occurrences arrive in order
-    /// of their ends, and taking each one that starts after the last taken
-    /// one ended counts the most disjoint ones there are.
+    /// False when `text` cannot hold a match. Taking, again and again,
+    /// the occurrence that ends first among those starting after the last
+    /// one taken counts the most disjoint ones there are; that is what the
+    /// automaton's non-overlapping search with standard semantics reports
+    /// (the first match to end, then a new search from its end).
     pub fn passes(&self, text: &[u8]) -> bool {
-        let mut found = 0;
-        let mut end = 0;
-        for m in self
-            .strings
-            .find_overlapping_iter(aho_corasick::Input::new(text))
-        {
-            if m.start() >= end {
-                found += 1;
-                end = m.end();
-                if found >= self.n {
-                    return true;
-                }
-            }
-        }
-        false
+        self.strings.find_iter(text).nth(self.n - 1).is_some()
     }
 }
 

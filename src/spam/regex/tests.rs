@@ -715,6 +715,35 @@ proptest! {
         }
     }
 
+    /// The count gate's count against a naive one: the most disjoint
+    /// occurrences of the words (compared ASCII case-insensitively),
+    /// worked out by trying, at each position, both skipping it and
+    /// taking each word that starts there.
+    #[test]
+    fn count_gate_counts_the_most_disjoint_words(
+        words in prop::collection::vec("[abAB]{3,4}", 1..4),
+        n in 2usize..5,
+        t in "[abAB ]{0,24}",
+    ) {
+        let tr = translate(&format!("(?:{}){{{n}}}", words.join("|")), "i").unwrap();
+        let hir = parse_native(tr.native.as_ref().unwrap()).unwrap();
+        let Some(gate) = prefilter::CountGate::of(&hir) else { return Ok(()) };
+        prop_assert_eq!(gate.needs(), n);
+        let t = t.as_bytes();
+        // most[i]: the most disjoint occurrences in t[i..].
+        let mut most = vec![0usize; t.len() + 1];
+        for i in (0..t.len()).rev() {
+            most[i] = most[i + 1];
+            for w in &words {
+                let e = i + w.len();
+                if e <= t.len() && t[i..e].eq_ignore_ascii_case(w.as_bytes()) {
+                    most[i] = most[i].max(1 + most[e]);
+                }
+            }
+        }
+        prop_assert_eq!(gate.passes(t), most[0] >= n, "{:?} {:?}", words, String::from_utf8_lossy(t));
+    }
+
     /// The count gate never turns away a text the pattern matches. The
     /// oracle is the fallback engine, which knows nothing of gates.
     #[test]
