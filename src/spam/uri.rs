@@ -783,13 +783,13 @@ const fn cls_end_email(c: u8) -> bool {
 const fn cls_end_plusat(c: u8) -> bool {
     cls_end_email(c) || c == b'@'
 }
-fn cls_start(c: u8) -> bool {
+const fn cls_start(c: u8) -> bool {
     matches!(
         c,
         b'>' | b'<' | b'"' | b'\'' | b'`' | b',' | b'{' | b'[' | b'(' | b'|' | 0x1b | 0xa0
     ) || is_ws(c)
 }
-fn cls_scstart(c: u8) -> bool {
+const fn cls_scstart(c: u8) -> bool {
     (c.is_ascii_punctuation() && !matches!(c, b'-' | b'.' | b'_' | b'%'))
         || is_ws(c)
         || c == 0x1b
@@ -798,7 +798,7 @@ fn cls_scstart(c: u8) -> bool {
 const fn cls_host(c: u8) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-')
 }
-fn is_w(c: u8) -> bool {
+const fn is_w(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'_'
 }
 
@@ -817,6 +817,30 @@ static STOPS: [u8; 256] = {
     }
     t
 };
+
+/// Per byte, the classes a URI's start depends on: [`W`] [`is_w`],
+/// [`START`] [`cls_start`], [`SCSTART`] [`cls_scstart`], [`ALNUM`].
+static CLASSES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        t[i] = (is_w(c) as u8 * W)
+            | (cls_start(c) as u8 * START)
+            | (cls_scstart(c) as u8 * SCSTART)
+            | (c.is_ascii_alphanumeric() as u8 * ALNUM);
+        i += 1;
+    }
+    t
+};
+const W: u8 = 1;
+const START: u8 = 2;
+const SCSTART: u8 = 4;
+const ALNUM: u8 = 8;
+/// What stands before the first byte of a line: nothing, which starts a
+/// schemeless URI as punctuation does, and is neither a word byte nor one
+/// that starts the other kinds.
+const LINE_START: u8 = SCSTART;
 
 /// The plain-text URI finder (SpamAssassin's Thunderbird-like pattern).
 /// Holds scratch tables so that scanning allocates nothing in the steady
@@ -890,11 +914,13 @@ impl TextUris {
     /// 1 mail, 2 schemeless).
     fn try_at(&self, l: &[u8], s: usize) -> Option<(usize, u8)> {
         let n = l.len();
-        let prev = if s > 0 { Some(l[s - 1]) } else { None };
-        let boundary = prev.is_some_and(is_w) != is_w(l[s]);
-        let guard = boundary
-            || prev.is_some_and(cls_start)
-            || (s >= 3 && l[s - 3] == 0x1b && l[s - 2] == b'(');
+        let prev = s
+            .checked_sub(1)
+            .map_or(LINE_START, |i| CLASSES[usize::from(l[i])]);
+        let here = CLASSES[usize::from(l[s])];
+        let boundary = (prev & W) != (here & W);
+        let guard =
+            boundary || prev & START != 0 || (s >= 3 && l[s - 3] == 0x1b && l[s - 2] == b'(');
         if guard {
             if let Some(p) = known_scheme_len(&l[s..]) {
                 let e = self.next_end[s + p] as usize;
@@ -916,7 +942,7 @@ impl TextUris {
                 }
             }
         }
-        if (s == 0 || prev.is_some_and(cls_scstart)) && l[s].is_ascii_alphanumeric() {
+        if prev & SCSTART != 0 && here & ALNUM != 0 {
             let hend = self.next_nonhost[s] as usize;
             let lim = hend.min(s + 253);
             let mut d = lim;
