@@ -390,6 +390,22 @@ fn pattern() -> impl Strategy<Value = String> {
     })
 }
 
+/// The lines one after another, each followed by `\n` when `apart` (else
+/// side by side), and each line's `start..end` range in the result.
+fn joined(lines: &[String], apart: bool) -> (Vec<u8>, Vec<(u32, u32)>) {
+    let mut buf = Vec::new();
+    let mut ranges = Vec::new();
+    for l in lines {
+        let s = buf.len() as u32;
+        buf.extend_from_slice(l.as_bytes());
+        ranges.push((s, buf.len() as u32));
+        if apart {
+            buf.push(b'\n');
+        }
+    }
+    (buf, ranges)
+}
+
 /// A text of the words `picks` names, each followed by its glue.
 fn of_words(words: &[String], picks: &[(prop::sample::Index, String)]) -> String {
     picks
@@ -844,16 +860,7 @@ proptest! {
             ids.push(id);
         }
         let set = b.build();
-        let mut buf = Vec::new();
-        let mut ranges = Vec::new();
-        for l in &lines {
-            let s = buf.len() as u32;
-            buf.extend_from_slice(l.as_bytes());
-            ranges.push((s, buf.len() as u32));
-            if apart {
-                buf.push(b'\n');
-            }
-        }
+        let (buf, ranges) = joined(&lines, apart);
         let mut pairs = Vec::new();
         set.candidate_lines(&buf, &ranges, &mut pairs, &mut SetScratch::default());
         let pairs: Vec<(u32, u32)> = pairs.iter().map(|c| (c.id, c.line)).collect();
@@ -889,16 +896,7 @@ proptest! {
             let _ = b.add(&p, f);
         }
         let set = b.build();
-        let mut buf = Vec::new();
-        let mut ranges = Vec::new();
-        for l in &lines {
-            let s = buf.len() as u32;
-            buf.extend_from_slice(l.as_bytes());
-            ranges.push((s, buf.len() as u32));
-            if apart {
-                buf.push(b'\n');
-            }
-        }
+        let (buf, ranges) = joined(&lines, apart);
         let mut cands = Vec::new();
         set.candidate_lines(&buf, &ranges, &mut cands, &mut SetScratch::default());
         for c in cands.iter().filter(|c| c.line != ALL_LINES) {
@@ -947,14 +945,7 @@ proptest! {
         }
         let set = b.build();
         let lines: Vec<String> = lines.iter().map(|l| l.concat()).collect();
-        let mut buf = Vec::new();
-        let mut ranges = Vec::new();
-        for l in &lines {
-            let s = buf.len() as u32;
-            buf.extend_from_slice(l.as_bytes());
-            ranges.push((s, buf.len() as u32));
-            buf.push(b'\n');
-        }
+        let (buf, ranges) = joined(&lines, true);
         let mut pairs = Vec::new();
         set.candidate_lines(&buf, &ranges, &mut pairs, &mut SetScratch::default());
         let pairs: Vec<(u32, u32)> = pairs.iter().map(|c| (c.id, c.line)).collect();
