@@ -333,6 +333,9 @@ fn split_for(node: &perl::Node) -> Option<split::Split> {
 #[derive(Debug)]
 struct Gated {
     gate: prefilter::CountGate,
+    /// Which of the set's distinct string sets the gate counts: patterns
+    /// with the same one can share a count per text (see [`Set::gate`]).
+    shared: u32,
     starts: Option<starts::Starts>,
 }
 
@@ -342,6 +345,9 @@ pub struct SetBuilder {
     matchers: Vec<Matcher>,
     literals: Vec<prefilter::Required>,
     gates: Vec<Option<Box<Gated>>>,
+    /// The distinct string sets of the gates, with the most occurrences
+    /// a gate of each needs.
+    gate_strings: Vec<(prefilter::Lits, usize)>,
     reach: Vec<Option<u32>>,
     /// With [`SetBuilder::lines`]: each pattern's native syntax tree (the
     /// relaxed superset for a fallback pattern) and whether it is exact.
@@ -418,20 +424,51 @@ impl SetBuilder {
                 .maximum_len()
                 .and_then(|n| u32::try_from(n).ok()),
         });
-        self.gates.push(prefilter::CountGate::of(&hir).map(|gate| {
+        let gate = prefilter::CountGate::strings_of(&hir).and_then(|(n, strings)| {
+            let known = self.gate_strings.iter().position(|(s, _)| *s == strings);
+            let gate = match known.and_then(|k| self.gate_of(k)) {
+                Some(other) => other.needing(n),
+                None => prefilter::CountGate::new(n, &strings)?,
+            };
+            let shared = match known {
+                Some(k) => {
+                    self.gate_strings[k].1 = self.gate_strings[k].1.max(n);
+                    k
+                }
+                None => {
+                    self.gate_strings.push((strings, n));
+                    self.gate_strings.len() - 1
+                }
+            };
+            Some((gate, shared as u32))
+        });
+        self.gates.push(gate.map(|(gate, shared)| {
             // A pattern with a count gate repeats a large part: its yes/no
             // questions run one attempt at a time.
             let starts = match matcher {
                 Matcher::Native(_) => starts::Starts::new(&hir),
                 _ => None,
             };
-            Box::new(Gated { gate, starts })
+            Box::new(Gated {
+                gate,
+                shared,
+                starts,
+            })
         }));
         if let Some(syntax) = &mut self.syntax {
             syntax.push((hir, kind == EngineKind::Native));
         }
         self.matchers.push(matcher);
         Ok((id, kind))
+    }
+
+    /// A gate already built on the `k`th distinct string set.
+    fn gate_of(&self, k: usize) -> Option<&prefilter::CountGate> {
+        self.gates
+            .iter()
+            .flatten()
+            .find(|g| g.shared as usize == k)
+            .map(|g| &g.gate)
     }
 
     /// Compiles the prefilter.
@@ -467,6 +504,7 @@ impl SetBuilder {
             prefilter,
             matchers: self.matchers,
             gates: self.gates,
+            gate_upto: self.gate_strings.iter().map(|(_, n)| *n).collect(),
             whole,
             reach: self.reach,
         }
@@ -480,6 +518,9 @@ pub struct Set {
     matchers: Vec<Matcher>,
     /// Per pattern, a [`prefilter::CountGate`] it must pass first.
     gates: Vec<Option<Box<Gated>>>,
+    /// Per distinct gate string set, the most occurrences a gate on it
+    /// needs: what [`Set::gate_count`] counts up to.
+    gate_upto: Vec<usize>,
     prefilter: Prefilter,
     /// Per pattern, its whole-text form (see [`Whole`]); none past the
     /// last pattern that has one.
@@ -530,6 +571,45 @@ impl Set {
     /// is lost; on paragraphs of hundreds of bytes, a rule whose string
     /// occurs once reads a few dozen.
     pub fn is_match_near(&self, c: &Candidate, line: &[u8], at: u32, budget: &mut Budget) -> bool {
+        self.near(c, line, at, budget, true)
+    }
+
+    /// [`Set::is_match_near`] for a line whose gate count ([`Set::gate`])
+    /// the caller has checked.
+    pub fn is_match_near_past_gate(
+        &self,
+        c: &Candidate,
+        line: &[u8],
+        at: u32,
+        budget: &mut Budget,
+    ) -> bool {
+        self.near(c, line, at, budget, false)
+    }
+
+    /// The patterns that count a gate's strings ([`prefilter::CountGate`])
+    /// before they run: which of the set's distinct string sets pattern
+    /// `id` counts, and how many disjoint occurrences it needs. Patterns
+    /// with the same set can share one [`Set::gate_count`] per text: the
+    /// four `__FILL_THIS_FORM_{SHORT,LONG}{1,2}` rules count the same 307
+    /// form words on the same lines.
+    pub fn gate(&self, id: u32) -> Option<(u32, usize)> {
+        let g = self.gates.get(id as usize)?.as_ref()?;
+        Some((g.shared, g.gate.needs()))
+    }
+
+    /// The disjoint occurrences in `text` of the strings of pattern `id`'s
+    /// gate, counted as far as any gate on the same strings needs.
+    pub fn gate_count(&self, id: u32, text: &[u8]) -> usize {
+        match self.gates.get(id as usize) {
+            Some(Some(g)) => {
+                let upto = self.gate_upto.get(g.shared as usize).copied();
+                g.gate.count(text, upto.unwrap_or(g.gate.needs()))
+            }
+            _ => 0,
+        }
+    }
+
+    fn near(&self, c: &Candidate, line: &[u8], at: u32, budget: &mut Budget, gate: bool) -> bool {
         let span = match self.reach.get(c.id as usize) {
             Some(&Some(n)) => {
                 let from = (c.first_end.saturating_sub(at)).saturating_sub(n) as usize;
@@ -538,7 +618,7 @@ impl Set {
             }
             _ => 0..line.len(),
         };
-        self.count_in(c.id, line, span, 1, budget) > 0
+        self.count_in(c.id, line, span, 1, budget, gate) > 0
     }
 
     /// Counts the non-overlapping matches of pattern `id` in `text`, up to
@@ -546,12 +626,19 @@ impl Set {
     /// pattern that finds the budget empty, or exceeds its backtrack limit,
     /// counts 0 and sets `budget.exhausted`.
     pub fn count(&self, id: u32, text: &[u8], max: usize, budget: &mut Budget) -> usize {
-        self.count_in(id, text, 0..text.len(), max, budget)
+        self.count_in(id, text, 0..text.len(), max, budget, true)
+    }
+
+    /// [`Set::count`] for a text whose gate count ([`Set::gate`]) the
+    /// caller has checked.
+    pub fn count_past_gate(&self, id: u32, text: &[u8], max: usize, budget: &mut Budget) -> usize {
+        self.count_in(id, text, 0..text.len(), max, budget, false)
     }
 
     /// [`Set::count`], where a yes/no answer (`max` 1) only depends on
     /// whether a match lies inside `span`: the native engines read only
     /// that, with the rest of `text` around it for `^`, `$` and `\b`.
+    /// Without `gate`, the pattern's count gate is taken as passed.
     fn count_in(
         &self,
         id: u32,
@@ -559,13 +646,14 @@ impl Set {
         span: std::ops::Range<usize>,
         max: usize,
         budget: &mut Budget,
+        gate: bool,
     ) -> usize {
         if max == 0 {
             return 0;
         }
         let near = regex_automata::Input::new(text).range(span);
         if let Some(Some(g)) = self.gates.get(id as usize) {
-            if !g.gate.passes(text) {
+            if gate && !g.gate.passes(text) {
                 return 0;
             }
             if max == 1
@@ -617,6 +705,25 @@ impl Set {
     /// True when some pattern has a whole-text form.
     pub(crate) fn has_whole(&self) -> bool {
         !self.whole.is_empty()
+    }
+
+    /// Roughly what running pattern `id` once costs: the heap size of its
+    /// regex (a fallback's relaxed pre-check), and of its whole-text form.
+    /// Lazy DFAs of large regexes build states all along, and their
+    /// searches cost in proportion.
+    pub fn weight(&self, id: u32) -> usize {
+        let own = match self.matchers.get(id as usize) {
+            Some(Matcher::Native(re)) => re.memory_usage(),
+            Some(Matcher::Fallback(fb)) => fb.relaxed().map_or(0, Native::memory_usage),
+            _ => 0,
+        };
+        own + self.whole(id).map_or(0, |w| w.regex().memory_usage())
+    }
+
+    /// True when pattern `id` has a [`prefilter::CountGate`]: it repeats a
+    /// large part, and its questions are the costliest a set answers.
+    pub fn is_gated(&self, id: u32) -> bool {
+        matches!(self.gates.get(id as usize), Some(Some(_)))
     }
 
     /// The engine of pattern `id`.

@@ -92,7 +92,8 @@ const MAX_CLASS: usize = 8;
 /// Longest string handed to the automaton (a prefix is still required).
 const MAX_LIT: usize = 32;
 
-type Lits = Vec<Vec<u8>>;
+/// A set of strings, one of which must occur.
+pub type Lits = Vec<Vec<u8>>;
 
 /// What is known about one HIR node.
 struct Info {
@@ -792,20 +793,44 @@ impl CountGate {
     /// The gate of `hir`, when it has a repetition of at least two copies
     /// of something with a usable required set.
     pub fn of(hir: &Hir) -> Option<CountGate> {
-        let (n, strings) = repeated(hir)?;
+        let (n, strings) = CountGate::strings_of(hir)?;
+        CountGate::new(n, &strings)
+    }
+
+    /// What the gate of `hir` counts: occurrences needed, and the strings.
+    pub fn strings_of(hir: &Hir) -> Option<(usize, Lits)> {
+        repeated(hir)
+    }
+
+    /// A gate needing `n` disjoint occurrences of `strings`.
+    pub fn new(n: usize, strings: &Lits) -> Option<CountGate> {
         // A DFA: overlapping search on the others follows failure links
         // byte by byte, three times slower on form words.
         let strings = AhoCorasick::builder()
             .ascii_case_insensitive(true)
             .kind(Some(AhoCorasickKind::DFA))
-            .build(&strings)
+            .build(strings)
             .ok()?;
         Some(CountGate { n, strings })
+    }
+
+    /// The same strings, `n` occurrences needed (the automaton is shared).
+    pub fn needing(&self, n: usize) -> CountGate {
+        CountGate {
+            n,
+            strings: self.strings.clone(),
+        }
     }
 
     /// Occurrences needed.
     pub fn needs(&self) -> usize {
         self.n
+    }
+
+    /// The most disjoint occurrences in `text`, counted up to `upto`
+    /// (see [`CountGate::passes`]).
+    pub fn count(&self, text: &[u8], upto: usize) -> usize {
+        self.strings.find_iter(text).take(upto).count()
     }
 
     /// False when `text` cannot hold a match. Taking, again and again,

@@ -2134,3 +2134,44 @@ fn possessive_runs_made_plain() {
     let (node, _) = perl::parse(br"(?:b[ab]++)*c", "").unwrap();
     assert_eq!(possessive::plain_runs(&node), node);
 }
+
+/// Patterns whose gates count the same strings share one count per text:
+/// the set names the same string set for both, with what each needs, and
+/// counts as far as the larger needs. Past a checked gate, the answers are
+/// the set's own.
+#[test]
+fn gates_on_the_same_strings_share_a_count() {
+    let mut b = SetBuilder::lines();
+    let (three, _) = b.add(r"(?:(?:name|city|phone)[,:]?\s*){3}", "i").unwrap();
+    let (five, _) = b.add(r"(?:(?:name|city|phone)\W*){5}", "i").unwrap();
+    let (other, _) = b.add(r"(?:(?:age|sex)\s*){2}", "i").unwrap();
+    let (plain, _) = b.add(r"name", "i").unwrap();
+    let set = b.build();
+    let (g3, n3) = set.gate(three).expect("a gate");
+    let (g5, n5) = set.gate(five).expect("a gate");
+    let (go, _) = set.gate(other).expect("a gate");
+    assert_eq!((g3, n3, n5), (g5, 3, 5));
+    assert_ne!(go, g3);
+    assert_eq!(set.gate(plain), None);
+    let line = b"Name: city, phone, name, city, phone, name";
+    // Counted up to five for either pattern, not seven.
+    assert_eq!(set.gate_count(three, line), 5);
+    assert_eq!(set.gate_count(five, b"name city"), 2);
+    let mut budget = Budget::new(100);
+    for text in [
+        &line[..],
+        b"name, city, phone",
+        b"Name City Phone Name City",
+    ] {
+        for id in [three, five] {
+            if set.gate_count(id, text) >= set.gate(id).unwrap().1 {
+                assert_eq!(
+                    set.count_past_gate(id, text, 1, &mut budget),
+                    set.count(id, text, 1, &mut budget),
+                    "{id} {:?}",
+                    String::from_utf8_lossy(text)
+                );
+            }
+        }
+    }
+}

@@ -524,11 +524,13 @@ impl Rules {
                 None => {}
             }
         }
-        let metas = order_metas(&mut rules, &by_name, parsed, &mut problems);
+        let sets = text_b.map(SetBuilder::build);
+        let header_sets: Vec<Set> = header_b.into_iter().map(SetBuilder::build).collect();
+        let costs: Vec<u64> = rules.iter().map(|r| cost(r, &sets, &header_sets)).collect();
+        let metas = order_metas(&mut rules, &by_name, parsed, costs, &mut problems);
         stats.metas = metas.len();
         stats.active = rules.iter().filter(|r| r.runs()).count();
 
-        let sets = text_b.map(SetBuilder::build);
         // Without network tests (score sets 0 and 2) nothing is asked: the
         // DNS rules stay at 0, as in SpamAssassin's local mode.
         if score_set.0 & 1 == 0 {
@@ -558,7 +560,7 @@ impl Rules {
             rules,
             by_name,
             header_keys,
-            header_sets: header_b.into_iter().map(SetBuilder::build).collect(),
+            header_sets,
             sets,
             mime_set: mime_b.build(),
             roots,
@@ -682,12 +684,57 @@ fn group_of(keys: &mut Vec<HeaderKey>, sets: &mut Vec<SetBuilder>, key: HeaderKe
     }
 }
 
+/// What running a rule that is not a meta costs, roughly, in units of
+/// a native header regex: metas run the cheap operands of an `&&` chain
+/// first (see [`Expr::program_by_cost`]; cheap is a native test with a
+/// required string and a small regex). A body rule the prefilter rules out
+/// costs nothing whatever it says here (the meta asks first); what counts
+/// is what a rule costs when it does run: a regex without a required
+/// string reads the whole body, a count-gated one ([`Set::is_gated`])
+/// tries a large DFA at many places, and a fallback one backtracks.
+fn cost(rule: &Rule, sets: &[Set; 4], header_sets: &[Set]) -> u64 {
+    if !rule.runs() {
+        return 0;
+    }
+    match rule.kind {
+        Kind::Header { group, id, .. } => {
+            let set = &header_sets[group as usize];
+            let one = match set.kind(id) {
+                Some(EngineKind::Fallback) => 20,
+                _ => 1,
+            } + set.weight(id) as u64 / 2000;
+            if rule.max_hits() > 1 { one * 4 } else { one }
+        }
+        Kind::Text { slot, id } => {
+            let set = &sets[slot as usize];
+            let one = if set.is_gated(id) {
+                50
+            } else if set.whole(id).is_some() {
+                30
+            } else if set.kind(id) == Some(EngineKind::Fallback) {
+                10
+            } else {
+                3
+            } + set.weight(id) as u64 / 2000;
+            // Counting reads every candidate line to its end.
+            if rule.max_hits() > 1 { one * 4 } else { one }
+        }
+        Kind::Exists { .. } => 1,
+        Kind::Mime { .. } => 2,
+        Kind::Eval { .. } => 3,
+        Kind::Meta { .. } | Kind::Dns | Kind::Never | Kind::Unused => 0,
+    }
+}
+
 /// Resolves each meta's names and returns the metas in dependency order.
-/// A meta in a cycle never hits (SpamAssassin drops it at lint).
+/// A meta in a cycle never hits (SpamAssassin drops it at lint). `costs`
+/// holds each rule's [`cost`]; a meta's becomes its expression's expected
+/// cost ([`Expr::cost`]), for the metas that read it.
 fn order_metas(
     rules: &mut [Rule],
     by_name: &HashMap<String, u32>,
     parsed: Vec<(u32, Expr)>,
+    mut costs: Vec<u64>,
     problems: &mut Vec<Problem>,
 ) -> Vec<u32> {
     let mut deps_of: HashMap<u32, Vec<Option<u32>>> = HashMap::new();
@@ -706,20 +753,33 @@ fn order_metas(
     for (idx, _) in &parsed {
         visit(*idx, &deps_of, &mut state, &mut order, &mut cyclic);
     }
+    let mut exprs: HashMap<u32, Expr> = HashMap::new();
     for (idx, expr) in parsed {
-        let rule = &mut rules[idx as usize];
         if cyclic.contains(&idx) {
             problems.push(Problem {
-                rule: rule.name.clone(),
+                rule: rules[idx as usize].name.clone(),
                 reason: "meta: depends on itself".into(),
             });
             continue;
         }
-        let deps = deps_of.remove(&idx).unwrap_or_default();
-        let prog = expr.program(&|i| deps[i]);
-        rule.kind = Kind::Meta { deps, prog };
+        exprs.insert(idx, expr);
     }
     order.retain(|i| !cyclic.contains(i));
+    // In dependency order, so that what a meta reads has its cost.
+    for &idx in &order {
+        let Some(expr) = exprs.remove(&idx) else {
+            continue;
+        };
+        let deps = deps_of.remove(&idx).unwrap_or_default();
+        let cost_of = |s: u32| costs.get(s as usize).copied().unwrap_or(0);
+        let prog = expr.program_by_cost(&|i| deps[i], &cost_of);
+        let total = expr.cost(&|i| deps[i], &cost_of);
+        let rule = &mut rules[idx as usize];
+        if rule.score != 0.0 {
+            costs[idx as usize] = total;
+        }
+        rule.kind = Kind::Meta { deps, prog };
+    }
     order
 }
 

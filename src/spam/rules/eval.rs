@@ -58,6 +58,8 @@ pub struct Scratch {
     starts: [Vec<u32>; 4],
     ready: [bool; 4],
     single: [bool; 4],
+    /// Gate counts (`Set::gate_count`) by slot, shared gate and line.
+    gate_counts: std::collections::HashMap<(u8, u32, u32), usize>,
     pre: SetScratch,
     header: Vec<u8>,
     stack: Vec<f64>,
@@ -141,6 +143,7 @@ impl Rules {
         scratch.done.clear();
         scratch.done.resize(n, false);
         scratch.ready = [false; 4];
+        scratch.gate_counts.clear();
         scratch.hcands.clear();
         let mut stack = std::mem::take(&mut scratch.stack);
         stack.clear();
@@ -521,7 +524,7 @@ impl<'p> Pass<'p, '_, '_> {
         };
         let target = TEXT_TARGETS[slot];
         let lines = &text.lines;
-        let sc = &*self.scratch;
+        let sc = &mut *self.scratch;
         let these = &sc.pairs[slot][range];
         let line = |i: u32| {
             let (s, e) = lines[i as usize];
@@ -559,13 +562,26 @@ impl<'p> Pass<'p, '_, '_> {
                 }
             }
         } else {
+            let gate = set.gate(id);
+            let counts = &mut sc.gate_counts;
             for c in these.iter().filter(|c| c.line >= first) {
-                hits += if max - hits == 1 {
+                let text = line(c.line);
+                // Rules counting the same gate strings count once a line.
+                if let Some((g, needs)) = gate {
+                    let n = *counts
+                        .entry((slot as u8, g, c.line))
+                        .or_insert_with(|| set.gate_count(id, text));
+                    if n < needs {
+                        continue;
+                    }
+                }
+                let at = lines[c.line as usize].0;
+                hits += match (max - hits == 1, gate.is_some()) {
                     // A yes/no question: only near the required strings.
-                    let at = lines[c.line as usize].0;
-                    usize::from(set.is_match_near(c, line(c.line), at, budget))
-                } else {
-                    set.count(id, line(c.line), max - hits, budget)
+                    (true, false) => usize::from(set.is_match_near(c, text, at, budget)),
+                    (true, true) => usize::from(set.is_match_near_past_gate(c, text, at, budget)),
+                    (false, false) => set.count(id, text, max - hits, budget),
+                    (false, true) => set.count_past_gate(id, text, max - hits, budget),
                 };
                 if hits >= max {
                     break;
