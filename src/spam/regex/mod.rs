@@ -345,9 +345,9 @@ pub struct SetBuilder {
     matchers: Vec<Matcher>,
     literals: Vec<prefilter::Required>,
     gates: Vec<Option<Box<Gated>>>,
-    /// The distinct string sets of the gates, with the most occurrences
-    /// a gate of each needs.
-    gate_strings: Vec<(prefilter::Lits, usize)>,
+    /// The distinct string sets of the gates, each with a gate on it that
+    /// needs as many occurrences as the most any pattern on it needs.
+    gate_strings: Vec<(prefilter::Lits, prefilter::CountGate)>,
     reach: Vec<Option<u32>>,
     /// With [`SetBuilder::lines`]: each pattern's native syntax tree (the
     /// relaxed superset for a fallback pattern) and whether it is exact.
@@ -425,22 +425,21 @@ impl SetBuilder {
                 .and_then(|n| u32::try_from(n).ok()),
         });
         let gate = prefilter::CountGate::strings_of(&hir).and_then(|(n, strings)| {
-            let known = self.gate_strings.iter().position(|(s, _)| *s == strings);
-            let gate = match known.and_then(|k| self.gate_of(k)) {
-                Some(other) => other.needing(n),
-                None => prefilter::CountGate::new(n, &strings)?,
-            };
-            let shared = match known {
-                Some(k) => {
-                    self.gate_strings[k].1 = self.gate_strings[k].1.max(n);
-                    k
-                }
+            let k = match self.gate_strings.iter().position(|(s, _)| *s == strings) {
+                Some(k) => k,
                 None => {
-                    self.gate_strings.push((strings, n));
+                    let gate = prefilter::CountGate::new(n, &strings)?;
+                    self.gate_strings.push((strings, gate));
                     self.gate_strings.len() - 1
                 }
             };
-            Some((gate, shared as u32))
+            // One automaton for all gates on the same strings.
+            let most = &mut self.gate_strings[k].1;
+            let gate = most.needing(n);
+            if n > most.needs() {
+                *most = gate.needing(n);
+            }
+            Some((gate, k as u32))
         });
         self.gates.push(gate.map(|(gate, shared)| {
             // A pattern with a count gate repeats a large part: its yes/no
@@ -460,15 +459,6 @@ impl SetBuilder {
         }
         self.matchers.push(matcher);
         Ok((id, kind))
-    }
-
-    /// A gate already built on the `k`th distinct string set.
-    fn gate_of(&self, k: usize) -> Option<&prefilter::CountGate> {
-        self.gates
-            .iter()
-            .flatten()
-            .find(|g| g.shared as usize == k)
-            .map(|g| &g.gate)
     }
 
     /// Compiles the prefilter.
@@ -504,7 +494,7 @@ impl SetBuilder {
             prefilter,
             matchers: self.matchers,
             gates: self.gates,
-            gate_upto: self.gate_strings.iter().map(|(_, n)| *n).collect(),
+            gate_upto: self.gate_strings.iter().map(|(_, g)| g.needs()).collect(),
             whole,
             reach: self.reach,
         }
