@@ -21,8 +21,9 @@
 //!
 //! A set is only usable when all its strings are at least [`MIN_LEN`] bytes
 //! long; shorter ones would make the pattern a candidate on nearly every
-//! text anyway. Everything is lowercased and the automaton compares ASCII
-//! case-insensitively, which can only add candidates, never lose one.
+//! text anyway. Strings and texts are folded before they meet:
+//! ASCII lowercased, and every ASCII whitespace byte a space. That can
+//! only add candidates, never lose one.
 //!
 //! The automaton reports overlapping matches, so every occurrence of every
 //! string is seen: a match of `abc` cannot hide one of `bcd`.
@@ -606,6 +607,36 @@ fn minimize(mut l: Lits) -> Lits {
     out
 }
 
+/// What the automata compare: ASCII letters lowercased, and the six
+/// ASCII whitespace bytes (`\s` in a rule: space, tab, `\n`, vertical
+/// tab, form feed, `\r`) all a space. Strings and texts are both folded
+/// (a text into a scratch copy, offsets unchanged), so a string is found
+/// wherever it occurs up to case and kind of whitespace: more places than
+/// before folding, never fewer. A rule's `\s` makes a string for each
+/// whitespace byte, and two `\s` thirty-six; folded they are one. On the
+/// stock body rules the automaton looks for 4,521 strings instead of
+/// 6,826, and as a DFA over 14 MB of tables instead of 39 MB.
+const FOLD: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = match b {
+            b'\t' | b'\n' | 0x0b | 0x0c | b'\r' => b' ',
+            _ => b.to_ascii_lowercase(),
+        };
+        i += 1;
+    }
+    t
+};
+
+/// `text` [folded](FOLD) into `buf`.
+fn fold<'b>(text: &[u8], buf: &'b mut Vec<u8>) -> &'b [u8] {
+    buf.clear();
+    buf.extend(text.iter().map(|&b| FOLD[b as usize]));
+    buf
+}
+
 /// Strings and, for each, the patterns that need it, in one automaton.
 #[derive(Debug, Default)]
 struct Index {
@@ -617,12 +648,13 @@ struct Index {
 impl Index {
     /// `None` when the strings are too many for any automaton.
     fn build<'s>(sets: impl Iterator<Item = (u32, &'s Lits)>) -> Option<Index> {
-        let mut index: HashMap<&[u8], usize> = HashMap::new();
-        let mut lits: Vec<&[u8]> = Vec::new();
+        let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
+        let mut lits: Vec<Vec<u8>> = Vec::new();
         let mut owners: Vec<Vec<u32>> = Vec::new();
         for (id, set) in sets {
             for s in set {
-                let k = *index.entry(s.as_slice()).or_insert_with(|| {
+                let s: Vec<u8> = s.iter().map(|&b| FOLD[b as usize]).collect();
+                let k = *index.entry(s.clone()).or_insert_with(|| {
                     lits.push(s);
                     owners.push(Vec::new());
                     lits.len() - 1
@@ -636,8 +668,7 @@ impl Index {
             return Some(Index::default());
         }
         let mut b = AhoCorasick::builder();
-        b.ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
+        b.match_kind(MatchKind::Standard)
             .kind(Some(AhoCorasickKind::DFA));
         let ac = b.build(&lits).or_else(|_| {
             // Too big for a DFA: let the crate pick.
@@ -650,7 +681,8 @@ impl Index {
         })
     }
 
-    /// Sets the bit of every pattern that owns a string found in `text`.
+    /// Sets the bit of every pattern that owns a string found in `text`
+    /// ([folded](FOLD)).
     fn mark(&self, text: &[u8], bits: &mut [u64], seen: &mut Vec<u64>) {
         let Some(ac) = &self.ac else { return };
         seen.clear();
@@ -669,9 +701,9 @@ impl Index {
     }
 
     /// Pushes a [`Candidate`] for every string found wholly inside a line
-    /// of `text` (`lines` as in [`Prefilter::candidate_lines`]): one per
-    /// owner, string and line, covering every occurrence of the string
-    /// there.
+    /// of `text` ([folded](FOLD); `lines` as in
+    /// [`Prefilter::candidate_lines`]): one per owner, string and line,
+    /// covering every occurrence of the string there.
     fn lines(&self, text: &[u8], lines: &[(u32, u32)], out: &mut Vec<Candidate>, sc: &mut Scratch) {
         let Some(ac) = &self.ac else { return };
         // `last[k]` is the line string `k` was last found in, stamped with
@@ -970,12 +1002,17 @@ impl Prefilter {
                 bits[id as usize / 64] |= 1 << (id % 64);
             }
         }
-        self.text.mark(text, bits, &mut scratch.seen);
+        if self.text.ac.is_some() {
+            let folded = fold(text, &mut scratch.folded);
+            self.text.mark(folded, bits, &mut scratch.seen);
+        }
         if plain && self.skel.ac.is_some() {
             scratch.skel.clear();
-            scratch
-                .skel
-                .extend(text.iter().copied().filter(u8::is_ascii_alphanumeric));
+            scratch.skel.extend(
+                text.iter()
+                    .filter(|b| b.is_ascii_alphanumeric())
+                    .map(u8::to_ascii_lowercase),
+            );
             self.skel.mark(&scratch.skel, bits, &mut scratch.seen);
         }
         for (w, &word) in bits.iter().enumerate() {
@@ -1028,7 +1065,12 @@ impl Prefilter {
                 }
             }
         }
-        self.text.lines(text, lines, out, scratch);
+        if self.text.ac.is_some() {
+            let mut folded = std::mem::take(&mut scratch.folded);
+            self.text
+                .lines(fold(text, &mut folded), lines, out, scratch);
+            scratch.folded = folded;
+        }
         if self.skel.ac.is_some() {
             // Each line's letters and digits, lines kept apart by `\n`
             // (never in a skeleton string).
@@ -1041,8 +1083,8 @@ impl Prefilter {
                 skel.extend(
                     text[s as usize..e as usize]
                         .iter()
-                        .copied()
-                        .filter(u8::is_ascii_alphanumeric),
+                        .filter(|b| b.is_ascii_alphanumeric())
+                        .map(u8::to_ascii_lowercase),
                 );
                 spans.push((from, skel.len() as u32));
                 skel.push(b'\n');
@@ -1124,6 +1166,7 @@ pub struct Scratch {
     at: Vec<u32>,
     stamp: u32,
     odd: Vec<u32>,
+    folded: Vec<u8>,
     skel: Vec<u8>,
     spans: Vec<(u32, u32)>,
 }

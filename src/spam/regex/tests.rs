@@ -302,6 +302,32 @@ fn candidates_are_sorted_and_distinct() {
 }
 
 #[test]
+fn strings_are_looked_for_up_to_case_and_whitespace() {
+    // `\s` makes a string for each whitespace byte; the automaton keeps
+    // one, and still finds every spelling.
+    let mut b = SetBuilder::new();
+    b.add(r"bank\sdraft", "i").unwrap();
+    b.add(r"wire\stransfer", "").unwrap();
+    let set = b.build();
+    assert_eq!(set.literal_count(), 2);
+    for (text, want) in [
+        (&b"a BANK\tDraft"[..], &[0u32][..]),
+        (b"bank\x0bdraft", &[0]),
+        (b"bank\r\ndraft", &[]),
+        (b"wire\x0ctransfer", &[1]),
+        // The automaton ignores case; the regex does not.
+        (b"WIRE TRANSFER", &[1]),
+        (b"bankdraft wiretransfer", &[]),
+    ] {
+        let mut out = Vec::new();
+        set.candidates(text, &mut out);
+        assert_eq!(out, want, "{}", String::from_utf8_lossy(text));
+    }
+    let mut budget = Budget::new(0);
+    assert_eq!(set.count(1, b"WIRE TRANSFER", 1, &mut budget), 0);
+}
+
+#[test]
 fn required_literal_shapes() {
     let lits = |p: &str, f: &str| {
         let t = translate(p, f).unwrap();
