@@ -19,6 +19,20 @@ use filter::Limits;
 use crate::input::Source;
 use crate::report::{Format, Scanner};
 
+/// The compiled stock SpamAssassin rules are many small heap blocks
+/// (automata, lazy DFA caches; about 200 MB resident), and a message
+/// visits hundreds of them, so scanning is bound by cache and TLB misses
+/// more than by instructions. mimalloc packs the blocks into segments
+/// backed by huge pages, and it allocates faster. Its version 2 is linked:
+/// version 3, the crate's default, gives freed pages back to the system
+/// after 10 ms and faults them in again, and here that cost as much system
+/// time as it saved user time. With the stock rules, user and system CPU
+/// together, interleaved runs against glibc's malloc: loading 0.92 -> 0.70
+/// s, scanning the 6,046 corpus messages 8.99 -> 7.93 s (least of four).
+/// The library itself leaves the allocator to the program that links it.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "filterscan", version, about = "Scan e-mail with libfilter")]
 struct Cli {
