@@ -253,14 +253,39 @@ const ELEMENTS: &[&str] = &[
     "x-sigsep",
     "x-tab",
 ];
-const TRICKS: &[&str] = &["bgsound", "embed", "listing", "plaintext", "xmp"];
+/// Tags SpamAssassin treats as elements only to flag them.
+pub(crate) const TRICKS: &[&str] = &["bgsound", "embed", "listing", "plaintext", "xmp"];
 const TEXT_STYLE: &[&str] = &[
     "a", "basefont", "big", "body", "div", "font", "marquee", "p", "small", "span", "table", "td",
     "th", "tr",
 ];
 
-fn is_element(t: &str) -> bool {
-    ELEMENTS.binary_search(&t).is_ok()
+/// Whether `t` (lower case) is one of [`ELEMENTS`]. Both HTML passes
+/// ask it for every tag; a table indexed by a hash of the length and the
+/// first and last bytes leaves one or two names to compare, where a
+/// binary search compared seven (about 1% of scanning time with the stock
+/// rules).
+pub(crate) fn is_element(t: &str) -> bool {
+    static TABLE: std::sync::LazyLock<Vec<Vec<&str>>> = std::sync::LazyLock::new(|| {
+        let mut table = vec![Vec::new(); ELEMENT_SLOTS];
+        for e in ELEMENTS {
+            table[element_slot(e.as_bytes())].push(*e);
+        }
+        table
+    });
+    TABLE[element_slot(t.as_bytes())].contains(&t)
+}
+
+/// Buckets of [`is_element`]'s table.
+const ELEMENT_SLOTS: usize = 256;
+
+/// The bucket of a tag name in [`is_element`]'s table.
+fn element_slot(b: &[u8]) -> usize {
+    let (first, last) = (b.first().copied(), b.last().copied());
+    let h = b.len().wrapping_mul(31)
+        ^ usize::from(first.unwrap_or(0)).wrapping_mul(7)
+        ^ usize::from(last.unwrap_or(0)).wrapping_mul(131);
+    h % ELEMENT_SLOTS
 }
 fn is_trick(t: &str) -> bool {
     TRICKS.contains(&t)
@@ -1583,6 +1608,29 @@ mod tests {
             proptest::prop_assert!(x.text.len() <= 3 * html.len() + 16);
             proptest::prop_assert_eq!(x.text.len(), x.visible.len() + x.invisible.len());
             proptest::prop_assert!(x.uris.iter().all(|u| u.len() <= 2 * MAX_URI_LENGTH));
+        }
+
+        /// The element table answers as a search of the list does: for
+        /// every element, each with a byte changed, cut or added, and
+        /// arbitrary names.
+        #[test]
+        fn element_table_is_the_list(
+            i in 0..ELEMENTS.len(),
+            at in 0usize..12,
+            b in proptest::prelude::any::<u8>(),
+            name in "[a-z0-9:!-]{0,10}",
+        ) {
+            let e = ELEMENTS[i].as_bytes();
+            let mut changed = e.to_vec();
+            let k = at % e.len();
+            changed[k] = b;
+            let mut longer = e.to_vec();
+            longer.insert(at.min(e.len()), b);
+            for n in [e, &changed, &e[..k], &longer, name.as_bytes()] {
+                if let Ok(n) = std::str::from_utf8(n) {
+                    proptest::prop_assert_eq!(is_element(n), ELEMENTS.contains(&n), "{}", n);
+                }
+            }
         }
 
         #[test]
