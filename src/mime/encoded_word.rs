@@ -570,10 +570,11 @@ mod tests {
     #[test]
     fn linear_on_pathological_input() {
         for pat in [&b"=?"[..], b"=?a?q?", b"=?a?b?=", b"=?a?", b"=?utf-8?q?a?="] {
+            // No clock: a quadratic decode would run for minutes, and
+            // the test run's limit catches it.
             let big = pat.repeat(200_000);
-            let t = std::time::Instant::now();
-            let _ = decode(&big, None);
-            assert!(t.elapsed().as_secs() < 5);
+            let (text, _) = decode(&big, None);
+            assert!(text.len() <= 3 * big.len());
         }
     }
 

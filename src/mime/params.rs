@@ -921,11 +921,12 @@ mod tests {
             b"x y=",
             b"a=b)",
         ] {
+            // No clock: a quadratic parse would run for minutes, and the
+            // test run's limit catches it.
             let big = pat.repeat(100_000);
-            let t = std::time::Instant::now();
-            let _ = parse(&big);
+            let p = parse(&big);
             assert!(
-                t.elapsed().as_secs() < 5,
+                p.params.len() <= big.len() && p.params.iter().all(|q| q.value.len() <= big.len()),
                 "{:?}",
                 String::from_utf8_lossy(pat)
             );

@@ -1562,13 +1562,16 @@ mod tests {
         assert!(COLORS.windows(2).all(|w| w[0].0 < w[1].0));
     }
 
+    /// 20,000 open font tags, then 20,000 stray end tags and cells: the
+    /// style stack stops at `MAX_STYLE_DEPTH`, so a tag costs at most that
+    /// many steps, and every cell's text survives. No clock: a quadratic
+    /// renderer would run for minutes, and the test run's limit catches it.
     #[test]
     fn hostile_nesting_is_bounded() {
         let html = "<font color=red>".repeat(20_000) + &"</span><td>x".repeat(20_000);
-        let t = std::time::Instant::now();
         let x = r(&html);
         assert!(x.text.len() <= html.len());
-        assert!(t.elapsed().as_secs() < 20);
+        assert_eq!(x.text.matches('x').count(), 20_000);
     }
 
     #[test]
