@@ -254,7 +254,7 @@ const ELEMENTS: &[&str] = &[
     "x-tab",
 ];
 /// Tags SpamAssassin treats as elements only to flag them.
-pub(crate) const TRICKS: &[&str] = &["bgsound", "embed", "listing", "plaintext", "xmp"];
+const TRICKS: &[&str] = &["bgsound", "embed", "listing", "plaintext", "xmp"];
 const TEXT_STYLE: &[&str] = &[
     "a", "basefont", "big", "body", "div", "font", "marquee", "p", "small", "span", "table", "td",
     "th", "tr",
@@ -287,7 +287,8 @@ fn element_slot(b: &[u8]) -> usize {
         ^ usize::from(last.unwrap_or(0)).wrapping_mul(131);
     h % ELEMENT_SLOTS
 }
-fn is_trick(t: &str) -> bool {
+/// Whether `t` (lower case) is one of [`TRICKS`].
+pub(crate) fn is_trick(t: &str) -> bool {
     TRICKS.contains(&t)
 }
 

@@ -31,7 +31,7 @@ use super::header::arg_f;
 use super::{Args, EvalCtx};
 use crate::decode::charset;
 use crate::mime::{Decoder, Message, Origin, PartKind};
-use crate::spam::html::{TRICKS, is_element};
+use crate::spam::html::{is_element, is_trick};
 
 /// What SpamAssassin's HTML parser reports for one text/html part.
 #[derive(Debug, Default, Clone)]
@@ -257,7 +257,7 @@ impl Parser {
         if !seen {
             self.st.tags_seen += 1;
         }
-        if namespace || !(known || TRICKS.contains(&name)) {
+        if namespace || !(known || is_trick(name)) {
             return;
         }
         if num == 1 {
