@@ -81,6 +81,14 @@ const MAX_DETECTIONS: usize = 64;
 /// signature is meaningful in five bytes.
 const TINY: usize = 5;
 
+/// Messages [`Scanner::scan_many`] runs the spam rules on together.
+/// Scanning the public corpus with the stock SpamAssassin rules
+/// (`filterscan scan`, loading included), batches of 32, 64 and 128 took
+/// 25%, 26% and 28% off the median CPU time of one message at a time, and
+/// the process grew from 269 MB to 305, 328 and 362 MB: each message of a
+/// batch keeps its rendered view meanwhile.
+pub const BATCH: usize = 64;
+
 /// Builds an [`Engine`] from database files, bytes and settings.
 pub struct EngineBuilder {
     loader: Loader,
@@ -276,8 +284,8 @@ impl Engine {
             bufs: Vec::new(),
             norm: Vec::new(),
             scratch: Scratch::new(),
-            features: Features::default(),
-            rule_scratch: RuleScratch::default(),
+            features: Vec::new(),
+            rule_scratch: Vec::new(),
             tokens: Vec::new(),
         }
     }
@@ -320,8 +328,9 @@ pub struct Scanner {
     bufs: Vec<Vec<u8>>,
     norm: Vec<u8>,
     scratch: Scratch,
-    features: Features,
-    rule_scratch: RuleScratch,
+    /// One rendered view and one rule scratch per message of a batch.
+    features: Vec<Features>,
+    rule_scratch: Vec<RuleScratch>,
     tokens: Vec<u64>,
 }
 
@@ -416,24 +425,79 @@ impl Scanner {
         let mut job = self.job();
         self.message(&mut job, data, 0);
         let mut report = job.report;
-        report.spam = self.spam(data);
+        report.spam = self.spam(&[data]).pop().flatten();
         report
     }
 
-    /// Runs the spam rules, if the engine has any.
-    fn spam(&mut self, data: &[u8]) -> Option<Verdict> {
-        let engine = Arc::clone(&self.engine);
-        let rules = engine.rules.as_ref()?;
-        let msg = Message::parse_with(data, &engine.limits);
-        self.features.build(&msg, &engine.limits);
-        if let Some(shared) = &engine.bayes {
-            shared.tokenizer().tokens_of(&msg, &mut self.tokens);
-            self.features.bayes = Some(shared.current().classify(&self.tokens));
+    /// Scans each of `inputs` as [`Scanner::scan`] would, and gives the
+    /// same reports in the same order.
+    ///
+    /// The spam rules run on the messages of a batch together
+    /// ([`Rules::check_many`]): rule by rule rather than message by
+    /// message, so each rule's compiled data is read from memory once per
+    /// batch. With the stock SpamAssassin rules that takes about a quarter
+    /// off the time per message, with the embedded default rules an
+    /// eighth. The
+    /// inputs are taken [`BATCH`] at a time, and the scanner keeps one
+    /// rendered view per message of a batch, so its memory grows with the
+    /// batch, not with `inputs`.
+    pub fn scan_many(&mut self, inputs: &[&[u8]]) -> Vec<Report> {
+        let mut reports = Vec::with_capacity(inputs.len());
+        let mut mail = Vec::new();
+        for chunk in inputs.chunks(BATCH) {
+            let first = reports.len();
+            mail.clear();
+            for &data in chunk {
+                if looks_like_mail(data) {
+                    let mut job = self.job();
+                    self.message(&mut job, data, 0);
+                    mail.push((reports.len(), data));
+                    reports.push(job.report);
+                } else {
+                    reports.push(self.scan_file(data));
+                }
+            }
+            let datas: Vec<&[u8]> = mail.iter().map(|&(_, d)| d).collect();
+            let verdicts = self.spam(&datas);
+            for (&(i, _), v) in mail.iter().zip(verdicts) {
+                reports[i].spam = v;
+            }
+            debug_assert!(reports.len() == first + chunk.len());
         }
-        let outcome = rules.check(&msg, &self.features, &mut self.rule_scratch);
-        let mut v = verdict_of(rules, outcome, &engine.actions);
-        v.bayes = self.features.bayes;
-        Some(v)
+        reports
+    }
+
+    /// Runs the spam rules on each message, if the engine has any.
+    fn spam(&mut self, datas: &[&[u8]]) -> Vec<Option<Verdict>> {
+        let engine = Arc::clone(&self.engine);
+        let Some(rules) = engine.rules.as_ref() else {
+            return datas.iter().map(|_| None).collect();
+        };
+        let msgs: Vec<Message<'_>> = datas
+            .iter()
+            .map(|d| Message::parse_with(d, &engine.limits))
+            .collect();
+        if self.features.len() < msgs.len() {
+            self.features.resize_with(msgs.len(), Features::default);
+        }
+        for (msg, features) in msgs.iter().zip(self.features.iter_mut()) {
+            features.build(msg, &engine.limits);
+            if let Some(shared) = &engine.bayes {
+                shared.tokenizer().tokens_of(msg, &mut self.tokens);
+                features.bayes = Some(shared.current().classify(&self.tokens));
+            }
+        }
+        let items: Vec<(&Message<'_>, &Features)> = msgs.iter().zip(&self.features).collect();
+        let outcomes = rules.check_many(&items, &mut self.rule_scratch);
+        outcomes
+            .into_iter()
+            .zip(&self.features)
+            .map(|(outcome, features)| {
+                let mut v = verdict_of(rules, outcome, &engine.actions);
+                v.bayes = features.bayes;
+                Some(v)
+            })
+            .collect()
     }
 
     /// Finishes a report's DNS blocklist tests with the A records that
@@ -456,7 +520,10 @@ impl Scanner {
             dns: Some(pending),
             ..Outcome::default()
         };
-        let out = rules.resolve(&outcome, answers, &mut self.rule_scratch);
+        if self.rule_scratch.is_empty() {
+            self.rule_scratch.push(RuleScratch::default());
+        }
+        let out = rules.resolve(&outcome, answers, &mut self.rule_scratch[0]);
         let bayes = v.bayes;
         *v = verdict_of(rules, out, &engine.actions);
         v.bayes = bayes;

@@ -19,6 +19,6 @@ pub mod stats;
 pub mod throttle;
 
 pub use defect::Defects;
-pub use engine::{Engine, EngineBuilder, Scanner};
+pub use engine::{BATCH, Engine, EngineBuilder, Scanner};
 pub use limits::Limits;
 pub use report::{Detection, DetectionKind, Report};

@@ -196,3 +196,63 @@ Alice\r\n";
     assert!(!verdict.is_spam, "a personal message flagged: {verdict:?}");
     assert!(verdict.score < 2.0, "{verdict:?}");
 }
+
+/// `scan_many` gives, in order, the reports `scan` gives each input alone:
+/// corpus messages, GTUBE, a message carrying EICAR, EICAR as a bare file,
+/// text that is not mail and an empty input, more of them than one batch
+/// holds so that batches are cut.
+#[test]
+fn scan_many_gives_the_reports_of_scan() {
+    let gtube = [
+        "XJS*C4JDBQADN1.NSBN3*2IDNEN*",
+        "GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X",
+    ]
+    .concat();
+    let eicar = [
+        "X5O!P%@AP[4\\PZX54(P^)7CC)7}$",
+        "EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*",
+    ]
+    .concat();
+    let head = "From: sender@example.com\r\nTo: rcpt@example.org\r\n\
+                Date: Mon, 1 Mar 2004 10:00:00 +0000\r\nMessage-ID: <t@example.com>\r\n";
+    let mut inputs: Vec<Vec<u8>> = labelled()
+        .iter()
+        .step_by(40)
+        .map(|(_, p)| std::fs::read(p).unwrap())
+        .collect();
+    let extra = [
+        format!("{head}Subject: test\r\n\r\nThe GTUBE:\r\n\r\n{gtube}\r\n").into_bytes(),
+        format!(
+            "{head}Subject: file\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n\
+             --b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n\
+             --b\r\nContent-Type: application/octet-stream; name=t.com\r\n\r\n{eicar}\r\n--b--\r\n"
+        )
+        .into_bytes(),
+        eicar.clone().into_bytes(),
+        b"just some text, not mail\n".to_vec(),
+        Vec::new(),
+    ];
+    for (i, e) in extra.into_iter().enumerate() {
+        inputs.insert(i * 37 % inputs.len(), e);
+    }
+    assert!(inputs.len() > 2 * filter::BATCH, "{} inputs", inputs.len());
+    let engine = EngineBuilder::new().build();
+    let mut alone = engine.scanner();
+    let expected: Vec<_> = inputs.iter().map(|d| alone.scan(d)).collect();
+    let refs: Vec<&[u8]> = inputs.iter().map(|d| d.as_slice()).collect();
+    let mut together = engine.scanner();
+    let got = together.scan_many(&refs);
+    assert_eq!(got, expected);
+    // Twice with the same scanner: its kept views hold nothing over.
+    assert_eq!(together.scan_many(&refs), expected);
+    let infected = got.iter().filter(|r| r.infected()).count();
+    let spam = got
+        .iter()
+        .filter(|r| r.spam.as_ref().is_some_and(|v| v.is_spam))
+        .count();
+    let files = got.iter().filter(|r| r.spam.is_none()).count();
+    assert!(
+        infected >= 2 && spam >= 2 && files >= 3,
+        "{infected} {spam} {files}"
+    );
+}

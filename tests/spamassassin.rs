@@ -261,3 +261,61 @@ fn lazy_check_agrees_with_running_everything() {
     // The laziness is real: some sub-rule that hits was never needed.
     assert!(fewer > 0 && hits > files.len(), "{fewer} {hits}");
 }
+
+/// `check_many` runs the rules on several messages rule by rule; each
+/// outcome must be the one `check` gives the message alone, whatever the
+/// batch it is in: batches of 1, 5 and 64 messages over the tdata
+/// messages and a tenth of the public corpus.
+#[test]
+fn batched_check_agrees_with_one_at_a_time() {
+    if !have_spamassassin() {
+        return;
+    }
+    let rules = stock_rules();
+    let labels = root().join("../shared/corpus/spamassassin/labels.tsv");
+    let corpus: Vec<PathBuf> = std::fs::read_to_string(&labels)
+        .expect("labels.tsv")
+        .lines()
+        .filter_map(|l| l.split('\t').nth(1))
+        .skip(5)
+        .step_by(10)
+        .map(|p| labels.parent().unwrap().join(p))
+        .collect();
+    let files: Vec<PathBuf> = messages().into_iter().chain(corpus).collect();
+    assert!(files.len() > 700, "found {} messages", files.len());
+    let datas: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(f).unwrap()).collect();
+    let limits = filter::Limits::default();
+    let msgs: Vec<Message<'_>> = datas.iter().map(|d| Message::parse(d)).collect();
+    let features: Vec<Features> = msgs
+        .iter()
+        .map(|m| {
+            let mut f = Features::default();
+            f.build(m, &limits);
+            f
+        })
+        .collect();
+    let mut one = Scratch::default();
+    let alone: Vec<_> = msgs
+        .iter()
+        .zip(&features)
+        .map(|(m, f)| rules.check(m, f, &mut one))
+        .collect();
+    let mut scratches = Vec::new();
+    let (mut at, mut hits) = (0, 0);
+    for size in [1, 5, 64].into_iter().cycle() {
+        if at == msgs.len() {
+            break;
+        }
+        let end = (at + size).min(msgs.len());
+        let items: Vec<_> = msgs[at..end].iter().zip(&features[at..end]).collect();
+        let together = rules.check_many(&items, &mut scratches);
+        assert_eq!(together.len(), end - at);
+        for (i, out) in together.iter().enumerate() {
+            assert_eq!(out, &alone[at + i], "{}", files[at + i].display());
+            hits += out.hits.len();
+        }
+        at = end;
+    }
+    // The messages do hit rules: the comparison is not of empty outcomes.
+    assert!(hits > files.len(), "{hits}");
+}

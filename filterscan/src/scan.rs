@@ -239,6 +239,26 @@ pub fn scan(args: ScanArgs) -> ExitCode {
     };
 
     let result = (|| -> io::Result<()> {
+        // Messages wait in a batch so the spam rules run on them together
+        // (`Scanner::scan_many`); output keeps the order of the input.
+        let mut batch: Vec<(String, Vec<u8>)> = Vec::with_capacity(filter::BATCH);
+        let mut flush = |batch: &mut Vec<(String, Vec<u8>)>,
+                         out: &mut BufWriter<io::StdoutLock<'_>>|
+         -> io::Result<()> {
+            let inputs: Vec<&[u8]> = batch.iter().map(|(_, d)| d.as_slice()).collect();
+            let reports = scanner.scan_many(&inputs);
+            for ((label, data), mut r) in batch.iter().zip(reports) {
+                if args.dns {
+                    resolve_dns(&mut scanner, &mut r, &mut dns_cache);
+                }
+                scanned += 1;
+                infected += u64::from(r.infected());
+                spam += u64::from(r.spam.as_ref().is_some_and(|v| v.is_spam));
+                emit(out, label, &r, data)?;
+            }
+            batch.clear();
+            Ok(())
+        };
         for arg in &args.paths {
             let (files, errors) = input::expand(arg);
             for (path, e) in errors {
@@ -256,30 +276,24 @@ pub fn scan(args: ScanArgs) -> ExitCode {
                     }
                 };
                 bytes += data.len() as u64;
-                if input::is_mbox(&data) {
-                    for (i, msg) in input::split_mbox(&data).iter().enumerate() {
-                        let mut r = scanner.scan_message(msg);
-                        if args.dns {
-                            resolve_dns(&mut scanner, &mut r, &mut dns_cache);
-                        }
-                        let name = format!("{label}#{}", i + 1);
-                        scanned += 1;
-                        infected += u64::from(r.infected());
-                        spam += u64::from(r.spam.as_ref().is_some_and(|v| v.is_spam));
-                        emit(&mut out, &name, &r, msg)?;
-                    }
+                // An mbox's messages all start with its `From ` lines, so
+                // `scan_many` takes each of them for mail.
+                let items = if input::is_mbox(&data) {
+                    let msgs = input::split_mbox(&data);
+                    let labels = (1..).map(|i| format!("{label}#{i}"));
+                    labels.zip(msgs).collect()
                 } else {
-                    let mut r = scanner.scan(&data);
-                    if args.dns {
-                        resolve_dns(&mut scanner, &mut r, &mut dns_cache);
+                    vec![(label, data)]
+                };
+                for item in items {
+                    batch.push(item);
+                    if batch.len() == filter::BATCH {
+                        flush(&mut batch, &mut out)?;
                     }
-                    scanned += 1;
-                    infected += u64::from(r.infected());
-                    spam += u64::from(r.spam.as_ref().is_some_and(|v| v.is_spam));
-                    emit(&mut out, &label, &r, &data)?;
                 }
             }
         }
+        flush(&mut batch, &mut out)?;
         let secs = start.elapsed().as_secs_f64();
         let mb = bytes as f64 / (1024.0 * 1024.0);
         if args.json {

@@ -18,6 +18,16 @@
 //! million per message); the verdict is the same as running everything,
 //! which [`Rules::check_all`] does, for debugging.
 //!
+//! Several messages can go through at once ([`Rules::check_many`]). The
+//! rules then run one root at a time across all of them. With the stock
+//! rules a message runs about a thousand, whose compiled regexes and lazy
+//! DFA states are spread over the 200 MB the rules take, far more than the
+//! caches hold; going rule by rule reads each rule's data once per batch
+//! instead of once per message. On the
+//! stock rules and the public corpus, batches of 64 took about a quarter
+//! off the rules' CPU time. Each message still runs its rules in the same
+//! order with its own budget, so its outcome is the one `check` gives it.
+//!
 //! Hit counting follows SpamAssassin's `got_hit`: a rule counts one hit and
 //! adds its score once, unless it has `tflags multiple`, in which case every
 //! match (up to `maxhits`) counts and adds the score again. A meta's value
@@ -130,6 +140,39 @@ impl Rules {
         self.pass(msg, features, scratch, true)
     }
 
+    /// [`Rules::check`] on several messages at once, each with its
+    /// rendered view, giving the same outcomes in the same order.
+    ///
+    /// The rules run rule by rule across the messages instead of message
+    /// by message: each rule's compiled regex and lazy DFA states are
+    /// read from memory once for all the messages rather than once for
+    /// each. With the stock rules a message runs about a thousand rules
+    /// and their data do not fit in the second-level cache, so this is
+    /// faster where messages can wait for each other (a queue, a mailbox,
+    /// a corpus); 32 to 64 messages a call gain most. `scratches` grows to
+    /// one scratch per message and can be kept for the next call.
+    pub fn check_many(
+        &self,
+        items: &[(&Message<'_>, &Features)],
+        scratches: &mut Vec<Scratch>,
+    ) -> Vec<Outcome> {
+        if scratches.len() < items.len() {
+            scratches.resize_with(items.len(), Scratch::default);
+        }
+        let ctxs: Vec<EvalCtx<'_, '_>> = items
+            .iter()
+            .map(|&(msg, features)| EvalCtx::with_origin(msg, features, &self.origin))
+            .collect();
+        let mut passes: Vec<Pass<'_, '_, '_>> = items
+            .iter()
+            .zip(&ctxs)
+            .zip(scratches.iter_mut())
+            .map(|((&(msg, features), ctx), scratch)| self.begin(msg, features, ctx, scratch))
+            .collect();
+        self.run(&mut passes, false);
+        passes.into_iter().map(|p| self.finish(p)).collect()
+    }
+
     fn pass(
         &self,
         msg: &Message<'_>,
@@ -137,6 +180,21 @@ impl Rules {
         scratch: &mut Scratch,
         all: bool,
     ) -> Outcome {
+        let ctx = EvalCtx::with_origin(msg, features, &self.origin);
+        let mut passes = [self.begin(msg, features, &ctx, scratch)];
+        self.run(&mut passes, all);
+        let [pass] = passes;
+        self.finish(pass)
+    }
+
+    /// A pass over `msg` with nothing run yet.
+    fn begin<'p, 'a, 'm>(
+        &'p self,
+        msg: &'p Message<'m>,
+        features: &'p Features,
+        ctx: &'p EvalCtx<'a, 'm>,
+        scratch: &'p mut Scratch,
+    ) -> Pass<'p, 'a, 'm> {
         let n = self.rules.len();
         scratch.values.clear();
         scratch.values.resize(n, 0.0);
@@ -145,39 +203,60 @@ impl Rules {
         scratch.ready = [false; 4];
         scratch.gate_counts.clear();
         scratch.hcands.clear();
-        let mut stack = std::mem::take(&mut scratch.stack);
-        stack.clear();
-        let ctx = EvalCtx::with_origin(msg, features, &self.origin);
-        let mut pass = Pass {
+        Pass {
             rules: self,
             msg,
             features,
-            ctx: &ctx,
+            ctx,
             budget: Budget::new(FALLBACK_RUNS),
             headers: (0..self.header_keys.len()).map(|_| None).collect(),
             scratch,
+        }
+    }
+
+    /// Runs the rules on each pass, rule by rule: the roots (with what
+    /// they read) or, with `all`, every rule; then what DNS answers may
+    /// need. Each message's rules run in the same order whatever the
+    /// number of passes, so its outcome does not depend on the others.
+    fn run(&self, passes: &mut [Pass<'_, '_, '_>], all: bool) {
+        let Some(first) = passes.first_mut() else {
+            return;
+        };
+        let mut stack = std::mem::take(&mut first.scratch.stack);
+        stack.clear();
+        let mut each = |ri: u32| {
+            for pass in passes.iter_mut() {
+                pass.value(ri, &mut stack);
+            }
         };
         if all {
-            for ri in 0..n as u32 {
-                pass.value(ri, &mut stack);
+            for ri in 0..self.rules.len() as u32 {
+                each(ri);
             }
         } else {
             for &ri in &self.roots {
-                pass.value(ri, &mut stack);
+                each(ri);
             }
             // What the metas that DNS answers can change read must be
             // known when `resolve` runs them again.
             for &ri in &self.dns_metas {
                 if let Kind::Meta { deps, .. } = &self.rules[ri as usize].kind {
                     for &d in deps.iter().flatten() {
-                        pass.value(d, &mut stack);
+                        each(d);
                     }
                 }
             }
         }
+        if let Some(first) = passes.first_mut() {
+            first.scratch.stack = stack;
+        }
+    }
+
+    /// The outcome of a pass that has run.
+    fn finish(&self, pass: Pass<'_, '_, '_>) -> Outcome {
+        let (msg, features, ctx) = (pass.msg, pass.features, pass.ctx);
         let exhausted = pass.budget.exhausted;
-        drop(pass);
-        scratch.stack = stack;
+        let scratch = pass.scratch;
         let dns = (!self.dns.is_empty()).then(|| {
             let (untrusted, last_external, first_trusted) = ctx.blocklist_ips();
             let hosts: Vec<String> = features.uris.iter().filter_map(uri_host).collect();
