@@ -819,6 +819,27 @@ void lf_scanner_free(lf_scanner *scanner);
 lf_status lf_scanner_scan(lf_scanner *scanner, const uint8_t *data, size_t len, const lf_envelope *env, lf_report **out);
 
 /**
+ * Scans `count` inputs as `lf_scanner_scan` scans each: input `i` is
+ * `lens[i]` bytes at `datas[i]` (NULL only when `lens[i]` is 0), with
+ * the envelope `envs[i]`, or none when `envs` or `envs[i]` is NULL.
+ *
+ * The reports are those `lf_scanner_scan` would give one input at a time,
+ * but the spam rules run on the messages of a batch together, rule by
+ * rule, which with large rule sets (the stock SpamAssassin rules) takes
+ * about a quarter off the CPU time per message. Use it where messages can
+ * wait for each other: a queue, a mailbox, a corpus. The scanner keeps a
+ * rendered view per message of a batch (64 at most) between calls.
+ *
+ * On success `out[i]` is a new report for input `i`, owned by the caller,
+ * to be freed with `lf_report_free`; on failure every `out[i]` is NULL.
+ * `scanner` must not be NULL; `datas`, `lens` and `out` may be NULL only
+ * when `count` is 0, and otherwise point to `count` elements. `scanner`
+ * must not be used by another thread during the call; the inputs and
+ * envelopes are only read.
+ */
+lf_status lf_scanner_scan_many(lf_scanner *scanner, const uint8_t *const *datas, const size_t *lens, const lf_envelope *const *envs, size_t count, lf_report **out);
+
+/**
  * `lf_scanner_scan` with a scanner made for this one call: simpler, and
  * thread-safe (any number of threads may call it on one engine), at the
  * cost of scratch buffers allocated anew each time.

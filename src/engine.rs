@@ -442,13 +442,19 @@ impl Scanner {
     /// rendered view per message of a batch, so its memory grows with the
     /// batch, not with `inputs`.
     pub fn scan_many(&mut self, inputs: &[&[u8]]) -> Vec<Report> {
+        let inputs: Vec<(&[u8], bool)> = inputs.iter().map(|&d| (d, looks_like_mail(d))).collect();
+        self.scan_batch(&inputs)
+    }
+
+    /// [`Scanner::scan_many`] where each input says whether it is mail
+    /// (scanned as [`Scanner::scan_message`] scans) or a file.
+    pub(crate) fn scan_batch(&mut self, inputs: &[(&[u8], bool)]) -> Vec<Report> {
         let mut reports = Vec::with_capacity(inputs.len());
         let mut mail = Vec::new();
         for chunk in inputs.chunks(BATCH) {
-            let first = reports.len();
             mail.clear();
-            for &data in chunk {
-                if looks_like_mail(data) {
+            for &(data, is_mail) in chunk {
+                if is_mail {
                     let mut job = self.job();
                     self.message(&mut job, data, 0);
                     mail.push((reports.len(), data));
@@ -462,7 +468,6 @@ impl Scanner {
             for (&(i, _), v) in mail.iter().zip(verdicts) {
                 reports[i].spam = v;
             }
-            debug_assert!(reports.len() == first + chunk.len());
         }
         reports
     }

@@ -950,3 +950,129 @@ fn dns_txt_queries_through_the_c_abi() {
     lf_scanner_free(sc);
     lf_engine_unref(e);
 }
+
+/// `lf_scanner_scan_many` gives each input the report `lf_scanner_scan`
+/// gives it alone: mail with and without envelopes (some entries NULL),
+/// an mbox-style message, EICAR bare and in a message, GTUBE, text and an
+/// empty input, more than one batch of them. Bad arguments leave every
+/// output NULL.
+#[test]
+fn scan_many_gives_the_reports_of_one_at_a_time() {
+    let e = engine();
+    let mut env = ptr::null_mut();
+    assert_eq!(lf_envelope_new(&mut env), LF_OK);
+    assert_eq!(
+        lf_envelope_set_client_ip(env, c"203.0.113.9".as_ptr()),
+        LF_OK
+    );
+    assert_eq!(lf_envelope_set_helo(env, c"zombie.example".as_ptr()), LF_OK);
+    let mbox = format!("From sender@example.com Mon Mar  1 10:00:00 2004\r\n{CLEAN}");
+    let kinds: Vec<Vec<u8>> = vec![
+        CLEAN.into(),
+        gtube_message().into(),
+        eicar_message().into(),
+        eicar().into(),
+        mbox.into(),
+        b"plain text, not mail\n".to_vec(),
+        Vec::new(),
+    ];
+    let inputs: Vec<&[u8]> = (0..150)
+        .map(|i| kinds[i % kinds.len()].as_slice())
+        .collect();
+    let envs: Vec<*const lf_envelope> = (0..inputs.len())
+        .map(|i| {
+            if i % 3 == 0 {
+                env.cast_const()
+            } else {
+                ptr::null()
+            }
+        })
+        .collect();
+    let expected: Vec<Seen> = inputs
+        .iter()
+        .zip(&envs)
+        .map(|(d, &v)| scan(e, d, v))
+        .collect();
+
+    let mut sc = ptr::null_mut();
+    assert_eq!(lf_scanner_new(e, &mut sc), LF_OK);
+    let datas: Vec<*const u8> = inputs.iter().map(|d| d.as_ptr()).collect();
+    let lens: Vec<usize> = inputs.iter().map(|d| d.len()).collect();
+    let mut out = vec![ptr::null_mut(); inputs.len()];
+    let n = inputs.len();
+    assert_eq!(
+        lf_scanner_scan_many(
+            sc,
+            datas.as_ptr(),
+            lens.as_ptr(),
+            envs.as_ptr(),
+            n,
+            out.as_mut_ptr()
+        ),
+        LF_OK
+    );
+    let got: Vec<Seen> = out.iter().map(|&r| seen(r)).collect();
+    out.iter().for_each(|&r| lf_report_free(r));
+    assert_eq!(got, expected);
+    let found = |v: lf_verdict| got.iter().filter(|s| s.verdict == v).count();
+    assert!(found(lf_verdict::LF_VERDICT_VIRUS) > 0 && found(lf_verdict::LF_VERDICT_SPAM) > 0);
+
+    // Without envelopes (NULL array), the same as lf_scanner_scan without.
+    let plain: Vec<Seen> = inputs.iter().map(|d| scan(e, d, ptr::null())).collect();
+    assert_eq!(
+        lf_scanner_scan_many(
+            sc,
+            datas.as_ptr(),
+            lens.as_ptr(),
+            ptr::null(),
+            n,
+            out.as_mut_ptr()
+        ),
+        LF_OK
+    );
+    let got: Vec<Seen> = out.iter().map(|&r| seen(r)).collect();
+    out.iter().for_each(|&r| lf_report_free(r));
+    assert_eq!(got, plain);
+
+    // Nothing to scan is fine; a NULL data with a length fails, and every
+    // output is NULL then.
+    assert_eq!(
+        lf_scanner_scan_many(
+            sc,
+            ptr::null(),
+            ptr::null(),
+            ptr::null(),
+            0,
+            ptr::null_mut()
+        ),
+        LF_OK
+    );
+    let mut bad = datas.clone();
+    bad[7] = ptr::null();
+    assert_eq!(
+        lf_scanner_scan_many(
+            sc,
+            bad.as_ptr(),
+            lens.as_ptr(),
+            ptr::null(),
+            n,
+            out.as_mut_ptr()
+        ),
+        LF_ERR_NULL
+    );
+    assert!(out.iter().all(|r| r.is_null()));
+    assert_eq!(
+        lf_scanner_scan_many(
+            sc,
+            datas.as_ptr(),
+            lens.as_ptr(),
+            ptr::null(),
+            n,
+            ptr::null_mut()
+        ),
+        LF_ERR_NULL
+    );
+    lf_scanner_free(sc);
+    lf_envelope_free(env);
+    lf_engine_unref(e);
+}

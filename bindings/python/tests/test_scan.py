@@ -121,6 +121,24 @@ def test_scanner_reuse(engine: libfilter.Engine) -> None:
     assert sc.closed
 
 
+def test_scan_many_gives_the_reports_of_scan(engine: libfilter.Engine) -> None:
+    msgs: list[bytes | bytearray] = [
+        CLEAN,
+        with_attachment(eicar()),
+        with_body(gtube()),
+        eicar(),
+        b"",
+        bytearray(CLEAN),
+    ]
+    batch = msgs * 25
+    with engine.scanner() as sc:
+        got = sc.scan_many(batch)
+        assert got == [sc.scan(m) for m in batch]
+        assert sc.scan_many([]) == []
+    verdicts = {r.verdict for r in got}
+    assert Verdict.SPAM in verdicts and Verdict.VIRUS in verdicts
+
+
 MARKER = b"libfilter python binding: attachment marker 7f3a\n"
 NDB_WORD = b"PY-BINDING-NDB-MARKER"
 RULES = r"""

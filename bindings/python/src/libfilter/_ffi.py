@@ -136,6 +136,10 @@ FUNCTIONS: dict[str, tuple[Any, list[Any]]] = {
     "lf_scanner_new": (_status, [_p, _out_p]),
     "lf_scanner_free": (None, [_p]),
     "lf_scanner_scan": (_status, [_p, c_void_p, c_size_t, _p, _out_p]),
+    "lf_scanner_scan_many": (
+        _status,
+        [_p, POINTER(c_void_p), POINTER(c_size_t), POINTER(c_void_p), c_size_t, _out_p],
+    ),
     # report
     "lf_report_free": (None, [_p]),
     "lf_report_verdict": (_status, [_p, POINTER(c_int)]),
