@@ -89,6 +89,10 @@ const TINY: usize = 5;
 /// batch keeps its rendered view meanwhile.
 pub const BATCH: usize = 64;
 
+/// Past the first message of a batch, a message larger than this does not
+/// leave its rendered view's buffers behind in the scanner.
+const KEEP_BATCH_BUFFERS: usize = 256 << 10;
+
 /// Builds an [`Engine`] from database files, bytes and settings.
 pub struct EngineBuilder {
     loader: Loader,
@@ -494,7 +498,7 @@ impl Scanner {
         }
         let items: Vec<(&Message<'_>, &Features)> = msgs.iter().zip(&self.features).collect();
         let outcomes = rules.check_many(&items, &mut self.rule_scratch);
-        outcomes
+        let verdicts = outcomes
             .into_iter()
             .zip(&self.features)
             .map(|(outcome, features)| {
@@ -502,7 +506,21 @@ impl Scanner {
                 v.bayes = features.bayes;
                 Some(v)
             })
-            .collect()
+            .collect();
+        // Each view and rule scratch keeps its buffers for the next
+        // message, sized for the largest it has held. The first does so
+        // as a scanner of one message at a time does; the others let go
+        // of what a large message made them hold, so a scanner that once
+        // saw a batch of large messages does not keep 64 times their size.
+        for (i, data) in datas.iter().enumerate().skip(1) {
+            if data.len() > KEEP_BATCH_BUFFERS {
+                self.features[i] = Features::default();
+                if let Some(scratch) = self.rule_scratch.get_mut(i) {
+                    *scratch = RuleScratch::default();
+                }
+            }
+        }
+        verdicts
     }
 
     /// Finishes a report's DNS blocklist tests with the A records that
@@ -923,6 +941,27 @@ pub fn looks_like_mail(data: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batch_lets_go_of_large_messages_buffers() {
+        let small = b"From: a@b\r\nTo: c@d\r\nSubject: hi\r\n\r\nhello\r\n".to_vec();
+        let mut large = b"From: a@b\r\nTo: c@d\r\nSubject: big\r\n\r\n".to_vec();
+        while large.len() <= KEEP_BATCH_BUFFERS {
+            large.extend_from_slice(b"a line of plain words in a large message\r\n");
+        }
+        let engine = EngineBuilder::new().build();
+        let mut scanner = engine.scanner();
+        let reports = scanner.scan_many(&[&large, &small, &large]);
+        assert_eq!(reports.len(), 3);
+        assert!(reports.iter().all(|r| r.spam.is_some()));
+        let held = |s: &Scanner, i: usize| s.features[i].body.buf.capacity();
+        // The first view keeps its buffers, as a scanner of one message
+        // does; the large third lets go of its; the small second keeps.
+        assert!(held(&scanner, 0) > 0);
+        assert!(held(&scanner, 1) > 0);
+        assert_eq!(held(&scanner, 2), 0);
+        assert_eq!(scanner.scan_many(&[&small, &large])[1], reports[2]);
+    }
 
     #[test]
     fn mail_is_told_from_files() {
