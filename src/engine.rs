@@ -441,10 +441,9 @@ impl Scanner {
     /// message, so each rule's compiled data is read from memory once per
     /// batch. With the stock SpamAssassin rules that takes about a quarter
     /// off the time per message, with the embedded default rules an
-    /// eighth. The
-    /// inputs are taken [`BATCH`] at a time, and the scanner keeps one
-    /// rendered view per message of a batch, so its memory grows with the
-    /// batch, not with `inputs`.
+    /// eighth. The inputs are taken [`BATCH`] at a time, and the scanner
+    /// keeps one rendered view per message of a batch, so its memory grows
+    /// with the batch, not with `inputs`.
     pub fn scan_many(&mut self, inputs: &[&[u8]]) -> Vec<Report> {
         let inputs: Vec<(&[u8], bool)> = inputs.iter().map(|&d| (d, looks_like_mail(d))).collect();
         self.scan_batch(&inputs)

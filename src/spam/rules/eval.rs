@@ -23,10 +23,10 @@
 //! rules a message runs about a thousand, whose compiled regexes and lazy
 //! DFA states are spread over the 200 MB the rules take, far more than the
 //! caches hold; going rule by rule reads each rule's data once per batch
-//! instead of once per message. On the
-//! stock rules and the public corpus, batches of 64 took about a quarter
-//! off the rules' CPU time. Each message still runs its rules in the same
-//! order with its own budget, so its outcome is the one `check` gives it.
+//! instead of once per message. On the stock rules and the public corpus,
+//! batches of 64 took about a quarter off the rules' CPU time. Each
+//! message still runs its rules in the same order with its own budget, so
+//! its outcome is the one `check` gives it.
 //!
 //! Hit counting follows SpamAssassin's `got_hit`: a rule counts one hit and
 //! adds its score once, unless it has `tflags multiple`, in which case every
