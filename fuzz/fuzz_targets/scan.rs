@@ -2,7 +2,9 @@
 //! The whole scanner on arbitrary input: mail or file, with small limits so
 //! that every limit path is reachable. Checks that a scan never panics, that
 //! the same scanner gives the same report twice (scratch reuse leaks no
-//! state), and that the report never names a location twice for one name.
+//! state), that the report never names a location twice for one name, and
+//! that scanning the pieces of the input between 0xFE bytes together
+//! (`Scanner::scan_many`) gives each piece the report it gets alone.
 
 use std::sync::{Arc, OnceLock};
 
@@ -42,6 +44,13 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let first = scanner.scan(data);
     let again = scanner.scan(data);
     assert_eq!(first, again, "a reused scanner changed its answer");
+    let pieces: Vec<&[u8]> = data.split(|&b| b == 0xFE).take(8).collect();
+    let alone: Vec<_> = pieces.iter().map(|p| scanner.scan(p)).collect();
+    assert_eq!(
+        scanner.scan_many(&pieces),
+        alone,
+        "a batch changed an answer"
+    );
     for (i, d) in first.detections.iter().enumerate() {
         assert!(
             !first.detections[..i]
