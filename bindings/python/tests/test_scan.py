@@ -135,6 +135,7 @@ def test_scan_many_gives_the_reports_of_scan(engine: libfilter.Engine) -> None:
         got = sc.scan_many(batch)
         assert got == [sc.scan(m) for m in batch]
         assert sc.scan_many([]) == []
+    assert engine.scan_many(iter(batch)) == got
     verdicts = {r.verdict for r in got}
     assert Verdict.SPAM in verdicts and Verdict.VIRUS in verdicts
 
