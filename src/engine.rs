@@ -476,22 +476,23 @@ impl Scanner {
     /// (scanned as [`Scanner::scan_message`] scans) or a file.
     pub(crate) fn scan_batch(&mut self, inputs: &[(&[u8], bool)]) -> Vec<Report> {
         let mut reports = Vec::with_capacity(inputs.len());
-        let mut mail = Vec::new();
+        // The chunk's messages, and where their reports are.
+        let (mut datas, mut at) = (Vec::new(), Vec::new());
         for chunk in inputs.chunks(BATCH) {
-            mail.clear();
+            datas.clear();
+            at.clear();
             for &(data, is_mail) in chunk {
                 if is_mail {
                     let mut job = self.job();
                     self.message(&mut job, data, 0);
-                    mail.push((reports.len(), data));
+                    datas.push(data);
+                    at.push(reports.len());
                     reports.push(job.report);
                 } else {
                     reports.push(self.scan_file(data));
                 }
             }
-            let datas: Vec<&[u8]> = mail.iter().map(|&(_, d)| d).collect();
-            let verdicts = self.spam(&datas);
-            for (&(i, _), v) in mail.iter().zip(verdicts) {
+            for (&i, v) in at.iter().zip(self.spam(&datas)) {
                 reports[i].spam = v;
             }
         }

@@ -1000,39 +1000,23 @@ fn scan_many_gives_the_reports_of_one_at_a_time() {
     let lens: Vec<usize> = inputs.iter().map(|d| d.len()).collect();
     let mut out = vec![ptr::null_mut(); inputs.len()];
     let n = inputs.len();
-    assert_eq!(
-        lf_scanner_scan_many(
-            sc,
-            datas.as_ptr(),
-            lens.as_ptr(),
-            envs.as_ptr(),
-            n,
-            out.as_mut_ptr()
-        ),
-        LF_OK
-    );
-    let got: Vec<Seen> = out.iter().map(|&r| seen(r)).collect();
-    out.iter().for_each(|&r| lf_report_free(r));
+    // One batch call, every report read and freed.
+    let mut many = |envs: *const *const lf_envelope| -> Vec<Seen> {
+        let status =
+            lf_scanner_scan_many(sc, datas.as_ptr(), lens.as_ptr(), envs, n, out.as_mut_ptr());
+        assert_eq!(status, LF_OK);
+        let got = out.iter().map(|&r| seen(r)).collect();
+        out.iter().for_each(|&r| lf_report_free(r));
+        got
+    };
+    let got = many(envs.as_ptr());
     assert_eq!(got, expected);
     let found = |v: lf_verdict| got.iter().filter(|s| s.verdict == v).count();
     assert!(found(lf_verdict::LF_VERDICT_VIRUS) > 0 && found(lf_verdict::LF_VERDICT_SPAM) > 0);
 
     // Without envelopes (NULL array), the same as lf_scanner_scan without.
     let plain: Vec<Seen> = inputs.iter().map(|d| scan(e, d, ptr::null())).collect();
-    assert_eq!(
-        lf_scanner_scan_many(
-            sc,
-            datas.as_ptr(),
-            lens.as_ptr(),
-            ptr::null(),
-            n,
-            out.as_mut_ptr()
-        ),
-        LF_OK
-    );
-    let got: Vec<Seen> = out.iter().map(|&r| seen(r)).collect();
-    out.iter().for_each(|&r| lf_report_free(r));
-    assert_eq!(got, plain);
+    assert_eq!(many(ptr::null()), plain);
 
     // Nothing to scan is fine; a NULL data with a length fails, and every
     // output is NULL then.

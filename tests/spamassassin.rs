@@ -219,6 +219,21 @@ fn agrees_with_spamassassin() {
     );
 }
 
+/// The tdata messages and every tenth message of the public corpus,
+/// starting at its `first`.
+fn tdata_and_a_tenth(first: usize) -> Vec<PathBuf> {
+    let labels = root().join("../shared/corpus/spamassassin/labels.tsv");
+    let corpus: Vec<PathBuf> = std::fs::read_to_string(&labels)
+        .expect("labels.tsv")
+        .lines()
+        .filter_map(|l| l.split('\t').nth(1))
+        .skip(first)
+        .step_by(10)
+        .map(|p| labels.parent().unwrap().join(p))
+        .collect();
+    messages().into_iter().chain(corpus).collect()
+}
+
 /// `check` runs a sub-rule only when a meta reads it; `check_all` runs
 /// every rule. Same score, same rules shown, and every sub-rule `check`
 /// reports is one `check_all` reports with the same value, on the tdata
@@ -229,15 +244,7 @@ fn lazy_check_agrees_with_running_everything() {
         return;
     }
     let rules = stock_rules();
-    let labels = root().join("../shared/corpus/spamassassin/labels.tsv");
-    let corpus: Vec<PathBuf> = std::fs::read_to_string(&labels)
-        .expect("labels.tsv")
-        .lines()
-        .filter_map(|l| l.split('\t').nth(1))
-        .step_by(10)
-        .map(|p| labels.parent().unwrap().join(p))
-        .collect();
-    let files: Vec<PathBuf> = messages().into_iter().chain(corpus).collect();
+    let files = tdata_and_a_tenth(0);
     assert!(files.len() > 700, "found {} messages", files.len());
     let mut features = Features::default();
     let (mut lazy, mut all) = (Scratch::default(), Scratch::default());
@@ -272,16 +279,7 @@ fn batched_check_agrees_with_one_at_a_time() {
         return;
     }
     let rules = stock_rules();
-    let labels = root().join("../shared/corpus/spamassassin/labels.tsv");
-    let corpus: Vec<PathBuf> = std::fs::read_to_string(&labels)
-        .expect("labels.tsv")
-        .lines()
-        .filter_map(|l| l.split('\t').nth(1))
-        .skip(5)
-        .step_by(10)
-        .map(|p| labels.parent().unwrap().join(p))
-        .collect();
-    let files: Vec<PathBuf> = messages().into_iter().chain(corpus).collect();
+    let files = tdata_and_a_tenth(5);
     assert!(files.len() > 700, "found {} messages", files.len());
     let datas: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(f).unwrap()).collect();
     let limits = filter::Limits::default();

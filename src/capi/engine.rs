@@ -1,6 +1,7 @@
 //! `lf_engine` (reference counted), `lf_scanner`, `lf_envelope` and the
 //! one-shot scan.
 
+use std::borrow::Cow;
 use std::ffi::c_char;
 use std::sync::Arc;
 
@@ -279,6 +280,18 @@ pub extern "C" fn lf_scanner_free(scanner: *mut lf_scanner) {
     })
 }
 
+/// The bytes to scan for `data` with an optional envelope, and whether
+/// they are scanned as mail: the prelude goes only in front of a buffer
+/// that already looks like mail (a bare file is scanned as a file), and
+/// such a buffer is scanned as mail with it.
+pub(crate) fn prepared<'d>(data: &'d [u8], env: Option<&Envelope>) -> (Cow<'d, [u8]>, bool) {
+    let mail = crate::engine::looks_like_mail(data);
+    match env {
+        Some(env) if !env.is_empty() && mail => (Cow::Owned(env.prepend(data)), true),
+        _ => (Cow::Borrowed(data), mail),
+    }
+}
+
 /// Scans `data` with an optional envelope: the shared part of the
 /// one-shot scans and the session.
 pub(crate) fn scan_with(
@@ -286,13 +299,9 @@ pub(crate) fn scan_with(
     data: &[u8],
     env: Option<&Envelope>,
 ) -> crate::Report {
-    match env {
-        // The prelude makes any buffer look like mail: add it only to a
-        // buffer that already is one, so a bare file is scanned as a file.
-        Some(env) if !env.is_empty() && crate::engine::looks_like_mail(data) => {
-            scanner.scan_message(&env.prepend(data))
-        }
-        _ => scanner.scan(data),
+    match prepared(data, env) {
+        (input, true) => scanner.scan_message(&input),
+        (input, false) => scanner.scan_file(&input),
     }
 }
 
@@ -389,7 +398,7 @@ pub extern "C" fn lf_scanner_scan_many(
         // SAFETY: `envs` is NULL or valid for `count` reads.
         let envs = (!envs.is_null()).then(|| unsafe { std::slice::from_raw_parts(envs, count) });
         // Each input, and whether it is scanned as mail.
-        let mut inputs: Vec<(std::borrow::Cow<'_, [u8]>, bool)> = Vec::with_capacity(count);
+        let mut inputs: Vec<(Cow<'_, [u8]>, bool)> = Vec::with_capacity(count);
         for i in 0..count {
             // SAFETY: `datas[i]` is valid for `lens[i]` bytes, as documented.
             let data = unsafe { bytes(datas[i], lens[i], "datas[i]") }?;
@@ -397,14 +406,7 @@ pub extern "C" fn lf_scanner_scan_many(
             let env = envs
                 .and_then(|e| unsafe { e[i].as_ref() })
                 .map(|e| &e.inner);
-            let mail = crate::engine::looks_like_mail(data);
-            inputs.push(match env {
-                // As `scan_with`: the prelude only in front of mail.
-                Some(env) if !env.is_empty() && mail => {
-                    (std::borrow::Cow::Owned(env.prepend(data)), true)
-                }
-                _ => (std::borrow::Cow::Borrowed(data), mail),
-            });
+            inputs.push(prepared(data, env));
         }
         let refs: Vec<(&[u8], bool)> = inputs.iter().map(|(d, m)| (d.as_ref(), *m)).collect();
         let reports = s.inner.scan_batch(&refs);
