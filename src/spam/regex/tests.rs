@@ -370,6 +370,46 @@ fn required_literal_shapes() {
     }
 }
 
+#[test]
+fn look_alike_words_with_vanishing_letters_are_not_always_candidates() {
+    // SpamAssassin's FUZZY_* shape: every tag once or twice, separators
+    // between, and tags whose punctuation spellings (`!` for i, `@` for c)
+    // leave nothing in a skeleton, so that `pr` alone is certain there.
+    let tag = |t: &str| format!("(?:{t}|\\xd1\\x80){{1,2}}");
+    let word = ["[pP]", "[rR]", "[iIl|!1y?]", "[cCk@]", "[eE3]", "[sSz]"]
+        .map(tag)
+        .join(r"\W{0,2}");
+    let mut b = SetBuilder::lines();
+    b.add(&format!("(?!price){word}"), "i").unwrap();
+    let set = b.build();
+    assert_eq!(set.always_candidates(), 0);
+    for (line, want) in [
+        ("p.r.!.c.e.s", true),
+        ("ppr|ces now", true),
+        ("PR!!@3S", true),
+        ("cheap PRYCES", true),
+        ("nothing to see in this line", false),
+        ("a paragraph of ordinary words", false),
+    ] {
+        let buf = format!("{line}\n");
+        let mut pairs = Vec::new();
+        set.candidate_lines(
+            buf.as_bytes(),
+            &[(0, line.len() as u32)],
+            &mut pairs,
+            &mut SetScratch::default(),
+        );
+        assert_eq!(!pairs.is_empty(), want, "{line}: {pairs:?}");
+        if want {
+            assert_eq!(
+                set.count(0, line.as_bytes(), 1, &mut Budget::new(10)),
+                1,
+                "{line}"
+            );
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Property tests
 
@@ -757,6 +797,30 @@ proptest! {
         }
     }
 
+    /// Runs of classes and optional parts whose cross product outgrows a
+    /// set, so that the long strings of a run are kept and only the short
+    /// ones grow on: still sound.
+    #[test]
+    fn prefilter_is_sound_on_large_products(
+        parts in prop::collection::vec(prop_oneof![
+            Just("[abcdefgh]"), Just("[abcdefgh]?"), Just("[ab]{1,2}"), Just("[cd]{0,2}"),
+            Just("x?"), Just("ab"), Just(r"\W?"), Just("[efgh][abcd]"), Just("(?:a|bcd)"),
+            Just("(?:ef|gabc|h)"),
+        ], 3..8),
+        t in "[abcdefghx .]{0,40}",
+    ) {
+        let p = parts.concat();
+        let mut b = SetBuilder::new();
+        let Ok((id, _)) = b.add(&p, "") else { return Ok(()) };
+        let set = b.build();
+        let mut cands = Vec::new();
+        set.candidates(t.as_bytes(), &mut cands);
+        let mut budget = Budget::new(10);
+        if set.count(id, t.as_bytes(), 1, &mut budget) > 0 {
+            prop_assert_eq!(cands, vec![id], "{}", p);
+        }
+    }
+
     /// The count gate's count against a naive one: the most disjoint
     /// occurrences of the words (compared ASCII case-insensitively),
     /// worked out by trying, at each position, both skipping it and
@@ -996,24 +1060,36 @@ proptest! {
     /// the word a candidate on that line.
     #[test]
     fn skeleton_prefilter_keeps_gapped_words(
-        word in prop::collection::vec((0usize..4, 0usize..3, 0usize..5), 3..7),
+        word in prop::collection::vec((0usize..6, 0usize..3, 0usize..5, any::<bool>()), 3..7),
         gap in prop_oneof![Just(r"[_\W]{0,3}"), Just(r"[-\s_]?"), Just(r"\W{0,2}")],
+        // SpamAssassin's `post P2`: every tag once or twice.
+        twice in any::<bool>(),
         pre in "[a-z ]{0,6}",
         post in "[a-z .]{0,6}",
     ) {
-        const TAGS: [&str; 4] = [r"(?:[aA@4]|\xd0\xb0)", r"(?:[pP]|\xd1\x80)", r"(?:[lL1|]|&\#108;)", r"(?:[eE3]|\xc3\xa9)"];
-        const SPELL: [&[&str]; 4] = [&["a", "@", "4"], &["p", "P", "p"], &["l", "1", "|"], &["e", "3", "E"]];
+        const TAGS: [&str; 6] = [
+            r"(?:[aA@4]|\xd0\xb0)", r"(?:[pP]|\xd1\x80)", r"(?:[lL1|]|&\#108;)",
+            r"(?:[eE3]|\xc3\xa9)", r"(?:[iIl|!1y?]|\xc3\xac)", r"(?:[cCk@]|\xd1\x81)",
+        ];
+        const SPELL: [&[&str]; 6] = [
+            &["a", "@", "4"], &["p", "P", "p"], &["l", "1", "|"], &["e", "3", "E"],
+            &["i", "!", "?"], &["c", "@", "k"],
+        ];
         const SEP: [&str; 5] = ["", " ", "_", "-", "."];
-        let p: Vec<&str> = word.iter().map(|&(t, _, _)| TAGS[t]).collect();
+        let rep = if twice { "{1,2}" } else { "" };
+        let p: Vec<String> = word.iter().map(|&(t, _, _, _)| format!("{}{rep}", TAGS[t])).collect();
         let mut b = SetBuilder::lines();
         let Ok((id, _)) = b.add(&p.join(gap), "i") else { return Ok(()) };
         let set = b.build();
         let mut line = pre.clone();
-        for (i, &(t, sp, sep)) in word.iter().enumerate() {
+        for (i, &(t, sp, sep, double)) in word.iter().enumerate() {
             if i > 0 {
                 line.push_str(SEP[sep]);
             }
             line.push_str(SPELL[t][sp]);
+            if twice && double {
+                line.push_str(SPELL[t][(sp + 1) % 3]);
+            }
         }
         line.push_str(&post);
         let mut budget = Budget::new(10);
