@@ -1506,7 +1506,11 @@ int main(int argc, char **argv)
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_reload_signal;
-    sa.sa_flags = SA_RESTART;
+    /* SA_NODEFER: without it the kernel blocks SIGHUP in this thread while
+     * the handler runs, and a SIGHUP arriving in that window goes to the
+     * one thread that still takes it, libmilter's, which stops the milter.
+     * The handler only writes a byte, so running it nested is harmless. */
+    sa.sa_flags = SA_RESTART | SA_NODEFER;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGHUP, &sa, NULL);
     sigaction(SIGUSR1, &sa, NULL);
