@@ -248,11 +248,33 @@ fn exact_info(e: Lits) -> Info {
     }
 }
 
-fn union(a: Option<Lits>, b: Option<Lits>) -> Option<Lits> {
-    let mut a = a?;
-    a.extend(b?);
-    let a = norm(a);
-    (a.len() <= MAX_SET).then_some(a)
+/// The union of sets added one at a time, as the sets of an
+/// alternation's branches: unknown (`None`) as soon as one of them is, or
+/// once the union outgrows [`MAX_SET`]. Normalised only when it grows past
+/// the bound and at the end, not on every branch.
+struct Union(Option<Lits>);
+
+impl Union {
+    fn new() -> Union {
+        Union(Some(Vec::new()))
+    }
+
+    fn add(&mut self, b: Option<&Lits>) {
+        let Some(a) = &mut self.0 else { return };
+        let Some(b) = b else {
+            self.0 = None;
+            return;
+        };
+        a.extend(b.iter().cloned());
+        if a.len() > MAX_SET {
+            let n = norm(std::mem::take(a));
+            self.0 = (n.len() <= MAX_SET).then_some(n);
+        }
+    }
+
+    fn finish(self) -> Option<Lits> {
+        self.0.map(norm)
+    }
 }
 
 /// What is known about `h`, or with `leaf`, about `h` with every leaf
@@ -441,10 +463,10 @@ fn info(h: &Hir, depth: u32, leaf: Option<&dyn Fn(&Hir) -> Hir>) -> Info {
             }
         }
         HirKind::Alternation(subs) => {
-            let mut exact: Option<Lits> = Some(Vec::new());
+            let mut exact = Union::new();
             let mut best: Option<Lits> = Some(Vec::new());
-            let mut pre: Option<Lits> = Some(Vec::new());
-            let mut suf: Option<Lits> = Some(Vec::new());
+            let mut pre = Union::new();
+            let mut suf = Union::new();
             let mut live = 0;
             for s in subs {
                 let i = info(s, depth + 1, leaf);
@@ -453,18 +475,19 @@ fn info(h: &Hir, depth: u32, leaf: Option<&dyn Fn(&Hir) -> Hir>) -> Info {
                     continue;
                 }
                 live += 1;
-                pre = union(pre, i.pre().cloned());
-                suf = union(suf, i.suf().cloned());
+                pre.add(i.pre());
+                suf.add(i.suf());
                 let b = better(i.best, i.exact.as_ref().filter(|e| usable(e)).cloned());
                 match (&mut best, b) {
                     (Some(acc), Some(b)) => acc.extend(b),
                     _ => best = None,
                 }
-                exact = union(exact, i.exact);
+                exact.add(i.exact.as_ref());
             }
             if live == 0 {
                 return never();
             }
+            let (exact, pre, suf) = (exact.finish(), pre.finish(), suf.finish());
             let best = best.map(norm).filter(usable);
             let best = better(best, exact.as_ref().filter(|e| usable(e)).cloned());
             if exact.is_some() {
