@@ -1115,14 +1115,19 @@ impl Prefilter {
         if !self.cond.is_empty() {
             let odd = &mut scratch.odd;
             odd.clear();
+            // What running a pattern on each odd line would read, counting
+            // each call as ODD_LINE_COST bytes more.
+            let mut cost = 0;
             for (i, &(s, e)) in lines.iter().enumerate() {
                 if !is_plain(&text[s as usize..e as usize]) {
                     odd.push(i as u32);
+                    cost += (e - s) as usize + ODD_LINE_COST;
                 }
             }
-            if odd.len() > ODD_LINES {
-                // Many lines that are not plain: run the patterns on every
-                // line (or once over the whole text).
+            if cost > text.len() {
+                // Lines that are not plain make up most of the text: run
+                // the patterns on every line (or once over the whole
+                // text).
                 for &id in &self.cond {
                     out.push(Candidate::whole(id, ALL_LINES));
                 }
@@ -1222,9 +1227,17 @@ impl Candidate {
 /// [`Prefilter::candidate_lines`].
 pub const ALL_LINES: u32 = u32::MAX;
 
-/// With more lines that are not plain than this, the plain-text-only
-/// patterns are candidates on every line.
-const ODD_LINES: usize = 4;
+/// What one call of a pattern on a line costs beyond reading it, in bytes
+/// read. When the lines that are not plain, each counted this much more,
+/// add up to more than the text, the plain-text-only patterns are
+/// candidates on every line (one pass over the whole text each) rather
+/// than on each of those lines. A fixed count of four such lines took the
+/// whole-text pass on many a message with a few typographic quotes or a
+/// signature in Latin-1. Callgrind, stock rules, 404 corpus messages,
+/// instructions per message less the engine build: 6.34 million with four
+/// lines, 6.15 with 16, 6.08 with 64, 6.13 with this bound, which unlike a
+/// fixed count keeps a text of many short odd lines to one pass each.
+const ODD_LINE_COST: usize = 64;
 
 /// Reusable buffers for the prefilter.
 #[derive(Debug, Default, Clone)]
