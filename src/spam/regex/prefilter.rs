@@ -1099,8 +1099,10 @@ impl Prefilter {
     /// match inside line `line` (an index into `lines`, each a `start..end`
     /// range of `text`, in increasing order and not overlapping), because
     /// one of its required strings lies wholly inside that line. A pattern
-    /// with no required set gets the single line [`ALL_LINES`]. A pattern
-    /// not named with a line cannot match inside it.
+    /// with no required set gets the single line [`ALL_LINES`], and so does
+    /// a plain-text-only one when most of the text is not plain; such a
+    /// pattern is named with no other line. A
+    /// pattern not named with a line cannot match inside it.
     pub fn candidate_lines(
         &self,
         text: &[u8],
@@ -1183,6 +1185,24 @@ impl Prefilter {
                 out[w] = c;
                 w += 1;
             }
+        }
+        out.truncate(w);
+        // A pattern named with every line has no line of its own: the
+        // places found on a line need not bound a plain-text-only
+        // pattern's matches there when the line is not plain.
+        let mut w = start;
+        let mut r = start;
+        while r < out.len() {
+            let id = out[r].id;
+            let end = r + out[r..].partition_point(|c| c.id == id);
+            if out[end - 1].line == ALL_LINES {
+                out[w] = out[end - 1];
+                w += 1;
+            } else {
+                out.copy_within(r..end, w);
+                w += end - r;
+            }
+            r = end;
         }
         out.truncate(w);
     }
