@@ -439,13 +439,7 @@ fn info(h: &Hir, depth: u32, leaf: Option<&dyn Fn(&Hir) -> Hir>) -> Info {
                 run = i.suf.unwrap_or_else(empty);
             }
             let ended = closed.is_empty();
-            if ended {
-                if usable(&run) {
-                    best = better(best, Some(run.clone()));
-                }
-            } else {
-                best = better(best, only_usable(Some(with_closed(&closed, run.clone()))));
-            }
+            best = better(best, only_usable(Some(with_closed(&closed, run.clone()))));
             if all_exact {
                 return Info {
                     exact: Some(run),
@@ -1174,35 +1168,29 @@ impl Prefilter {
             (scratch.skel, scratch.spans) = (skel, spans);
         }
         out[start..].sort_unstable();
-        // One per pattern and line: the earliest end, the latest start.
+        // One per pattern and line: the earliest end, the latest start. A
+        // pattern named with every line (sorted last among its own) keeps
+        // no line of its own: the places found on a line need not bound a
+        // plain-text-only pattern's matches there when the line is not
+        // plain.
         let mut w = start;
+        let mut own = start; // where the current pattern's candidates begin
         for r in start..out.len() {
             let c = out[r];
-            if w > start && (out[w - 1].id, out[w - 1].line) == (c.id, c.line) {
-                let prev = &mut out[w - 1];
-                prev.last_start = prev.last_start.max(c.last_start);
+            if w > start && out[w - 1].id == c.id {
+                if out[w - 1].line == c.line {
+                    let prev = &mut out[w - 1];
+                    prev.last_start = prev.last_start.max(c.last_start);
+                    continue;
+                }
             } else {
-                out[w] = c;
-                w += 1;
+                own = w;
             }
-        }
-        out.truncate(w);
-        // A pattern named with every line has no line of its own: the
-        // places found on a line need not bound a plain-text-only
-        // pattern's matches there when the line is not plain.
-        let mut w = start;
-        let mut r = start;
-        while r < out.len() {
-            let id = out[r].id;
-            let end = r + out[r..].partition_point(|c| c.id == id);
-            if out[end - 1].line == ALL_LINES {
-                out[w] = out[end - 1];
-                w += 1;
-            } else {
-                out.copy_within(r..end, w);
-                w += end - r;
+            if c.line == ALL_LINES {
+                w = own;
             }
-            r = end;
+            out[w] = c;
+            w += 1;
         }
         out.truncate(w);
     }

@@ -413,6 +413,26 @@ fn look_alike_words_with_vanishing_letters_are_not_always_candidates() {
 // ---------------------------------------------------------------------------
 // Property tests
 
+/// Pattern `p` alone in a set: whenever it matches `t`, it is `t`'s one
+/// candidate.
+fn sole_pattern_is_a_candidate_where_it_matches(
+    p: &str,
+    f: &str,
+    t: &str,
+) -> Result<(), TestCaseError> {
+    let mut b = SetBuilder::new();
+    let Ok((id, _)) = b.add(p, f) else {
+        return Ok(());
+    };
+    let set = b.build();
+    let mut cands = Vec::new();
+    set.candidates(t.as_bytes(), &mut cands);
+    if set.count(id, t.as_bytes(), 1, &mut Budget::new(10)) > 0 {
+        prop_assert_eq!(cands, vec![id], "{}", p);
+    }
+    Ok(())
+}
+
 /// Small random Perl patterns over a small alphabet.
 fn pattern() -> impl Strategy<Value = String> {
     let leaf = prop_oneof![
@@ -785,16 +805,7 @@ proptest! {
         f in flags(),
         t in "[abcxyAB \n]{0,40}",
     ) {
-        let p = words.join(sep);
-        let mut b = SetBuilder::new();
-        let Ok((id, _)) = b.add(&p, f) else { return Ok(()) };
-        let set = b.build();
-        let mut cands = Vec::new();
-        set.candidates(t.as_bytes(), &mut cands);
-        let mut budget = Budget::new(10);
-        if set.count(id, t.as_bytes(), 1, &mut budget) > 0 {
-            prop_assert_eq!(cands, vec![id], "{}", p);
-        }
+        sole_pattern_is_a_candidate_where_it_matches(&words.join(sep), f, &t)?;
     }
 
     /// Runs of classes and optional parts whose cross product outgrows a
@@ -809,16 +820,7 @@ proptest! {
         ], 3..8),
         t in "[abcdefghx .]{0,40}",
     ) {
-        let p = parts.concat();
-        let mut b = SetBuilder::new();
-        let Ok((id, _)) = b.add(&p, "") else { return Ok(()) };
-        let set = b.build();
-        let mut cands = Vec::new();
-        set.candidates(t.as_bytes(), &mut cands);
-        let mut budget = Budget::new(10);
-        if set.count(id, t.as_bytes(), 1, &mut budget) > 0 {
-            prop_assert_eq!(cands, vec![id], "{}", p);
-        }
+        sole_pattern_is_a_candidate_where_it_matches(&parts.concat(), "", &t)?;
     }
 
     /// The count gate's count against a naive one: the most disjoint
