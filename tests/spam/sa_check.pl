@@ -6,7 +6,7 @@
 # process loads the rules once and checks every file, so this runs at the
 # speed of one spamd child.
 #
-# Used by tests/spamassassin.rs and scripts/bench-spamassassin.sh.
+# Used by tests/spamassassin.rs and scripts/bench-spamassassin.py.
 use strict;
 use warnings;
 use Mail::SpamAssassin;
