@@ -13,7 +13,8 @@
 //! Anchored at one position, the same DFA follows one attempt. Its states
 //! are the prefixes of the pattern the text can reach from there. They
 //! recur from message to message and stay cached, and most attempts die
-//! within a byte or two. `Starts` tries each position in turn. On the
+//! within a byte or two. `Starts` tries each position in turn, skipping
+//! those whose first two bytes no attempt can read (see `pairs`). On the
 //! form lines that pass a pattern's [`CountGate`](super::prefilter::CountGate),
 //! this costs about a third less than the unanchored search.
 //!
@@ -56,6 +57,74 @@ type MakeCache =
 pub(crate) struct Starts {
     dfa: DFA,
     caches: Pool<Cache, MakeCache>,
+    /// Bit `a << 8 | b` of 65,536: whether an attempt can read the two
+    /// bytes `a b` without dying, whatever byte stands before it (see
+    /// `pairs`). `None` when the DFA could not tell.
+    pairs: Option<Box<[u64; 1024]>>,
+}
+
+/// Which first two bytes an attempt can read without dying, from any of
+/// the anchored start states (they differ only by the byte before the
+/// attempt, for `\b` and `^`): an attempt whose first two bytes are not
+/// in the table dies there without a match, so it need not be made. A
+/// match state after the first byte (an empty match) or a state the DFA
+/// quits on keeps the whole row, so such attempts are made and answer
+/// as before. The stock rules' form patterns have words starting with
+/// most letters, but few first pairs of letters: skipping the other
+/// positions took about a third off their time over the public corpus
+/// (380 to 250 ms, the same verdicts on all 6,046 messages).
+///
+/// Computed once, with a cache of its own, over the byte classes (one
+/// byte stands for each class, the DFA cannot tell its members apart).
+fn pairs(dfa: &DFA) -> Option<Box<[u64; 1024]>> {
+    let mut cache = dfa.create_cache();
+    let mut starts = Vec::new();
+    for behind in std::iter::once(None).chain((0..=255).map(Some)) {
+        let config = start::Config::new()
+            .anchored(Anchored::Yes)
+            .look_behind(behind);
+        let sid = dfa.start_state(&mut cache, &config).ok()?;
+        if !starts.contains(&sid) {
+            starts.push(sid);
+        }
+    }
+    let classes = dfa.byte_classes();
+    let reps: Vec<u8> = classes
+        .representatives(..)
+        .filter_map(|u| u.as_u8())
+        .collect();
+    let mut members = vec![Vec::new(); classes.alphabet_len()];
+    for x in 0..=255u8 {
+        members[usize::from(classes.get(x))].push(x);
+    }
+    let mut bits = Box::new([0u64; 1024]);
+    let mut set = |a: u8, b: u8| {
+        for &x in &members[usize::from(classes.get(a))] {
+            for &y in &members[usize::from(classes.get(b))] {
+                let k = usize::from(x) << 8 | usize::from(y);
+                bits[k >> 6] |= 1 << (k & 63);
+            }
+        }
+    };
+    for &sid in &starts {
+        for &a in &reps {
+            let one = dfa.next_state(&mut cache, sid, a).ok()?;
+            if one.is_dead() {
+                continue;
+            }
+            for &b in &reps {
+                let two = if one.is_match() || one.is_quit() {
+                    one
+                } else {
+                    dfa.next_state(&mut cache, one, b).ok()?
+                };
+                if !two.is_dead() {
+                    set(a, b);
+                }
+            }
+        }
+    }
+    Some(bits)
 }
 
 impl std::fmt::Debug for Starts {
@@ -83,6 +152,7 @@ impl Starts {
         let for_caches = dfa.clone();
         let make: MakeCache = Box::new(move || for_caches.create_cache());
         Some(Starts {
+            pairs: pairs(&dfa),
             dfa,
             caches: Pool::new(make),
         })
@@ -104,6 +174,12 @@ impl Starts {
         let mut first = [None::<LazyStateID>; 257];
         let mut clears = cache.clear_count();
         for start in 0..=text.len() {
+            if let (Some(pairs), Some(&[a, b])) = (&self.pairs, text.get(start..start + 2)) {
+                let k = usize::from(a) << 8 | usize::from(b);
+                if pairs[k >> 6] & 1 << (k & 63) == 0 {
+                    continue;
+                }
+            }
             if cache.clear_count() != clears {
                 first = [None; 257];
                 clears = cache.clear_count();
