@@ -52,6 +52,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CORPUS = os.path.join(ROOT, "..", "shared", "corpus", "spamassassin")
+SA_CHECK = ["perl", os.path.join(ROOT, "tests", "spam", "sa_check.pl")]
 
 
 def cpu_of_children():
@@ -74,8 +75,10 @@ def figures(name, verdicts, labels, cpu, wall, load=None, warm_time=None):
     caught = sum(1 for p in spam if verdicts.get(p))
     flagged = sum(1 for p in ham if verdicts.get(p))
     n = len(labels)
-    steady = (n - 1) / max(cpu - load, 1e-9) if load is not None and n > 1 else None
-    warm = n / max(warm_time, 1e-9) if warm_time is not None else None
+    # On a few messages the differences are noise and can be <= 0: no
+    # rate then.
+    steady = (n - 1) / (cpu - load) if load is not None and n > 1 and cpu > load else None
+    warm = n / warm_time if warm_time is not None and warm_time > 0 else None
     show = lambda r: "-" if r is None else f"{r:.1f}"
     print(
         f"{name:<34} {100.0 * caught / max(1, len(spam)):7.2f}% {100.0 * flagged / max(1, len(ham)):7.2f}%"
@@ -132,21 +135,19 @@ def ours(exe, files, extra, repeat=1):
 def spamassassin(files, cache):
     """Verdicts, CPU and wall time of SpamAssassin on `files`, and its
     `warm_cpu`."""
-    check = ["perl", os.path.join(ROOT, "tests/spam/sa_check.pl")]
     # The cache names the messages it holds by a digest of their paths: a
     # cache of other messages (another --limit) is run again.
     digest = hashlib.sha256("\n".join(files).encode()).hexdigest()[:16]
-    meta = []
+    rows = []
     if cache and os.path.exists(cache):
         with open(cache) as f:
             rows = [l.rstrip("\n").split("\t") for l in f]
-        meta = rows.pop(0)
-        cpu, wall = float(meta[1]), float(meta[2])
-        warm = float(meta[3]) if len(meta) > 3 and meta[3] != "None" else None
-    if meta[4:5] != [digest]:
-        out, cpu, wall = run_timed([*check, *files])
+    if rows and rows[0][4:5] == [digest]:
+        cpu, wall, warm = (float(x) for x in rows.pop(0)[1:4])
+    else:
+        out, cpu, wall = run_timed([*SA_CHECK, *files])
         rows = [l.split("\t") for l in out.stdout.decode("utf-8", "replace").splitlines()]
-        warm = warm_cpu(check, files, cpu)
+        warm = warm_cpu(SA_CHECK, files, cpu)
         if cache:
             with open(cache, "w") as f:
                 f.write(f"#cpu\t{cpu}\t{wall}\t{warm}\t{digest}\n")
@@ -207,13 +208,14 @@ def main():
     v, cpu, wall = ours(exe, files, [], r)
     load = least_cpu([*scan, files[0]], r)
     figures("libfilter, default rules", v, labels, cpu, wall, load, warm_cpu(scan, files, cpu, r))
-    stock = [*scan, "--rules", "/etc/spamassassin", "--rules", "/usr/share/spamassassin"]
-    v, cpu, wall = ours(exe, files, stock[3:], r)
+    rules = ["--rules", "/etc/spamassassin", "--rules", "/usr/share/spamassassin"]
+    stock = [*scan, *rules]
+    v, cpu, wall = ours(exe, files, rules, r)
     load = least_cpu([*stock, files[0]], r)
     warm = warm_cpu(stock, files, cpu, r)
     ours_rates = figures("libfilter, stock SA rules", v, labels, cpu, wall, load, warm)
     v, cpu, wall, warm = spamassassin(files, a.sa_cache)
-    sa_load = least_cpu(["perl", os.path.join(ROOT, "tests/spam/sa_check.pl"), files[0]])
+    sa_load = least_cpu([*SA_CHECK, files[0]])
     sa_rates = figures("SpamAssassin 4 (one process)", v, labels, cpu, wall, sa_load, warm)
     if a.spamd:
         v, cpu, wall = spamd(files)

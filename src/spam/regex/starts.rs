@@ -101,8 +101,8 @@ fn pairs(dfa: &DFA) -> Option<Box<[u64; 1024]>> {
     let mut set = |a: u8, b: u8| {
         for &x in &members[usize::from(classes.get(a))] {
             for &y in &members[usize::from(classes.get(b))] {
-                let k = usize::from(x) << 8 | usize::from(y);
-                bits[k >> 6] |= 1 << (k & 63);
+                let (word, bit) = pair_bit(x, y);
+                bits[word] |= bit;
             }
         }
     };
@@ -125,6 +125,12 @@ fn pairs(dfa: &DFA) -> Option<Box<[u64; 1024]>> {
         }
     }
     Some(bits)
+}
+
+/// Where the pair `a b` is in a `pairs` table: its word and bit.
+fn pair_bit(a: u8, b: u8) -> (usize, u64) {
+    let k = usize::from(a) << 8 | usize::from(b);
+    (k >> 6, 1 << (k & 63))
 }
 
 impl std::fmt::Debug for Starts {
@@ -175,8 +181,8 @@ impl Starts {
         let mut clears = cache.clear_count();
         for start in 0..=text.len() {
             if let (Some(pairs), Some(&[a, b])) = (&self.pairs, text.get(start..start + 2)) {
-                let k = usize::from(a) << 8 | usize::from(b);
-                if pairs[k >> 6] & 1 << (k & 63) == 0 {
+                let (word, bit) = pair_bit(a, b);
+                if pairs[word] & bit == 0 {
                     continue;
                 }
             }
