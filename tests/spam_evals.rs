@@ -2698,18 +2698,6 @@ const KNOWN_DIFFERENCES: &[(&str, &str, &str)] = &[
         "two Content-Type fields",
     ),
     ("two_subjects", "__MIME_HTML", "two Content-Type fields"),
-    // Text colour against background colour needs SpamAssassin's
-    // text-style stack, which is not reproduced.
-    (
-        "spam_2/00308.fc90f8aab51648329b9e705c9021b204",
-        "HTML_FONT_LOW_CONTRAST",
-        "colour contrast not computed",
-    ),
-    (
-        "hard_ham/00054.7e71da5e65cb85d5c483c3de59a5d63b",
-        "HTML_FONT_LOW_CONTRAST",
-        "colour contrast not computed",
-    ),
 ];
 
 fn args(a: &[&str]) -> Vec<String> {

@@ -217,7 +217,10 @@ fn html_facts_per_part() {
                 V<b></b>iagra</body></html>\n";
     let (f, _) = build(raw);
     assert_eq!(f.html.parts, 1);
-    let p = &f.html.per_part[0];
+    let part = &f.html.per_part[0];
+    assert_eq!(part.index, 0);
+    assert!(part.text.contains("hiddenViagra"));
+    let p = &part.facts;
     assert!(p.font_low_contrast);
     assert_eq!(p.image_area, 100);
     assert_eq!(p.title, ["T"]);

@@ -221,7 +221,19 @@ pub struct HtmlFacts {
     /// What SpamAssassin's HTML parser reports for each text/html part, in
     /// order: the values its `html_*` evals test (an eval is true when any
     /// part satisfies it). The fields above sum or merge these.
-    pub per_part: Vec<HtmlPart>,
+    pub per_part: Vec<RenderedPart>,
+}
+
+/// One rendered text/html part.
+#[derive(Debug, Clone, Default)]
+pub struct RenderedPart {
+    /// The part's index in [`Message::walk`] order.
+    pub index: usize,
+    /// What SpamAssassin's HTML parser reports about it.
+    pub facts: HtmlPart,
+    /// Its rendered text, invisible text included (SpamAssassin's
+    /// `rendered()`, which `multipart_alternative_difference` compares).
+    pub text: String,
 }
 
 /// The rendered message: header views, body lines, URIs and part facts.
@@ -378,7 +390,11 @@ impl Features {
                     });
                     self.html
                         .add(&p, sc.decoded.len(), r.text.len(), r.invisible.len());
-                    self.html.per_part.push(p);
+                    self.html.per_part.push(RenderedPart {
+                        index: idx,
+                        facts: p,
+                        text: r.text.clone(),
+                    });
                 } else {
                     push_cut(&mut sc.text, &text);
                     push_cut(&mut sc.visible, &text);

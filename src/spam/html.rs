@@ -41,7 +41,7 @@
 //! assert_eq!(r.part.anchor, ["click"]);
 //! ```
 
-use html5gum::{State, Token, Tokenizer};
+use html5gum::{DefaultEmitter, State, Token, Tokenizer};
 
 /// Deepest nesting of styling tags followed; deeper ones are rendered in
 /// the style in force (keeps the work per tag bounded).
@@ -378,7 +378,10 @@ pub fn render(html: &str, out: &mut Rendered) {
         seen_uris: std::collections::HashSet::new(),
         open: [0; TRACKED.len()],
     };
-    let mut tok = Tokenizer::new(src.as_str());
+    // With spans, to tell a comment from a declaration (`<!x>`) and a
+    // processing instruction (`<?x>`), which the tokenizer reports alike.
+    let mut tok =
+        Tokenizer::new_with_emitter(src.as_str(), DefaultEmitter::<usize>::new_with_span());
     let mut pending = String::new();
     let mut start_tags: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
     while let Some(t) = tok.next() {
@@ -440,9 +443,19 @@ pub fn render(html: &str, out: &mut Rendered) {
                 html_tag(&mut st, out, &name, &[], -1);
             }
             Token::Comment(c) => {
-                let c = String::from_utf8_lossy(&c.value);
-                out.part.comment_bytes += c.len();
-                out.part.comment.push(format!("<!--{c}-->"));
+                // HTML::Parser reports `<!x>` as a comment with its text
+                // as written, and `<?x>` or `</ x>` as no comment at all.
+                let written = src.get(c.span.start..c.span.end).unwrap_or("");
+                if !written.starts_with("<!") {
+                    continue;
+                }
+                let text = String::from_utf8_lossy(&c.value);
+                out.part.comment_bytes += text.len();
+                out.part.comment.push(if written.starts_with("<!--") {
+                    format!("<!--{text}-->")
+                } else {
+                    written.to_string()
+                });
             }
             Token::Doctype(_) => {
                 out.part.elements += 1;
@@ -1485,6 +1498,14 @@ mod tests {
         let mut r = Rendered::default();
         render(html, &mut r);
         r
+    }
+
+    #[test]
+    fn comments_are_reported_as_html_parser_reports_them() {
+        let p = r("a<!-- one -->b<!x y>c<?xml version=1?>d</ e>f<!-- open").part;
+        assert_eq!(p.comment, ["<!-- one -->", "<!x y>", "<!-- open-->"]);
+        assert_eq!(r("a<!-- one -->b<!x y>c<?pi>d</ e>f").text, "abcdf");
+        assert_eq!(r("<!doctype html>x").part.comment, Vec::<String>::new());
     }
 
     #[test]

@@ -29,6 +29,7 @@ use super::header::arg_f;
 use super::{Args, EvalCtx};
 use crate::decode::charset;
 use crate::mime::{Decoder, Message, Origin, Part, PartKind};
+use crate::spam::html::{HtmlPart, Rendered, render};
 
 /// The parts SpamAssassin would see, with their indexes.
 fn sa_parts<'a, 'm>(msg: &'a Message<'m>) -> impl Iterator<Item = (usize, &'a Part<'m>)> + 'a {
@@ -604,25 +605,24 @@ fn madiff_uncached(ctx: &EvalCtx<'_, '_>) -> (f64, usize, usize) {
     let mut dec = Decoder::new(&ctx.features.limits);
     for ma in mas {
         // Text leaves anywhere below this alternative, in order: whether
-        // HTML, the text (an HTML part's rendered by the HTML evals'
-        // parse, which the context holds for every MIME leaf), and whether
-        // an HTML part has an image.
+        // HTML, the text (an HTML part's as the features rendered it, or
+        // rendered here for one they did not), and whether an HTML part
+        // has an image.
         let mut below: Vec<(bool, Cow<'_, str>, bool)> = Vec::new();
         for (i, p) in parts
             .iter()
             .filter(|(i, p)| p.kind == PartKind::Leaf && p.is_type("text") && is_below(msg, *i, ma))
         {
             if p.is("text", "html") {
-                below.push(match ctx.html().iter().find(|h| h.index == *i) {
-                    Some(h) => (
-                        true,
-                        Cow::Borrowed(h.stat.rendered.as_str()),
-                        h.stat.inside.contains_key("img"),
-                    ),
+                let has_img = |h: &HtmlPart| h.inside.iter().any(|(t, _)| t == "img");
+                let rendered = &ctx.features.html.per_part;
+                below.push(match rendered.iter().find(|h| h.index == *i) {
+                    Some(h) => (true, Cow::Borrowed(h.text.as_str()), has_img(&h.facts)),
                     None => {
-                        let h = super::html::parse_html(&part_text(msg, p, &mut dec));
-                        let img = h.inside.contains_key("img");
-                        (true, Cow::Owned(h.rendered), img)
+                        let mut r = Rendered::default();
+                        render(&part_text(msg, p, &mut dec), &mut r);
+                        let img = has_img(&r.part);
+                        (true, Cow::Owned(r.text), img)
                     }
                 });
             } else {

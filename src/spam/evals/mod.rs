@@ -36,10 +36,9 @@
 //!   fields SpamAssassin obeys the last one; the MIME walker's primary
 //!   reading (the one used here) obeys the first, as mail clients do.
 //!
-//! The HTML tests parse each text/html part with a small tokenizer of
-//! their own, since SpamAssassin answers them per part; it does not keep
-//! SpamAssassin's colour stack, so `html_test('font_low_contrast')` and
-//! `html_test('font_invalid_color')` never hit.
+//! The HTML tests read what the renderer noticed in each text/html part
+//! while it built the `body` text ([`Features`]), since SpamAssassin
+//! answers them per part from the same pass.
 //!
 //! A message meets about a hundred eval rules, and most of them read the
 //! same few things: the Received chain, the From and To addresses, the
@@ -141,7 +140,6 @@ struct Memo {
     hotmail: OnceCell<(bool, bool)>,
     recipients: OnceCell<(bool, f64)>,
     date_diff: OnceCell<i64>,
-    html: OnceCell<Vec<html::PartHtml>>,
     mime: OnceCell<mime::MimeStats>,
     madiff: OnceCell<(f64, usize, usize)>,
     base64_longest: OnceCell<usize>,
@@ -263,13 +261,6 @@ impl<'a, 'm> EvalCtx<'a, 'm> {
         self.memo
             .envelope_from
             .get_or_init(|| util::envelope_from(self.msg, self.trust()))
-    }
-
-    /// The statistics of every text/html part, with the part indexes.
-    fn html(&self) -> &[html::PartHtml] {
-        self.memo
-            .html
-            .get_or_init(|| html::html_parts(self.msg, &self.features.limits))
     }
 }
 
