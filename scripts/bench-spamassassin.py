@@ -36,6 +36,11 @@ With --repeat N each libfilter run (and each load-time run) is made N
 times and the least CPU time kept: on a shared machine identical runs can
 differ by a third, and the fastest run is the one least disturbed.
 
+Last, it compares the scored rules each engine hit on each message
+(stock rules): how many hits both have, how many only SpamAssassin has
+(its network, Bayes and plugin rules among them) and how many only
+libfilter has.
+
 Needs Debian's spamassassin (and spamc for --spamd), and builds filterscan
 in release mode unless FILTERSCAN names a binary.
 """
@@ -110,7 +115,9 @@ def filterscan_binary():
     return os.path.join(target, "release", "filterscan")
 
 
-def ours(exe, files, extra, repeat=1):
+def ours(exe, files, extra, repeat=1, hits=None):
+    """Verdicts, CPU and wall time of libfilter on `files`; with `hits`, a
+    dict, also the scored rules each message hit."""
     out, cpu, wall = run_timed([exe, "scan", "--json", *extra, *files])
     for _ in range(repeat - 1):
         _, c, w = run_timed([exe, "scan", "--json", *extra, *files])
@@ -127,14 +134,16 @@ def ours(exe, files, extra, repeat=1):
             path = v["path"].split("#")[0]
             spam = v.get("spam") or {}
             verdicts[path] = verdicts.get(path, False) or bool(spam.get("is_spam"))
+            if hits is not None:
+                hits.setdefault(path, set()).update(r["name"] for r in spam.get("symbols", []))
     if not verdicts:
         sys.exit("filterscan produced no verdicts: " + out.stderr.decode()[:500])
     return verdicts, cpu, wall
 
 
-def spamassassin(files, cache):
+def spamassassin(files, cache, hits):
     """Verdicts, CPU and wall time of SpamAssassin on `files`, and its
-    `warm_cpu`."""
+    `warm_cpu`; fills `hits` with the scored rules each message hit."""
     # The cache names the messages it holds by a digest of their paths: a
     # cache of other messages (another --limit) is run again.
     digest = hashlib.sha256("\n".join(files).encode()).hexdigest()[:16]
@@ -152,7 +161,22 @@ def spamassassin(files, cache):
             with open(cache, "w") as f:
                 f.write(f"#cpu\t{cpu}\t{wall}\t{warm}\t{digest}\n")
                 f.writelines("\t".join(r) + "\n" for r in rows)
+    for r in rows:
+        if len(r) >= 3:
+            hits[r[0]] = {t for t in r[2].split(",") if t}
     return {r[0]: float(r[1]) >= 5.0 for r in rows if len(r) >= 2}, cpu, wall, warm
+
+
+def agreement(ours, theirs):
+    """(both, SpamAssassin only, libfilter only): scored rule hits over
+    the messages both engines checked."""
+    both = sa_only = us_only = 0
+    for path, sa in theirs.items():
+        us = ours.get(path, set())
+        both += len(sa & us)
+        sa_only += len(sa - us)
+        us_only += len(us - sa)
+    return both, sa_only, us_only
 
 
 def spamd(files):
@@ -210,11 +234,13 @@ def main():
     figures("libfilter, default rules", v, labels, cpu, wall, load, warm_cpu(scan, files, cpu, r))
     rules = ["--rules", "/etc/spamassassin", "--rules", "/usr/share/spamassassin"]
     stock = [*scan, *rules]
-    v, cpu, wall = ours(exe, files, rules, r)
+    our_hits = {}
+    v, cpu, wall = ours(exe, files, rules, r, our_hits)
     load = least_cpu([*stock, files[0]], r)
     warm = warm_cpu(stock, files, cpu, r)
     ours_rates = figures("libfilter, stock SA rules", v, labels, cpu, wall, load, warm)
-    v, cpu, wall, warm = spamassassin(files, a.sa_cache)
+    sa_hits = {}
+    v, cpu, wall, warm = spamassassin(files, a.sa_cache, sa_hits)
     sa_load = least_cpu([*SA_CHECK, files[0]])
     sa_rates = figures("SpamAssassin 4 (one process)", v, labels, cpu, wall, sa_load, warm)
     if a.spamd:
@@ -223,6 +249,8 @@ def main():
     ratio = lambda o, s: f"{o / s:.0f}x" if o and s else "-"
     print(f"libfilter / SpamAssassin, stock rules, per core: {ratio(ours_rates[0], sa_rates[0])}"
           f" (steady: {ratio(ours_rates[1], sa_rates[1])}, warm: {ratio(ours_rates[2], sa_rates[2])})")
+    both, sa_only, us_only = agreement(our_hits, sa_hits)
+    print(f"scored rule hits, stock rules: {both} both, {sa_only} SpamAssassin only, {us_only} libfilter only")
 
 
 if __name__ == "__main__":
