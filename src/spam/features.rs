@@ -393,7 +393,8 @@ impl Features {
                     self.html.per_part.push(RenderedPart {
                         index: idx,
                         facts: p,
-                        text: r.text.clone(),
+                        // Read above; the next render starts it anew.
+                        text: std::mem::take(&mut r.text),
                     });
                 } else {
                     push_cut(&mut sc.text, &text);

@@ -141,6 +141,18 @@ pub struct HtmlPart {
     pub anchors: Vec<(String, String)>,
 }
 
+impl HtmlPart {
+    /// Opens minus closes of `tag` (lower case) at the end of the
+    /// document, when the part has the tag at all (SpamAssassin's
+    /// `inside`).
+    pub fn open_count(&self, tag: &str) -> Option<i64> {
+        self.inside
+            .binary_search_by(|(t, _)| t.as_str().cmp(tag))
+            .ok()
+            .map(|i| self.inside[i].1)
+    }
+}
+
 /// One rendered text/html part. Reused across calls: [`render`] clears it.
 #[derive(Debug, Clone, Default)]
 pub struct Rendered {

@@ -70,14 +70,6 @@ fn texts<'h>(h: &'h HtmlPart, name: &str) -> &'h [String] {
     }
 }
 
-/// Open minus closed of `tag` in one part, when the part has seen it.
-fn inside(h: &HtmlPart, tag: &str) -> Option<i64> {
-    h.inside
-        .binary_search_by(|(t, _)| t.as_str().cmp(tag))
-        .ok()
-        .map(|i| h.inside[i].1)
-}
-
 /// The statistics of the message's text/html parts, as the renderer kept
 /// them.
 fn stats<'c>(ctx: &'c EvalCtx<'_, '_>) -> impl Iterator<Item = &'c HtmlPart> {
@@ -119,7 +111,7 @@ pub fn html_tag_balance(ctx: &EvalCtx<'_, '_>, args: &Args) -> bool {
     }
     let tag = tag.to_ascii_lowercase();
     stats(ctx)
-        .filter_map(|h| inside(h, &tag))
+        .filter_map(|h| h.open_count(&tag))
         .any(|v| compare(v as f64, expr))
 }
 
@@ -129,8 +121,9 @@ pub fn html_image_only(ctx: &EvalCtx<'_, '_>, args: &Args) -> bool {
     let (Some(min), Some(max)) = (arg_f(args, 0), arg_f(args, 1)) else {
         return false;
     };
-    stats(ctx)
-        .any(|h| inside(h, "img").is_some() && (h.length as f64) > min && (h.length as f64) <= max)
+    stats(ctx).any(|h| {
+        h.open_count("img").is_some() && (h.length as f64) > min && (h.length as f64) <= max
+    })
 }
 
 /// `html_image_ratio(MIN, MAX)`: visible non-space characters per pixel of
@@ -159,7 +152,7 @@ pub fn html_tag_exists(ctx: &EvalCtx<'_, '_>, args: &Args) -> bool {
         return false;
     };
     let tag = tag.to_ascii_lowercase();
-    stats(ctx).any(|h| inside(h, &tag).is_some())
+    stats(ctx).any(|h| h.open_count(&tag).is_some())
 }
 
 /// `html_test(TEST)`: a flag of some HTML part: `html` (there is one),

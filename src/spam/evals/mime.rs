@@ -614,7 +614,7 @@ fn madiff_uncached(ctx: &EvalCtx<'_, '_>) -> (f64, usize, usize) {
             .filter(|(i, p)| p.kind == PartKind::Leaf && p.is_type("text") && is_below(msg, *i, ma))
         {
             if p.is("text", "html") {
-                let has_img = |h: &HtmlPart| h.inside.iter().any(|(t, _)| t == "img");
+                let has_img = |h: &HtmlPart| h.open_count("img").is_some();
                 let rendered = &ctx.features.html.per_part;
                 below.push(match rendered.iter().find(|h| h.index == *i) {
                     Some(h) => (true, Cow::Borrowed(h.text.as_str()), has_img(&h.facts)),

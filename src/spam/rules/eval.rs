@@ -405,8 +405,8 @@ impl Rules {
         out
     }
 
-    /// The outcome of the rules' nonzero values (rule, value), in rule
-    /// order: hits, sub-rules and the score.
+    /// The outcome of the nonzero values (rule, value) of rules that ran,
+    /// in rule order: hits, sub-rules and the score.
     fn summarize(&self, values: &[(u32, f64)], budget_exhausted: bool) -> Outcome {
         let mut out = Outcome {
             budget_exhausted,
@@ -415,9 +415,6 @@ impl Rules {
         for &(i, v) in values {
             let i = i as usize;
             let rule = &self.rules[i];
-            if v == 0.0 || !rule.runs() {
-                continue;
-            }
             if rule.is_subrule() {
                 out.subrules.push(Hit {
                     rule: i as u32,
