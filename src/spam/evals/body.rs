@@ -79,26 +79,57 @@ fn uppercase_uncached(ctx: &EvalCtx<'_, '_>) -> f64 {
     }
     let (mut len, mut lower, mut upper) = (0usize, 0usize, 0usize);
     for line in ctx.features.body.iter() {
+        // Most lines are ASCII without escapes: there the checks below
+        // read bytes, with no copy and no UTF-8 decoding (the same counts).
+        if line.is_ascii() && !line.contains(&0x1b) {
+            if !has_two_words_ascii(line) || looks_base64_pair(line) {
+                continue;
+            }
+            len += line.len();
+            let (l, u) = count_cases(line);
+            lower += l;
+            upper += u;
+            continue;
+        }
         let s = String::from_utf8_lossy(line);
-        if !has_two_words(&s) || looks_base64_pair(&s) {
+        if !has_two_words(&s) || looks_base64_pair(s.as_bytes()) {
             continue;
         }
         let s = strip_iso2022(&s);
         // Bytes, as SpamAssassin counts its UTF-8 body lines; the letters
         // and digits counted are ASCII, so bytes serve for them too.
         len += s.len();
-        for b in s.bytes() {
-            if b.is_ascii_lowercase() || b.is_ascii_digit() {
-                lower += 1;
-            } else if b.is_ascii_uppercase() {
-                upper += 1;
-            }
-        }
+        let (l, u) = count_cases(s.as_bytes());
+        lower += l;
+        upper += u;
     }
     if len < 200 || upper + lower == 0 {
         return 0.0;
     }
     upper as f64 / (upper + lower) as f64 * 100.0
+}
+
+/// ASCII lowercase letters and digits, and capitals, in `b`.
+fn count_cases(b: &[u8]) -> (usize, usize) {
+    b.iter().fold((0, 0), |(l, u), &c| {
+        (
+            l + usize::from(c.is_ascii_lowercase() || c.is_ascii_digit()),
+            u + usize::from(c.is_ascii_uppercase()),
+        )
+    })
+}
+
+/// [`has_two_words`] of an ASCII line: the same whitespace (Unicode's,
+/// which for ASCII is tab to carriage return and space).
+fn has_two_words_ascii(b: &[u8]) -> bool {
+    let ws = |c: &u8| matches!(c, b'\t'..=b'\r' | b' ');
+    match (
+        b.iter().position(|c| !ws(c)),
+        b.iter().rposition(|c| !ws(c)),
+    ) {
+        (Some(s), Some(e)) => b[s..=e].iter().any(ws),
+        _ => false,
+    }
 }
 
 /// `\S\s+\S`.
@@ -108,14 +139,14 @@ fn has_two_words(s: &str) -> bool {
 }
 
 /// `^(?:[A-Za-z0-9+/=]{60,76} ){2}`: two base64 lines joined.
-fn looks_base64_pair(s: &str) -> bool {
+fn looks_base64_pair(s: &[u8]) -> bool {
     let mut rest = s;
     for _ in 0..2 {
         let n = rest
-            .bytes()
+            .iter()
             .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
             .count();
-        if !(60..=76).contains(&n) || rest.as_bytes().get(n) != Some(&b' ') {
+        if !(60..=76).contains(&n) || rest.get(n) != Some(&b' ') {
             return false;
         }
         rest = &rest[n + 1..];
@@ -257,4 +288,19 @@ pub fn check_body_8bits(_: &EvalCtx<'_, '_>, _: &Args) -> bool {
 /// `check_language`: false under the default `ok_languages all`.
 pub fn check_language(_: &EvalCtx<'_, '_>, _: &Args) -> bool {
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The byte check of an ASCII line agrees with the UTF-8 one
+        /// (vertical tab and form feed among the whitespace).
+        #[test]
+        fn ascii_checks_agree(line in "[ \t\x0b\x0c\r\naB1+/=.]{0,200}") {
+            prop_assert_eq!(has_two_words_ascii(line.as_bytes()), has_two_words(&line));
+        }
+    }
 }
