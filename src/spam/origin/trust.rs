@@ -1,7 +1,6 @@
 //! The trust boundary: which hops were written by our own (or trusted)
 //! servers, and which by whoever connected to them.
 
-use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use super::net::{NetError, NetList, is_private};
@@ -160,33 +159,30 @@ impl Relay {
     /// the fields written as `!` (so an address-literal HELO reads
     /// `!192.0.2.1!`).
     pub fn write_sa(&self, out: &mut String) {
-        let f = |s: &str| -> String {
-            s.chars()
-                .map(|c| {
-                    if c.is_whitespace()
-                        || matches!(c, '\0' | '#' | '[' | ']' | '(' | ')' | '<' | '>' | '|')
-                    {
-                        '!'
-                    } else {
-                        c
-                    }
-                })
-                .collect()
+        // Each value as SpamAssassin writes it: white space and the
+        // characters that delimit the fields become `!`.
+        let odd = |c: char| {
+            c.is_whitespace() || matches!(c, '\0' | '#' | '[' | ']' | '(' | ')' | '<' | '>' | '|')
         };
-        let _ = write!(
-            out,
-            "[ ip={} rdns={} helo={} by={} ident={} envfrom={} intl={} id={} auth={} msa={} ]",
-            f(&self.ip),
-            f(&self.rdns),
-            f(&self.helo),
-            f(&self.by),
-            f(&self.ident),
-            f(self.envfrom.as_deref().unwrap_or("")),
-            u8::from(self.internal),
-            f(&self.id),
-            f(&self.auth),
-            u8::from(self.msa),
-        );
+        let mut field = |key: &str, v: &str| {
+            out.push_str(key);
+            if v.contains(odd) {
+                out.extend(v.chars().map(|c| if odd(c) { '!' } else { c }));
+            } else {
+                out.push_str(v);
+            }
+        };
+        field("[ ip=", &self.ip);
+        field(" rdns=", &self.rdns);
+        field(" helo=", &self.helo);
+        field(" by=", &self.by);
+        field(" ident=", &self.ident);
+        field(" envfrom=", self.envfrom.as_deref().unwrap_or(""));
+        field(" intl=", if self.internal { "1" } else { "0" });
+        field(" id=", &self.id);
+        field(" auth=", &self.auth);
+        field(" msa=", if self.msa { "1" } else { "0" });
+        out.push_str(" ]");
     }
 }
 
