@@ -80,7 +80,8 @@ fn uppercase_uncached(ctx: &EvalCtx<'_, '_>) -> f64 {
     let (mut len, mut lower, mut upper) = (0usize, 0usize, 0usize);
     for line in ctx.features.body.iter() {
         // Most lines are ASCII without escapes: there the checks below
-        // read bytes, with no copy and no UTF-8 decoding (the same counts).
+        // read bytes, without validating UTF-8, trimming Unicode white
+        // space or walking chars (the same counts).
         if line.is_ascii() && !line.contains(&0x1b) {
             if !has_two_words_ascii(line) || looks_base64_pair(line) {
                 continue;
