@@ -144,6 +144,7 @@ struct Memo {
     madiff: OnceCell<(f64, usize, usize)>,
     base64_longest: OnceCell<usize>,
     uppercase: OnceCell<f64>,
+    fields: OnceCell<crate::spam::features::DecodedFields>,
 }
 
 impl<'a, 'm> EvalCtx<'a, 'm> {
@@ -187,6 +188,13 @@ impl<'a, 'm> EvalCtx<'a, 'm> {
             R::External => 3,
         };
         self.memo.relays[slot].get_or_init(|| self.origin().chain.pseudo_header(which))
+    }
+
+    /// The top-level header fields, decoded once for the header rules.
+    pub(crate) fn decoded_fields(&self) -> &crate::spam::features::DecodedFields {
+        self.memo
+            .fields
+            .get_or_init(|| crate::spam::features::DecodedFields::new(self.msg))
     }
 
     /// SpamAssassin's `get(NAME)` of the top-level header (see

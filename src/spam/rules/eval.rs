@@ -866,9 +866,13 @@ fn header_value<'c>(
         // One value, no trailing newline, present even when empty.
         return Some(Cow::Borrowed(ctx.relays_header(which).as_bytes()));
     }
+    let one = |name: &str| match ctx.decoded_fields().header(msg, name, mods) {
+        Some(v) => v,
+        None => features.header(msg, name, mods),
+    };
     match target {
-        HeaderTarget::All => features.header(msg, "ALL", mods),
-        HeaderTarget::ToCc => features.header(msg, "ToCc", mods),
+        HeaderTarget::All => one("ALL"),
+        HeaderTarget::ToCc => one("ToCc"),
         HeaderTarget::EnvelopeFrom => {
             // As for the relay pseudo-headers: SpamAssassin's envelope
             // sender, with the rule set's trust boundary, from the context.
@@ -876,12 +880,12 @@ fn header_value<'c>(
             (!e.is_empty()).then_some(Cow::Borrowed(e.as_bytes()))
         }
         HeaderTarget::MessageId => features.header(msg, "MESSAGEID", mods),
-        HeaderTarget::Named(names) if names.len() == 1 => features.header(msg, &names[0], mods),
+        HeaderTarget::Named(names) if names.len() == 1 => one(&names[0]),
         HeaderTarget::Named(names) => {
             buf.clear();
             let mut any = false;
             for n in names {
-                if let Some(v) = features.header(msg, n, mods) {
+                if let Some(v) = one(n) {
                     if any && !buf.ends_with(b"\n") {
                         buf.push(b'\n');
                     }
