@@ -1167,7 +1167,7 @@ impl Prefilter {
             }
             (scratch.skel, scratch.spans) = (skel, spans);
         }
-        out[start..].sort_unstable();
+        sort_by_pattern(&mut out[start..], self.n, scratch);
         // One per pattern and line: the earliest end, the latest start. A
         // pattern named with every line (sorted last among its own) keeps
         // no line of its own: the places found on a line need not bound a
@@ -1193,6 +1193,43 @@ impl Prefilter {
             w += 1;
         }
         out.truncate(w);
+    }
+}
+
+/// Sorts candidates of patterns below `n` as `sort_unstable` would: by
+/// pattern first, with a counting pass (the candidates of a body text are a
+/// few hundred, over a thousand patterns), then each pattern's few by line
+/// and places, when they are not in order already (the automata report a
+/// pattern's strings in the order of their ends, so mostly they are).
+fn sort_by_pattern(c: &mut [Candidate], n: usize, scratch: &mut Scratch) {
+    let (counts, tmp) = (&mut scratch.counts, &mut scratch.sorted);
+    counts.clear();
+    counts.resize(n + 1, 0);
+    for x in c.iter() {
+        match counts.get_mut(x.id as usize + 1) {
+            Some(k) => *k += 1,
+            // Not a pattern of this set: leave it to a comparison sort.
+            None => return c.sort_unstable(),
+        }
+    }
+    for i in 1..counts.len() {
+        counts[i] += counts[i - 1];
+    }
+    tmp.clear();
+    tmp.extend_from_slice(c);
+    for x in tmp.iter() {
+        let at = &mut counts[x.id as usize];
+        c[*at as usize] = *x;
+        *at += 1;
+    }
+    // `counts[id]` is now where pattern `id + 1`'s candidates start.
+    let mut from = 0;
+    for &end in counts.iter().take(n) {
+        let run = &mut c[from..end as usize];
+        if !run.is_sorted() {
+            run.sort_unstable();
+        }
+        from = end as usize;
     }
 }
 
@@ -1259,4 +1296,45 @@ pub struct Scratch {
     folded: Vec<u8>,
     skel: Vec<u8>,
     spans: Vec<(u32, u32)>,
+    /// Candidates per pattern, and a copy of the candidates, for
+    /// `sort_by_pattern`.
+    counts: Vec<u32>,
+    sorted: Vec<Candidate>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The counting sort orders candidates exactly as a comparison
+        /// sort does, patterns out of range included, with the scratch
+        /// reused across calls.
+        #[test]
+        fn sort_by_pattern_is_a_sort(
+            lists in prop::collection::vec(
+                prop::collection::vec((0u32..12, 0u32..5, 0u32..4, 0u32..4), 0..40),
+                1..4,
+            ),
+            n in 0usize..14,
+        ) {
+            let mut scratch = Scratch::default();
+            for list in lists {
+                let mut c: Vec<Candidate> = list
+                    .iter()
+                    .map(|&(id, line, first_end, last_start)| Candidate {
+                        id,
+                        line: if line == 4 { ALL_LINES } else { line },
+                        first_end,
+                        last_start,
+                    })
+                    .collect();
+                let mut want = c.clone();
+                want.sort_unstable();
+                sort_by_pattern(&mut c, n, &mut scratch);
+                prop_assert_eq!(c, want);
+            }
+        }
+    }
 }
