@@ -74,6 +74,7 @@ pub mod lead;
 pub mod perl;
 pub mod possessive;
 pub mod prefilter;
+pub mod sieve;
 pub mod split;
 pub mod starts;
 
@@ -185,12 +186,25 @@ fn parse_native(s: &str) -> Result<regex_syntax::hir::Hir, RegexError> {
 
 /// Compiles a native syntax tree: bytes, the size limits above.
 fn native_from_hir(hir: &regex_syntax::hir::Hir) -> Result<Native, RegexError> {
-    let config = regex_automata::meta::Config::new()
+    native_with(hir, None)
+}
+
+/// [`native_from_hir`], with a prefilter of the caller's in place of the
+/// one the regex crate would find (which must then be sound: every match
+/// starts where it finds a candidate).
+fn native_with(
+    hir: &regex_syntax::hir::Hir,
+    pre: Option<regex_automata::util::prefilter::Prefilter>,
+) -> Result<Native, RegexError> {
+    let mut config = regex_automata::meta::Config::new()
         .nfa_size_limit(Some(SIZE_LIMIT))
         .onepass_size_limit(Some(SIZE_LIMIT))
         .hybrid_cache_capacity(DFA_SIZE_LIMIT)
         .dfa_size_limit(Some(DFA_SIZE_LIMIT))
         .utf8_empty(false);
+    if pre.is_some() {
+        config = config.prefilter(pre);
+    }
     regex_automata::meta::Builder::new()
         .configure(config)
         .build_from_hir(hir)
@@ -217,6 +231,16 @@ fn native_from_hir(hir: &regex_syntax::hir::Hir) -> Result<Native, RegexError> {
 /// search; one call per text saves a third of the time of the
 /// literal-less body rules.
 fn whole_from_hir(hir: &regex_syntax::hir::Hir, same: Option<&Native>) -> Option<Native> {
+    match whole_hir(hir) {
+        Some(h) => native_from_hir(&h).ok(),
+        // The pattern as it stands: its regex, when compiled already.
+        None => same.cloned().or_else(|| native_from_hir(hir).ok()),
+    }
+}
+
+/// The syntax of [`whole_from_hir`]'s regex, or `None` when that is `hir`
+/// as it stands.
+fn whole_hir(hir: &regex_syntax::hir::Hir) -> Option<regex_syntax::hir::Hir> {
     use regex_syntax::hir::{Capture, Hir, HirKind, Look, Repetition};
     /// The rewritten node, or `None` when it holds no start-of-text or
     /// end-of-text assertion (then it stays as it is, uncopied).
@@ -247,11 +271,7 @@ fn whole_from_hir(hir: &regex_syntax::hir::Hir, same: Option<&Native>) -> Option
             HirKind::Alternation(v) => Hir::alternation(v.iter().map(or_same).collect()),
         })
     }
-    match lines(hir) {
-        Some(h) => native_from_hir(&h).ok(),
-        // The pattern as it stands: its regex, when compiled already.
-        None => same.cloned().or_else(|| native_from_hir(hir).ok()),
-    }
+    lines(hir)
 }
 
 /// [`whole_from_hir`] of a translated native pattern.
@@ -465,6 +485,7 @@ impl SetBuilder {
     pub fn build(self) -> Set {
         let prefilter = Prefilter::with_required(&self.literals);
         let mut whole: Vec<Option<Whole>> = Vec::new();
+        let mut sieves: Vec<Option<Native>> = Vec::new();
         if let Some(syntax) = &self.syntax {
             for (id, req) in self.literals.iter().enumerate() {
                 if req.strings().is_some() {
@@ -481,6 +502,11 @@ impl SetBuilder {
                 if let Some((hir, exact)) = syntax.get(id as usize)
                     && let Some(re) = whole_from_hir(hir, same)
                 {
+                    let form = whole_hir(hir);
+                    if let Some(sieve) = sieve::sieve(form.as_ref().unwrap_or(hir)) {
+                        sieves.resize_with(id as usize + 1, || None);
+                        sieves[id as usize] = Some(sieve);
+                    }
                     whole.resize_with(id as usize + 1, || None);
                     whole[id as usize] = Some(if *exact {
                         Whole::Exact(re)
@@ -496,6 +522,7 @@ impl SetBuilder {
             gates: self.gates,
             gate_upto: self.gate_strings.iter().map(|(_, g)| g.needs()).collect(),
             whole,
+            sieves,
             reach: self.reach,
         }
     }
@@ -515,6 +542,9 @@ pub struct Set {
     /// Per pattern, its whole-text form (see [`Whole`]); none past the
     /// last pattern that has one.
     whole: Vec<Option<Whole>>,
+    /// Per pattern with a whole-text form, its [`sieve`] when it has one;
+    /// none past the last that has.
+    sieves: Vec<Option<Native>>,
     /// Per pattern, the longest match of the native pattern (or of a
     /// fallback's relaxed pre-check), when it is bounded: see
     /// [`Set::is_match_near`].
@@ -690,6 +720,13 @@ impl Set {
     /// [`SetBuilder::lines`] and a pattern without a required literal.
     pub(crate) fn whole(&self, id: u32) -> Option<&Whole> {
         self.whole.get(id as usize)?.as_ref()
+    }
+
+    /// The [`sieve`] of pattern `id`, which has a whole-text form
+    /// ([`Set::whole`]): where it finds no match in a text, that form
+    /// finds none either, and no line of the text matches the pattern.
+    pub(crate) fn sieve(&self, id: u32) -> Option<&Native> {
+        self.sieves.get(id as usize)?.as_ref()
     }
 
     /// True when some pattern has a whole-text form.

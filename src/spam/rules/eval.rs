@@ -706,6 +706,15 @@ impl<'p> Pass<'p, '_, '_> {
         // the first body line.
         let first = u32::from(target == super::ast::Target::Body && rule.tflags.nosubject);
         let all = these.last().is_some_and(|c| c.line == ALL_LINES);
+        // A pattern run over the whole text: its sieve may tell that no
+        // line holds a match.
+        if all
+            && let Some(sieve) = set.sieve(id)
+            && let Some(&(start, _)) = lines.get(first as usize)
+            && !sieve.is_match(regex_automata::Input::new(&text.buf).range(start as usize..))
+        {
+            return 0;
+        }
         let whole = set.whole(id);
         if let Some(Whole::Exact(re)) = whole
             && sc.single[slot]
