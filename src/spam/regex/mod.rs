@@ -230,9 +230,15 @@ fn native_with(
 /// half a microsecond each on the stock rules, mostly in starting the
 /// search; one call per text saves a third of the time of the
 /// literal-less body rules.
-fn whole_from_hir(hir: &regex_syntax::hir::Hir, same: Option<&Native>) -> Option<Native> {
-    match whole_hir(hir) {
-        Some(h) => native_from_hir(&h).ok(),
+/// `form` is [`whole_hir`] of `hir`, made once by the caller (the sieve
+/// reads it too).
+fn whole_from_hir(
+    hir: &regex_syntax::hir::Hir,
+    form: Option<&regex_syntax::hir::Hir>,
+    same: Option<&Native>,
+) -> Option<Native> {
+    match form {
+        Some(h) => native_from_hir(h).ok(),
         // The pattern as it stands: its regex, when compiled already.
         None => same.cloned().or_else(|| native_from_hir(hir).ok()),
     }
@@ -277,7 +283,8 @@ fn whole_hir(hir: &regex_syntax::hir::Hir) -> Option<regex_syntax::hir::Hir> {
 /// [`whole_from_hir`] of a translated native pattern.
 #[cfg(test)]
 pub(crate) fn whole_text(native: &str) -> Option<Native> {
-    whole_from_hir(&parse_native(native).ok()?, None)
+    let hir = parse_native(native).ok()?;
+    whole_from_hir(&hir, whole_hir(&hir).as_ref(), None)
 }
 
 /// The whole-text form of a literal-less line pattern; see
@@ -499,10 +506,11 @@ impl SetBuilder {
                     Some(Matcher::Fallback(fb)) => fb.relaxed(),
                     _ => None,
                 };
-                if let Some((hir, exact)) = syntax.get(id as usize)
-                    && let Some(re) = whole_from_hir(hir, same)
-                {
-                    let form = whole_hir(hir);
+                let Some((hir, exact)) = syntax.get(id as usize) else {
+                    continue;
+                };
+                let form = whole_hir(hir);
+                if let Some(re) = whole_from_hir(hir, form.as_ref(), same) {
                     if let Some(sieve) = sieve::sieve(form.as_ref().unwrap_or(hir)) {
                         sieves.resize_with(id as usize + 1, || None);
                         sieves[id as usize] = Some(sieve);
