@@ -32,7 +32,11 @@
 //!   (with its literal prefilters) finds where it starts, and the DFA runs
 //!   only from there;
 //! * a piece followed by a backreference reads no further than the last
-//!   place the captured text occurs;
+//!   place the captured text occurs; when the piece ends in a run of
+//!   single bytes and then a bounded stretch (`Subject: [^\n]{0,100}`
+//!   before `\1`), only the captured text's occurrences within that reach
+//!   of the run count, and where there are none the piece is not run at
+//!   all;
 //! * a scan records its DFA state per position; a later scan of the same
 //!   text that reaches one of those positions in the same state has the
 //!   same future, and takes the recorded match ends instead of reading on
@@ -247,6 +251,9 @@ struct DfaCache {
     resets: u64,
     /// The last complete scan of this text, when memoizing.
     memo: Option<Memo>,
+    /// Where the step's [`Window`] run of bytes occurs in this text, once
+    /// a run has needed it.
+    occ: Option<Vec<usize>>,
     /// The scan being recorded.
     rec: Memo,
     /// Start state per kind of previous byte (0: not built).
@@ -752,6 +759,7 @@ enum Step {
     Re {
         dfa: Dfa,
         cap: Option<u32>,
+        window: Option<Window>,
     },
     Look {
         dfa: Dfa,
@@ -851,12 +859,14 @@ impl Split {
                     Item::Re(n) => Step::Re {
                         dfa: Dfa::new(&n, false)?,
                         cap: None,
+                        window: Window::of(&n),
                     },
                     Item::Cap(g, n) => {
                         set.insert(g);
                         Step::Re {
                             dfa: Dfa::new(&n, false)?,
                             cap: Some(g),
+                            window: Window::of(&n),
                         }
                     }
                     Item::Look { neg, body } => Step::Look {
@@ -900,6 +910,24 @@ impl Split {
         })
     }
 
+    /// How many pieces have a [`Window`].
+    #[cfg(test)]
+    pub(crate) fn windows(&self) -> usize {
+        self.seqs
+            .iter()
+            .flatten()
+            .filter(|(s, _)| {
+                matches!(
+                    s,
+                    Step::Re {
+                        window: Some(_),
+                        ..
+                    }
+                )
+            })
+            .count()
+    }
+
     /// Whether `text` has a match, within `work` units (about one per byte
     /// a DFA reads or a backreference compares).
     pub fn is_match(&self, text: &[u8], work: u64) -> Result<bool, SplitError> {
@@ -923,6 +951,7 @@ impl Split {
         let mut work = work;
         for c in caches.iter_mut().flatten() {
             c.memo = None;
+            c.occ = None;
         }
         let mut caps = vec![(0usize, 0usize); self.groups];
         let mut r = Ok(false);
@@ -936,6 +965,139 @@ impl Split {
             p.push(caches);
         }
         (r, budget - work)
+    }
+}
+
+/// Fewest single bytes in a [`Window`]'s run.
+const WINDOW_RUN: usize = 3;
+/// Most bytes a [`Window`] may reach past its run.
+const WINDOW_REACH: u64 = 1024;
+/// Most bytes one of a [`Window`]'s run's pieces may match (a letter under
+/// `/i` matches two).
+const WINDOW_WIDTH: u32 = 2;
+
+/// Where a regular piece can end, when it ends in a run of single bytes
+/// (each from a small set) and then a stretch of bounded length: at most
+/// `reach` bytes after an occurrence of the run. `Subject: [^\n]{0,100}`
+/// ends within 100 bytes after a `Subject: `, so before a backreference
+/// only the captured text's occurrences there matter.
+#[derive(Debug)]
+struct Window {
+    /// Finds the run.
+    run: super::Native,
+    /// The run's length.
+    len: usize,
+    /// The most bytes after the run.
+    reach: usize,
+}
+
+/// The pieces of `n` in sequence, groups opened.
+fn flatten<'n>(n: &'n Node, out: &mut Vec<&'n Node>) {
+    match n {
+        Node::Concat(v) => v.iter().for_each(|c| flatten(c, out)),
+        Node::Group(_, b) => flatten(b, out),
+        _ => out.push(n),
+    }
+}
+
+impl Window {
+    /// The window of piece `n`: its last run of at least [`WINDOW_RUN`]
+    /// narrow single bytes that only a bounded stretch follows.
+    fn of(n: &Node) -> Option<Window> {
+        let narrow =
+            |n: &Node| matches!(n, Node::Class(c) if (1..=WINDOW_WIDTH).contains(&c.len()));
+        let mut items = Vec::new();
+        flatten(n, &mut items);
+        let mut reach = 0u64;
+        let mut i = items.len();
+        while i > 0 {
+            if narrow(items[i - 1]) {
+                let end = i;
+                while i > 0 && narrow(items[i - 1]) {
+                    i -= 1;
+                }
+                if end - i >= WINDOW_RUN {
+                    let run = Node::Concat(items[i..end].iter().map(|&n| n.clone()).collect());
+                    let run = super::native_regex(&super::perl::native(&run).ok()?).ok()?;
+                    return Some(Window {
+                        run,
+                        len: end - i,
+                        reach: usize::try_from(reach).ok()?,
+                    });
+                }
+                reach += (end - i) as u64;
+            } else {
+                reach = reach.saturating_add(items[i - 1].max_len()?);
+                i -= 1;
+            }
+            if reach > WINDOW_REACH {
+                return None;
+            }
+        }
+        None
+    }
+
+    /// Every position where the run occurs in `text`, overlapping ones
+    /// included.
+    fn occurrences(&self, text: &[u8], work: &mut u64) -> Result<Vec<usize>, SplitError> {
+        let cost = text.len() as u64 / 8 + 1;
+        *work = work.checked_sub(cost).ok_or(SplitError::Exhausted)?;
+        let mut out = Vec::new();
+        let mut from = 0;
+        while from <= text.len()
+            && let Some(m) = self
+                .run
+                .find(regex_automata::Input::new(text).range(from..))
+        {
+            *work = work.checked_sub(16).ok_or(SplitError::Exhausted)?;
+            out.push(m.start());
+            from = m.start() + 1;
+        }
+        Ok(out)
+    }
+
+    /// The last position at or after `at` where a match of the piece
+    /// could end with `text[cap]` following: inside the reach of a run
+    /// that occurs at or after `at` (`occ`, from [`Window::occurrences`]).
+    fn last_end(
+        &self,
+        text: &[u8],
+        occ: &[usize],
+        at: usize,
+        cap: (usize, usize),
+        casei: bool,
+        work: &mut u64,
+    ) -> Result<Option<usize>, SplitError> {
+        let w = &text[cap.0..cap.1];
+        let Some(top) = text.len().checked_sub(w.len()) else {
+            return Ok(None);
+        };
+        let from = occ.partition_point(|&p| p < at);
+        for &p in occ[from..].iter().rev() {
+            let lo = p + self.len;
+            let hi = (lo + self.reach).min(top);
+            if lo > hi {
+                continue;
+            }
+            *work = work
+                .checked_sub((hi - lo + 1) as u64)
+                .ok_or(SplitError::Exhausted)?;
+            let Some(&first) = w.first() else {
+                return Ok(Some(hi));
+            };
+            let other = if casei {
+                case_partner(first).unwrap_or(first)
+            } else {
+                first
+            };
+            let found = memchr::memrchr2_iter(first, other, &text[lo..=hi])
+                .map(|i| lo + i)
+                .find(|&x| eq_bytes(&text[x..x + w.len()], w, casei));
+            if found.is_some() {
+                return Ok(found);
+            }
+        }
+        Ok(None)
     }
 }
 
@@ -1065,25 +1227,46 @@ fn go(
             }
             Ok(false)
         }
-        Step::Re { dfa, cap } => {
+        Step::Re { dfa, cap, window } => {
             // Before a backreference: no need to read past the last place
-            // the captured text occurs.
+            // the captured text occurs (within the window's reach of its
+            // run of bytes, when the piece has a window).
             let lazy;
+            let mut held = None;
             let limit = match rest.first().map(|(s, _)| s) {
                 Some(Step::Back { group, casei, .. }) if *cap != Some(*group) => {
-                    let (s, e) = caps[*group as usize];
+                    let cap = caps[*group as usize];
                     let casei = *casei;
-                    lazy = move |work: &mut u64| {
-                        // A scan of the text: charge for it.
-                        let cost = (text.len() - at.min(text.len())) as u64 / 8 + 1;
-                        *work = work.checked_sub(cost).ok_or(SplitError::Exhausted)?;
-                        Ok(last_occurrence(text, at, s, e, casei))
-                    };
-                    Limit::Lazy(&lazy)
+                    match window {
+                        Some(w) => {
+                            let occ = match cache.occ.take() {
+                                Some(o) => o,
+                                None => w.occurrences(text, work)?,
+                            };
+                            let last = w.last_end(text, &occ, at, cap, casei, work)?;
+                            held = Some(occ);
+                            match last {
+                                Some(x) => Limit::Known(x),
+                                None => {
+                                    cache.occ = held;
+                                    return Ok(false);
+                                }
+                            }
+                        }
+                        None => {
+                            lazy = move |work: &mut u64| {
+                                // A scan of the text: charge for it.
+                                let cost = (text.len() - at.min(text.len())) as u64 / 8 + 1;
+                                *work = work.checked_sub(cost).ok_or(SplitError::Exhausted)?;
+                                Ok(last_occurrence(text, at, cap.0, cap.1, casei))
+                            };
+                            Limit::Lazy(&lazy)
+                        }
+                    }
                 }
                 _ => Limit::Known(usize::MAX),
             };
-            dfa.ends(
+            let found = dfa.ends(
                 cache,
                 text,
                 at,
@@ -1101,7 +1284,11 @@ fn go(
                     }
                     go(rest, rest_caches, text, end, caps, work)
                 },
-            )
+            );
+            if held.is_some() {
+                cache.occ = held;
+            }
+            found
         }
         Step::Look { dfa, neg } => {
             let found = dfa.ends(cache, text, at, &mut Scan::plain(), work, |_, _| Ok(true))?;

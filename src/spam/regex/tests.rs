@@ -1531,8 +1531,95 @@ fn small_shape() -> impl Strategy<Value = String> {
         })
 }
 
+/// Patterns where a piece ending in a run of single bytes and a bounded
+/// stretch comes before a backreference (the split engine's window), with
+/// texts made of the run and small pieces.
+fn window_case() -> impl Strategy<Value = (String, Vec<u8>)> {
+    // A run piece and a byte it matches.
+    let byte = prop_oneof![
+        Just(("a", b'a')),
+        Just(("b", b'b')),
+        Just(("A", b'A')),
+        Just((" ", b' ')),
+        Just((r"\n", b'\n')),
+        Just(("[ab]", b'b')),
+        Just((r"\xE9", 0xE9)),
+    ];
+    let run = prop::collection::vec(byte, 3..5);
+    let stretch = prop_oneof![
+        Just(""),
+        Just(".{0,3}"),
+        Just("[ab]?"),
+        Just(r"\s{0,2}b?"),
+        Just("$"),
+        Just(r"\b"),
+        Just("a "),
+    ];
+    let before = prop_oneof![Just(""), Just(".*"), Just(r"(?:[^\n]+\n+)*"), Just(r"\s*"),];
+    let cap = prop_oneof![Just("[ab]+"), Just(r"\w"), Just("[^ ]{1,3}")];
+    let after = prop_oneof![Just(""), Just("c"), Just(r"\b")];
+    // Long fillers: a scan reads 16 bytes before it asks how far to go.
+    let picks = prop::collection::vec(0..11usize, 0..32);
+    (cap, before, run, stretch, after, picks).prop_map(|(g, b, r, k, d, picks)| {
+        let (pieces, sample): (Vec<&str>, Vec<u8>) = r.into_iter().unzip();
+        let pattern = format!("({g}){b}{}{k}\\1{d}", pieces.concat());
+        let small: [&[u8]; 10] = [
+            b"a",
+            b"b",
+            b"ab",
+            b"A",
+            b" ",
+            b"\n",
+            b"c",
+            b"\xE9",
+            b"abababababababababab",
+            b"a b\nab ba\nc a\nb b a",
+        ];
+        let mut text = Vec::new();
+        for i in picks {
+            match small.get(i) {
+                Some(p) => text.extend_from_slice(p),
+                None => text.extend_from_slice(&sample),
+            }
+        }
+        (pattern, text)
+    })
+}
+
+#[test]
+fn windows_are_found_where_expected() {
+    for (p, f, windows) in [
+        (r"(\w+);(?:[^\n]+\n+)*Subject: [^\n]{0,100}\1", "i", 1),
+        (r"(\w+) abc\1", "", 1),
+        // The run is too short, or an unbounded stretch follows it.
+        (r"(\w+)ab\1", "", 0),
+        (r"(\w+)abc.*\1", "", 0),
+        // Wide pieces are not part of a run.
+        (r"(\w+)\w\w\w\1", "", 0),
+    ] {
+        let s = split_of(p, f).unwrap_or_else(|| panic!("{p:?}: not a split shape"));
+        assert_eq!(s.windows(), windows, "{p:?}");
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+    /// A piece with a window before a backreference answers as the
+    /// backtracking engine does.
+    #[test]
+    fn split_windows_agree((p, t) in window_case(), f in flags()) {
+        let Ok((node, _)) = perl::parse(p.as_bytes(), f) else { return Ok(()) };
+        let sp = split::Split::new(&node);
+        prop_assert!(sp.is_some(), "{}", p);
+        let fb = Fallback::new(&node).unwrap();
+        if casei_backref(&node) && !t.is_ascii() {
+            return Ok(());
+        }
+        if let Ok(want) = fb.count(&t, 1) {
+            prop_assert_eq!(sp.unwrap().is_match(&t, u64::MAX), Ok(want == 1), "{} /{} on {:?}", p, f, t);
+        }
+    }
 
     /// Every stock pattern the split engine takes answers yes/no as the
     /// backtracking engine does, on texts made of its own literals and
