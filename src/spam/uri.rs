@@ -842,6 +842,23 @@ const ALNUM: u8 = 8;
 /// that starts the other kinds.
 const LINE_START: u8 = SCSTART;
 
+/// The first position at or after `s` where a match can start, when the
+/// next anchor (`.`, `:` or `@`) at or after `s` is at `anchor`: just past
+/// the last hard stop before the anchor.
+///
+/// A scheme, `www.`, `ftp.` or `mailto:` runs into its anchor without a
+/// break; a mail address reaches its `@`, and a bare domain its first `.`,
+/// through bytes that neither stops. A hard stop stops both (white space,
+/// brackets, quotes, commas, bytes above 0x7F), so nothing that starts
+/// before one reaches the anchor past it.
+fn skip(line: &[u8], s: usize, anchor: usize) -> usize {
+    let hard = |c: u8| cls_end_plusat(c) && c != b'@';
+    line[s..anchor]
+        .iter()
+        .rposition(|&c| hard(c))
+        .map_or(s, |h| s + h + 1)
+}
+
 /// The plain-text URI finder (SpamAssassin's Thunderbird-like pattern).
 /// Holds scratch tables so that scanning allocates nothing in the steady
 /// state.
@@ -851,6 +868,7 @@ pub struct TextUris {
     next_email: Vec<u32>,
     next_plusat: Vec<u32>,
     next_nonhost: Vec<u32>,
+    spans: Vec<(usize, usize, u8)>,
     seen: HashSet<String>,
 }
 
@@ -865,13 +883,38 @@ impl TextUris {
     /// `mailto:`), as SpamAssassin hands them to its canonicaliser. A URI
     /// already seen since the last [`TextUris::reset`] is skipped.
     pub fn scan(&mut self, line: &[u8], out: &mut Vec<String>) {
+        let mut spans = std::mem::take(&mut self.spans);
+        spans.clear();
+        self.spans(line, &mut spans);
+        for &(s, e, kind) in &spans {
+            self.found(&line[s..e], kind, out);
+        }
+        self.spans = spans;
+    }
+
+    /// The matches in `line`, leftmost first, each as (start, end, kind).
+    ///
+    /// Every match holds a `.`, `:` or `@` (an anchor), and only positions
+    /// near the next anchor can start one: see [`TextUris::skip`]. So the
+    /// scan jumps from anchor to anchor and tries only those positions.
+    fn spans(&mut self, line: &[u8], spans: &mut Vec<(usize, usize, u8)>) {
         let n = line.len();
-        self.fill(line);
-        let mut s = 0;
+        let Some(mut anchor) = memchr::memchr3(b'.', b':', b'@', line) else {
+            return;
+        };
+        let mut s = skip(line, 0, anchor);
+        self.fill(line, s);
         while s < n {
+            if s > anchor {
+                match memchr::memchr3(b'.', b':', b'@', &line[s..]) {
+                    Some(i) => anchor = s + i,
+                    None => break,
+                }
+                s = skip(line, s, anchor);
+            }
             match self.try_at(line, s) {
                 Some((end, kind)) => {
-                    self.found(&line[s..end], kind, out);
+                    spans.push((s, end, kind));
                     s = end;
                 }
                 None => s += 1,
@@ -879,9 +922,10 @@ impl TextUris {
         }
     }
 
-    /// For each position, the next position at or after it where each
-    /// scan stops (`n` when none does), in one pass from the end.
-    fn fill(&mut self, line: &[u8]) {
+    /// For each position from `from` on, the next position at or after it
+    /// where each scan stops (`n` when none does), in one pass from the
+    /// end. Positions before `from` are not filled.
+    fn fill(&mut self, line: &[u8], from: usize) {
         let n = line.len();
         let tables = [
             &mut self.next_end,
@@ -894,7 +938,7 @@ impl TextUris {
             v.resize(n + 1, n as u32);
         }
         let mut next = [n as u32; 4];
-        for (i, &c) in line.iter().enumerate().rev() {
+        for (i, &c) in line.iter().enumerate().skip(from).rev() {
             let stops = STOPS[usize::from(c)];
             if stops != 0 {
                 for (b, at) in next.iter_mut().enumerate() {
@@ -1258,7 +1302,7 @@ mod tests {
             ),
         ) {
             let mut t = TextUris::default();
-            t.fill(&line);
+            t.fill(&line, 0);
             let n = line.len();
             let next = |f: fn(u8) -> bool, i: usize| (i..n).find(|&j| f(line[j])).unwrap_or(n) as u32;
             for i in 0..=n {
@@ -1266,6 +1310,58 @@ mod tests {
                 prop_assert_eq!(t.next_email[i], next(cls_end_email, i));
                 prop_assert_eq!(t.next_plusat[i], next(cls_end_plusat, i));
                 prop_assert_eq!(t.next_nonhost[i], next(|c| !cls_host(c), i));
+            }
+        }
+    }
+
+    /// Every position tried in turn: the scan without [`skip`].
+    fn naive_spans(line: &[u8]) -> Vec<(usize, usize, u8)> {
+        let mut t = TextUris::default();
+        t.fill(line, 0);
+        let mut out = Vec::new();
+        let mut s = 0;
+        while s < line.len() {
+            match t.try_at(line, s) {
+                Some((e, kind)) => {
+                    out.push((s, e, kind));
+                    s = e;
+                }
+                None => s += 1,
+            }
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2048, ..ProptestConfig::default() })]
+
+        /// Jumping from anchor to anchor finds what trying every position
+        /// finds.
+        #[test]
+        fn skipping_finds_what_every_position_finds(
+            pieces in prop::collection::vec(
+                prop::sample::select(vec![
+                    &b"http://"[..], b"https://", b"ftp.", b"www.", b"www12.", b"mailto:",
+                    b"example.com", b"x.org", b"a.b", b"bob", b"1.2.3.4", b"/path", b":8080",
+                    b".", b"@", b":", b"+", b"-", b"_", b"a", b"Z9", b" ", b"\n", b"(", b")",
+                    b"<", b">", b",", b"'", b"\"", b"\x1b(", b"\xa0", b"\xc3\xa9", b"..",
+                ]),
+                0..30,
+            ),
+        ) {
+            let line = pieces.concat();
+            let mut t = TextUris::default();
+            let mut fast = Vec::new();
+            t.spans(&line, &mut fast);
+            prop_assert_eq!(fast, naive_spans(&line), "{:?}", String::from_utf8_lossy(&line));
+        }
+    }
+
+    #[test]
+    fn hard_stops_stop_every_kind() {
+        for c in 0..=255u8 {
+            if cls_end_plusat(c) && c != b'@' {
+                assert!(!cls_host(c), "{c:#x}");
             }
         }
     }
