@@ -94,14 +94,36 @@ pub const ORIGINATING_IP_HEADERS: [&str; 4] = [
 /// The Received values of the top-level header, unfolded, newest first.
 pub fn received_lines(msg: &Message<'_>) -> Vec<String> {
     msg.headers(msg.root(), "Received")
-        .map(|v| {
-            String::from_utf8_lossy(v)
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
+        .map(squash_ws)
         .filter(|v| !v.is_empty())
         .collect()
+}
+
+/// The header value as text, its white-space runs squashed to one space
+/// and trimmed (white space as `str::split_whitespace` takes it). An ASCII
+/// value, the usual case, is done a byte at a time.
+fn squash_ws(v: &[u8]) -> String {
+    if !v.is_ascii() {
+        return String::from_utf8_lossy(v)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+    }
+    let mut out = String::with_capacity(v.len());
+    let mut gap = false;
+    for &b in v {
+        // The ASCII bytes `char::is_whitespace` takes (with \x0b).
+        if matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
+            gap = true;
+        } else {
+            if gap && !out.is_empty() {
+                out.push(' ');
+            }
+            gap = false;
+            out.push(char::from(b));
+        }
+    }
+    out
 }
 
 /// The first IPv4 address in each `X-Originating-IP`-style header (the
@@ -167,4 +189,28 @@ pub fn analyze(msg: &Message<'_>, cfg: &OriginConfig) -> Origin {
     let chain = Chain::build(lines.iter().map(String::as_str), originating_ips(msg), cfg);
     let checks = checks::chain_checks(&chain, &recipient_domains(msg));
     Origin { chain, checks }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The byte-at-a-time squash agrees with splitting the text on
+        /// white space and joining the words.
+        #[test]
+        fn squash_ws_joins_the_words(
+            v in prop::collection::vec(
+                prop::sample::select(b"ab ;\t\n\r\x0b\x0c\x85\xa0\xc2(".to_vec()),
+                0..40,
+            ),
+        ) {
+            let words = String::from_utf8_lossy(&v)
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            prop_assert_eq!(squash_ws(&v), words);
+        }
+    }
 }

@@ -203,11 +203,15 @@ fn find_ci(hay: &str, needle: &str) -> Option<usize> {
 /// or a closing bracket.
 fn value_after<'a>(s: &'a str, key: &str) -> Option<&'a str> {
     let i = find_ci(s, key)?;
-    let rest = &s[i + key.len()..];
+    Some(word_at(&s[i + key.len()..]))
+}
+
+/// The word `rest` starts with, up to white space or a closing bracket.
+fn word_at(rest: &str) -> &str {
     let end = rest
         .find(|c: char| c.is_whitespace() || matches!(c, ')' | ';' | ','))
         .unwrap_or(rest.len());
-    Some(&rest[..end])
+    &rest[..end]
 }
 
 /// `name [ip]` or `name[ip]` inside a comment: `(name, ip text, rest)`.
@@ -298,7 +302,7 @@ pub fn parse(line: &str) -> Parsed<'_> {
         }
     }
     let date_text = date_at.map_or("", |at| line[at..].trim());
-    let lower_has = |n: &str| contains_ci(line, n);
+    let marks = Marks::of(line);
     let with_word = with
         .iter()
         .find_map(|t| match t {
@@ -342,7 +346,7 @@ pub fn parse(line: &str) -> Parsed<'_> {
             _ => None,
         })
         .collect();
-    let microsoft = lower_has("Microsoft SMTP Server") || lower_has(" mapi id ");
+    let microsoft = marks.has(Mark::Microsoft) || marks.has(Mark::MapiId);
     let qmailish = by_comment.is_some_and(|c| contains_ci(c, "qmail"))
         || (["smtp", "qmqp", "esmtp"]
             .iter()
@@ -482,35 +486,107 @@ pub fn parse(line: &str) -> Parsed<'_> {
     hop.helo = hop.helo.trim_end_matches(',');
     // The envelope sender.
     for key in [
-        "envelope-from ",
-        "envelope-from=",
-        "envelope-sender ",
-        "return-path: ",
-        "return-path ",
+        Mark::EnvelopeFrom,
+        Mark::EnvelopeFromEq,
+        Mark::EnvelopeSender,
+        Mark::ReturnPathColon,
+        Mark::ReturnPath,
     ] {
-        if let Some(v) = value_after(line, key) {
+        if let Some(v) = marks.after(key).map(|i| word_at(&line[i..])) {
             let v = v.trim_matches(|c| c == '<' || c == '>');
             hop.envfrom = Some(v);
             break;
         }
     }
-    hop.auth = auth(line, with_word, &comments);
+    hop.auth = auth(with_word, &comments, marks.has(Mark::ViaHttp));
     hop.proxy_marker = [
-        "via proxy",
-        "wingate",
-        "squid",
-        "ccproxy",
-        "analogx",
-        "socks",
-        "(proxy",
+        Mark::ViaProxy,
+        Mark::Wingate,
+        Mark::Squid,
+        Mark::Ccproxy,
+        Mark::Analogx,
+        Mark::Socks,
+        Mark::ParenProxy,
     ]
-    .iter()
-    .any(|m| lower_has(m));
+    .into_iter()
+    .any(|m| marks.has(m));
     Parsed::Hop(hop)
 }
 
+/// The phrases looked for anywhere in a line, ASCII case ignored, in the
+/// order of [`MARKS`].
+#[derive(Clone, Copy)]
+enum Mark {
+    Microsoft,
+    MapiId,
+    EnvelopeFrom,
+    EnvelopeFromEq,
+    EnvelopeSender,
+    ReturnPathColon,
+    ReturnPath,
+    ViaHttp,
+    ViaProxy,
+    Wingate,
+    Squid,
+    Ccproxy,
+    Analogx,
+    Socks,
+    ParenProxy,
+}
+
+const MARKS: [&str; 15] = [
+    "microsoft smtp server",
+    " mapi id ",
+    "envelope-from ",
+    "envelope-from=",
+    "envelope-sender ",
+    "return-path: ",
+    "return-path ",
+    "(via http",
+    "via proxy",
+    "wingate",
+    "squid",
+    "ccproxy",
+    "analogx",
+    "socks",
+    "(proxy",
+];
+
+/// Where each [`Mark`] first ends in a line: one pass of one automaton
+/// rather than a search of the line per phrase.
+struct Marks([Option<usize>; MARKS.len()]);
+
+impl Marks {
+    fn of(line: &str) -> Marks {
+        static AC: std::sync::LazyLock<aho_corasick::AhoCorasick> =
+            std::sync::LazyLock::new(|| {
+                aho_corasick::AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .build(MARKS)
+                    .expect("fixed phrases build")
+            });
+        let mut ends = [None; MARKS.len()];
+        for m in AC.find_overlapping_iter(line) {
+            let e = &mut ends[m.pattern().as_usize()];
+            if e.is_none() {
+                *e = Some(m.end());
+            }
+        }
+        Marks(ends)
+    }
+
+    fn has(&self, m: Mark) -> bool {
+        self.0[m as usize].is_some()
+    }
+
+    /// Where the first occurrence of `m` ends.
+    fn after(&self, m: Mark) -> Option<usize> {
+        self.0[m as usize]
+    }
+}
+
 /// The authentication a line shows, as SpamAssassin recognises it.
-fn auth<'a>(line: &'a str, with: &'a str, comments: &[&'a str]) -> &'a str {
+fn auth<'a>(with: &'a str, comments: &[&'a str], via_http: bool) -> &'a str {
     let w = with.trim_end_matches(';');
     let up = w.to_ascii_uppercase();
     if matches!(
@@ -541,7 +617,7 @@ fn auth<'a>(line: &'a str, with: &'a str, comments: &[&'a str]) -> &'a str {
             return "Sendmail";
         }
     }
-    if contains_ci(line, "(via http") {
+    if via_http {
         return "HTTP";
     }
     ""
@@ -563,6 +639,28 @@ mod tests {
                 h.windows(n.len()).position(|w| w.eq_ignore_ascii_case(n))
             };
             prop_assert_eq!(find_ci(&hay, &needle), naive);
+        }
+    }
+
+    proptest! {
+        /// One automaton pass finds where each phrase first ends, as a
+        /// search per phrase does.
+        #[test]
+        fn marks_are_the_first_occurrences(
+            pieces in prop::collection::vec(
+                (0..MARKS.len() + 4, any::<bool>()),
+                0..8,
+            ),
+        ) {
+            let mut line = String::new();
+            for (i, upper) in pieces {
+                let p = MARKS.get(i).copied().unwrap_or_else(|| ["a", " ", "(", "-"][i - MARKS.len()]);
+                line.push_str(&if upper { p.to_ascii_uppercase() } else { p.to_string() });
+            }
+            let marks = Marks::of(&line);
+            for (i, m) in MARKS.iter().enumerate() {
+                prop_assert_eq!(marks.0[i], find_ci(&line, m).map(|p| p + m.len()), "{:?} in {:?}", m, line);
+            }
         }
     }
 
