@@ -1586,6 +1586,36 @@ fn window_case() -> impl Strategy<Value = (String, Vec<u8>)> {
     })
 }
 
+/// Pattern `p` (flags `f`) takes the split engine, which answers on `t` as
+/// the backtracking engine does.
+fn split_agrees(p: &str, f: &str, t: &[u8]) -> Result<(), TestCaseError> {
+    // Perl rejects some (a quantified zero-width piece).
+    let Ok((node, _)) = perl::parse(p.as_bytes(), f) else {
+        return Ok(());
+    };
+    let sp = split::Split::new(&node);
+    prop_assert!(sp.is_some(), "{}", p);
+    let fb = Fallback::new(&node).unwrap();
+    // fancy-regex folds only ASCII in a backreference (Perl and the split
+    // engine fold Latin-1 letters too), and gives up on a folded comparison
+    // next to a byte that is not UTF-8: `([ab ])\s(?:\1){2}` /is matches
+    // "a AA\xA9" in Perl, not in fancy-regex.
+    if casei_backref(&node) && !t.is_ascii() {
+        return Ok(());
+    }
+    if let Ok(want) = fb.count(t, 1) {
+        prop_assert_eq!(
+            sp.unwrap().is_match(t, u64::MAX),
+            Ok(want == 1),
+            "{} /{} on {:?}",
+            p,
+            f,
+            t
+        );
+    }
+    Ok(())
+}
+
 #[test]
 fn windows_are_found_where_expected() {
     for (p, f, windows) in [
@@ -1609,16 +1639,7 @@ proptest! {
     /// backtracking engine does.
     #[test]
     fn split_windows_agree((p, t) in window_case(), f in flags()) {
-        let Ok((node, _)) = perl::parse(p.as_bytes(), f) else { return Ok(()) };
-        let sp = split::Split::new(&node);
-        prop_assert!(sp.is_some(), "{}", p);
-        let fb = Fallback::new(&node).unwrap();
-        if casei_backref(&node) && !t.is_ascii() {
-            return Ok(());
-        }
-        if let Ok(want) = fb.count(&t, 1) {
-            prop_assert_eq!(sp.unwrap().is_match(&t, u64::MAX), Ok(want == 1), "{} /{} on {:?}", p, f, t);
-        }
+        split_agrees(&p, f, &t)?;
     }
 
     /// Every stock pattern the split engine takes answers yes/no as the
@@ -1645,21 +1666,7 @@ proptest! {
     /// backtracking engine.
     #[test]
     fn split_agrees_on_generated_shapes(p in small_shape(), f in flags(), t in text()) {
-        // Perl rejects some (a quantified zero-width piece).
-        let Ok((node, _)) = perl::parse(p.as_bytes(), f) else { return Ok(()) };
-        let sp = split::Split::new(&node);
-        prop_assert!(sp.is_some(), "{}", p);
-        let fb = Fallback::new(&node).unwrap();
-        // fancy-regex folds only ASCII in a backreference (Perl and the
-        // split engine fold Latin-1 letters too), and gives up on a folded
-        // comparison next to a byte that is not UTF-8: `([ab ])\s(?:\1){2}`
-        // /is matches "a AA\xA9" in Perl, not in fancy-regex.
-        if casei_backref(&node) && !t.is_ascii() {
-            return Ok(());
-        }
-        if let Ok(want) = fb.count(&t, 1) {
-            prop_assert_eq!(sp.unwrap().is_match(&t, u64::MAX), Ok(want == 1), "{} /{} on {:?}", p, f, t);
-        }
+        split_agrees(&p, f, &t)?;
     }
 }
 
