@@ -44,13 +44,9 @@ pub(crate) enum Kind {
     /// Body, rawbody, full or uri regex: the slot of its target in
     /// [`TEXT_TARGETS`] and its id in that set.
     Text { slot: u8, id: u32 },
-    /// `mimeheader`.
-    Mime {
-        name: String,
-        raw: bool,
-        negate: bool,
-        id: u32,
-    },
+    /// `mimeheader`: its header in [`Rules::mime_keys`] and its id in
+    /// [`Rules::mime_set`].
+    Mime { key: u32, negate: bool, id: u32 },
     /// A native eval test.
     Eval { f: EvalFn, args: evals::Args },
     /// A DNS blocklist test (`check_rbl`, `check_rbl_sub`, `check_rbl_txt`,
@@ -173,6 +169,10 @@ pub struct Rules {
     /// The regexes of each of [`TEXT_TARGETS`].
     pub(crate) sets: [Set; 4],
     pub(crate) mime_set: Set,
+    /// The headers `mimeheader` rules read, each once: a name and whether
+    /// it is read `:raw`. A message's values for each are gathered once
+    /// (39 stock rules read `Content-Type`).
+    pub(crate) mime_keys: Vec<(String, bool)>,
     /// The rules a check must run: those that run and show (not
     /// sub-rules). Everything else runs only when a meta asks.
     pub(crate) roots: Vec<u32>,
@@ -328,6 +328,7 @@ impl Rules {
             }
         });
         let mut mime_b = SetBuilder::new();
+        let mut mime_keys: Vec<(String, bool)> = Vec::new();
         let mut meta_src: Vec<u32> = Vec::new();
 
         let score_of = |name: &str| {
@@ -456,9 +457,18 @@ impl Rules {
                     } => match add(&mut mime_b, re) {
                         Ok((id, engine)) => {
                             count_engine(&mut stats, engine);
+                            let key = match mime_keys
+                                .iter()
+                                .position(|(n, r)| n == name && r == raw)
+                            {
+                                Some(k) => k,
+                                None => {
+                                    mime_keys.push((name.clone(), *raw));
+                                    mime_keys.len() - 1
+                                }
+                            };
                             Kind::Mime {
-                                name: name.clone(),
-                                raw: *raw,
+                                key: key as u32,
                                 negate: *negate,
                                 id,
                             }
@@ -563,6 +573,7 @@ impl Rules {
             header_sets,
             sets,
             mime_set: mime_b.build(),
+            mime_keys,
             roots,
             dns_metas,
             required_score: config.required_score,

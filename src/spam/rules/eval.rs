@@ -282,6 +282,7 @@ impl Rules {
             ctx,
             budget: Budget::new(FALLBACK_RUNS),
             headers: (0..self.header_keys.len()).map(|_| None).collect(),
+            mimes: (0..self.mime_keys.len()).map(|_| None).collect(),
             scratch,
             board,
             col,
@@ -516,6 +517,8 @@ struct Pass<'p, 'a, 'm> {
     ctx: &'p EvalCtx<'a, 'm>,
     budget: Budget,
     headers: Vec<Option<HeaderText<'p>>>,
+    /// Each of [`Rules::mime_keys`]' values, gathered on first use.
+    mimes: Vec<Option<Vec<Cow<'m, [u8]>>>>,
     scratch: &'p mut Scratch,
     /// The batch's values, and this message's column in it.
     board: &'p Board,
@@ -549,17 +552,17 @@ impl<'p> Pass<'p, '_, '_> {
                 f64::from(u8::from(self.header_text(*group as usize).present))
             }
             Kind::Text { slot, id } => self.text(*slot as usize, *id, rule) as f64,
-            Kind::Mime {
-                name,
-                raw,
-                negate,
-                id,
-            } => {
+            Kind::Mime { key, negate, id } => {
+                let k = *key as usize;
+                let values = self.mimes[k].get_or_insert_with(|| {
+                    let (name, raw) = &rules.mime_keys[k];
+                    self.features.mime_header(self.msg, name, *raw)
+                });
                 let mut hits = 0;
-                for v in self.features.mime_header(self.msg, name, *raw) {
+                for v in values.iter() {
                     hits += rules
                         .mime_set
-                        .count(*id, &v, rule.max_hits() - hits, &mut self.budget);
+                        .count(*id, v, rule.max_hits() - hits, &mut self.budget);
                     if hits >= rule.max_hits() {
                         break;
                     }
