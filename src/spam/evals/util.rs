@@ -409,9 +409,10 @@ fn first_upper_word<'a>(toks: &[&'a str]) -> Option<&'a str> {
 }
 
 /// The first `D Mon YYYY HH:MM:SS ZONE` found in a Received header
-/// (SpamAssassin's `\s.?\d+ \S\S\S \d+ \d+:\d+:\d+ \S+`), parsed.
+/// (SpamAssassin's `\s.?\d+ \S\S\S \d+ \d+:\d+:\d+ \S+`, run after
+/// tabs and line breaks became spaces), parsed.
 pub(crate) fn received_date(rcvd: &str) -> Option<i64> {
-    let toks: Vec<&str> = rcvd.split(' ').collect();
+    let toks: Vec<&str> = rcvd.split([' ', '\t', '\r', '\n']).collect();
     for i in 0..toks.len().saturating_sub(4) {
         let d = toks[i].trim_start_matches(|c: char| !c.is_ascii_digit());
         let lead = toks[i].len() - d.len();

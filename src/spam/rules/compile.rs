@@ -457,16 +457,14 @@ impl Rules {
                     } => match add(&mut mime_b, re) {
                         Ok((id, engine)) => {
                             count_engine(&mut stats, engine);
-                            let key = match mime_keys
-                                .iter()
-                                .position(|(n, r)| n == name && r == raw)
-                            {
-                                Some(k) => k,
-                                None => {
-                                    mime_keys.push((name.clone(), *raw));
-                                    mime_keys.len() - 1
-                                }
-                            };
+                            let key =
+                                match mime_keys.iter().position(|(n, r)| n == name && r == raw) {
+                                    Some(k) => k,
+                                    None => {
+                                        mime_keys.push((name.clone(), *raw));
+                                        mime_keys.len() - 1
+                                    }
+                                };
                             Kind::Mime {
                                 key: key as u32,
                                 negate: *negate,
