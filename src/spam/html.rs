@@ -41,6 +41,8 @@
 //! assert_eq!(r.part.anchor, ["click"]);
 //! ```
 
+use std::borrow::Cow;
+
 use html5gum::{DefaultEmitter, Emitter, ForwardingEmitter, State, Token, Tokenizer};
 
 /// html5gum's default emitter without its parse errors: the renderer reads
@@ -59,6 +61,9 @@ impl ForwardingEmitter for Quiet {
         false
     }
 }
+
+/// A tag's attribute: its name and value.
+type Attr<'t> = (Cow<'t, str>, Cow<'t, str>);
 
 /// Deepest nesting of styling tags followed; deeper ones are rendered in
 /// the style in force (keeps the work per tag bounded).
@@ -424,22 +429,29 @@ pub fn render(html: &str, out: &mut Rendered) {
         }
         match t {
             Token::StartTag(tag) => {
-                let name = String::from_utf8_lossy(&tag.name).into_owned();
-                let attrs: Vec<(String, String)> = tag
+                let name = String::from_utf8_lossy(&tag.name);
+                // Borrowed from the token unless a name or value is not
+                // UTF-8.
+                let attrs: Vec<Attr<'_>> = tag
                     .attributes
                     .iter()
                     .map(|(k, v)| {
                         (
-                            String::from_utf8_lossy(k).into_owned(),
-                            String::from_utf8_lossy(&v.value).into_owned(),
+                            String::from_utf8_lossy(k),
+                            String::from_utf8_lossy(&v.value),
                         )
                     })
                     .collect();
-                *start_tags.entry(name.clone()).or_insert(0) += 1;
+                match start_tags.get_mut(name.as_ref()) {
+                    Some(n) => *n += 1,
+                    None => {
+                        start_tags.insert(name.to_string(), 1);
+                    }
+                }
                 if out.part.closed_html {
                     out.part.tags_after_close += 1;
                 }
-                match name.as_str() {
+                match name.as_ref() {
                     "img" => out.part.images += 1,
                     "script" => out.part.scripts += 1,
                     "form" => out.part.forms += 1,
@@ -449,7 +461,7 @@ pub fn render(html: &str, out: &mut Rendered) {
                     out.part.unknown_tags += 1;
                 }
                 if !tag.self_closing {
-                    match name.as_str() {
+                    match name.as_ref() {
                         "script" => {
                             tok.set_state(State::ScriptData);
                         }
@@ -467,7 +479,7 @@ pub fn render(html: &str, out: &mut Rendered) {
                 html_tag(&mut st, out, &name, &attrs, 1);
             }
             Token::EndTag(tag) => {
-                let name = String::from_utf8_lossy(&tag.name).into_owned();
+                let name = String::from_utf8_lossy(&tag.name);
                 html_tag(&mut st, out, &name, &[], -1);
             }
             Token::Comment(c) => {
@@ -660,7 +672,7 @@ fn is_namespace(tag: &str) -> bool {
             .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
 }
 
-fn html_tag(st: &mut State_, out: &mut Rendered, tag: &str, attrs: &[(String, String)], num: i64) {
+fn html_tag(st: &mut State_, out: &mut Rendered, tag: &str, attrs: &[Attr<'_>], num: i64) {
     let ns = is_namespace(tag);
     let mut extra = false;
     let was_known = set_inside(st, tag, |v| {
@@ -978,13 +990,7 @@ fn parse_rgb_fn(c: &str) -> Option<(u32, u32, u32)> {
     Some((v[0], v[1], v[2]))
 }
 
-fn text_style(
-    st: &mut State_,
-    out: &mut Rendered,
-    tag: &str,
-    attrs: &[(String, String)],
-    num: i64,
-) {
+fn text_style(st: &mut State_, out: &mut Rendered, tag: &str, attrs: &[Attr<'_>], num: i64) {
     let tag = if tag == "th" { "td" } else { tag };
     if num != 1 {
         if tag != "body" && st.styles.iter().any(|s| s.tag == tag) {
@@ -1036,7 +1042,7 @@ fn text_style(
         if !ok_attribute(tag, name) {
             continue;
         }
-        match name.as_str() {
+        match name.as_ref() {
             "text" | "color" => new.fg = name_to_rgb(value),
             "size" => {
                 let v = value.trim_start();
@@ -1232,11 +1238,11 @@ fn css_background(bg: &str) -> Vec<Vec<String>> {
     layers
 }
 
-fn attr<'a>(attrs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+fn attr<'a>(attrs: &'a [Attr<'_>], name: &str) -> Option<&'a str> {
     attrs
         .iter()
         .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
+        .map(|(_, v)| v.as_ref())
 }
 
 fn canon_uri(uri: &str, part: &mut HtmlPart) -> String {
@@ -1271,7 +1277,7 @@ fn push_uri(st: &mut State_, out: &mut Rendered, uri: &str) {
     }
 }
 
-fn html_uri(st: &mut State_, out: &mut Rendered, tag: &str, attrs: &[(String, String)]) {
+fn html_uri(st: &mut State_, out: &mut Rendered, tag: &str, attrs: &[Attr<'_>]) {
     match tag {
         "body" | "table" | "tr" | "td" => {
             if let Some(v) = attr(attrs, "background") {
@@ -1417,7 +1423,7 @@ fn font_face_ok(face: &str) -> bool {
     true
 }
 
-fn html_tests(st: &mut State_, out: &mut Rendered, tag: &str, attrs: &[(String, String)]) {
+fn html_tests(st: &mut State_, out: &mut Rendered, tag: &str, attrs: &[Attr<'_>]) {
     if tag == "a" {
         let href = attr(attrs, "href")
             .map(|h| canon_uri(h, &mut out.part))
