@@ -27,13 +27,53 @@
 //! and a copy of decoded scripts; signatures that only match those copies
 //! are not found here.
 
+/// Bytes that end a run of bytes copied as they are (lower-cased): white
+/// space, and in HTML the `<` of a comment and the `&` of a reference.
+const fn stops(html: bool) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = is_space(b) || (html && (b == b'<' || b == b'&'));
+        i += 1;
+    }
+    t
+}
+
+const TEXT_STOPS: [bool; 256] = stops(false);
+const HTML_STOPS: [bool; 256] = stops(true);
+
+/// The white space that collapses to one space.
+const fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0x0b | 0x0c)
+}
+
+/// Copies the run at the start of `data` that holds no byte of `stops`,
+/// lower-cased, and returns its length.
+fn copy_run(data: &[u8], stops: &[bool; 256], out: &mut Vec<u8>, space: &mut bool) -> usize {
+    let n = data
+        .iter()
+        .position(|&b| stops[usize::from(b)])
+        .unwrap_or(data.len());
+    if n > 0 {
+        out.extend(data[..n].iter().map(u8::to_ascii_lowercase));
+        *space = false;
+    }
+    n
+}
+
 /// Writes the text view of `data` into `out` (cleared first).
 pub fn text(data: &[u8], out: &mut Vec<u8>) {
     out.clear();
     out.reserve(data.len());
     let mut space = false;
-    for &b in data {
-        push(out, b, &mut space);
+    let mut i = 0;
+    while i < data.len() {
+        i += copy_run(&data[i..], &TEXT_STOPS, out, &mut space);
+        if let Some(&b) = data.get(i) {
+            push(out, b, &mut space);
+            i += 1;
+        }
     }
 }
 
@@ -44,7 +84,8 @@ pub fn html(data: &[u8], out: &mut Vec<u8>) {
     let mut space = false;
     let mut i = 0;
     while i < data.len() {
-        let b = data[i];
+        i += copy_run(&data[i..], &HTML_STOPS, out, &mut space);
+        let Some(&b) = data.get(i) else { break };
         if b == b'<' && data[i..].starts_with(b"<!--") {
             i = match memchr::memmem::find(&data[i + 4..], b"-->") {
                 Some(end) => i + 4 + end + 3,
@@ -66,7 +107,7 @@ pub fn html(data: &[u8], out: &mut Vec<u8>) {
 
 /// Appends one byte: lowercased, with whitespace runs collapsed.
 fn push(out: &mut Vec<u8>, b: u8, space: &mut bool) {
-    if matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0x0b | 0x0c) {
+    if is_space(b) {
         if !*space {
             out.push(b' ');
             *space = true;
@@ -128,7 +169,71 @@ mod tests {
         assert_eq!(out, b"a");
     }
 
+    /// The text view a byte at a time.
+    fn text_naive(data: &[u8]) -> Vec<u8> {
+        let (mut out, mut space) = (Vec::new(), false);
+        for &b in data {
+            push(&mut out, b, &mut space);
+        }
+        out
+    }
+
+    /// The HTML view a byte at a time.
+    fn html_naive(data: &[u8]) -> Vec<u8> {
+        let (mut out, mut space) = (Vec::new(), false);
+        let mut i = 0;
+        while i < data.len() {
+            let b = data[i];
+            if b == b'<' && data[i..].starts_with(b"<!--") {
+                i = match memchr::memmem::find(&data[i + 4..], b"-->") {
+                    Some(end) => i + 4 + end + 3,
+                    None => data.len(),
+                };
+                continue;
+            }
+            if b == b'&'
+                && let Some((c, len)) = entity(&data[i..])
+            {
+                push(&mut out, c, &mut space);
+                i += len;
+                continue;
+            }
+            push(&mut out, b, &mut space);
+            i += 1;
+        }
+        out
+    }
+
+    /// Bytes of the kinds both views treat specially, often.
+    fn markup() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        let piece = prop_oneof![
+            Just(b"<!--".to_vec()),
+            Just(b"-->".to_vec()),
+            Just(b"&lt;".to_vec()),
+            Just(b"&#65;".to_vec()),
+            Just(b"&nbsp;".to_vec()),
+            Just(b"&bogus;".to_vec()),
+            prop::collection::vec(
+                prop::sample::select(b" \t\r\n\x0b\x0c<&;#xAbZ9\x80".to_vec()),
+                1..6
+            ),
+            prop::collection::vec(any::<u8>(), 1..6),
+        ];
+        prop::collection::vec(piece, 0..24).prop_map(|v| v.concat())
+    }
+
     proptest::proptest! {
+        /// The run-at-a-time views equal the byte-at-a-time ones.
+        #[test]
+        fn runs_agree_with_bytes(data in markup()) {
+            let mut out = vec![b'x'];
+            text(&data, &mut out);
+            proptest::prop_assert_eq!(&out, &text_naive(&data));
+            html(&data, &mut out);
+            proptest::prop_assert_eq!(&out, &html_naive(&data));
+        }
+
         #[test]
         fn text_is_idempotent_and_never_longer(data: Vec<u8>) {
             let mut once = Vec::new();
