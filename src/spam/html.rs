@@ -62,6 +62,16 @@ impl ForwardingEmitter for Quiet {
     }
 }
 
+/// `bytes` as text, invalid UTF-8 replaced as `String::from_utf8_lossy`
+/// replaces it. Checking first is faster for the usual valid text: the
+/// check reads ASCII a word at a time.
+fn lossy(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
+}
+
 /// A tag's attribute: its name and value.
 type Attr<'t> = (Cow<'t, str>, Cow<'t, str>);
 
@@ -420,7 +430,7 @@ pub fn render(html: &str, out: &mut Rendered) {
     while let Some(t) = tok.next() {
         let Ok(t) = t;
         if let Token::String(s) = &t {
-            pending.push_str(&String::from_utf8_lossy(&s.value));
+            pending.push_str(&lossy(&s.value));
             continue;
         }
         if !pending.is_empty() {
@@ -429,18 +439,13 @@ pub fn render(html: &str, out: &mut Rendered) {
         }
         match t {
             Token::StartTag(tag) => {
-                let name = String::from_utf8_lossy(&tag.name);
+                let name = lossy(&tag.name);
                 // Borrowed from the token unless a name or value is not
                 // UTF-8.
                 let attrs: Vec<Attr<'_>> = tag
                     .attributes
                     .iter()
-                    .map(|(k, v)| {
-                        (
-                            String::from_utf8_lossy(k),
-                            String::from_utf8_lossy(&v.value),
-                        )
-                    })
+                    .map(|(k, v)| (lossy(k), lossy(&v.value)))
                     .collect();
                 match start_tags.get_mut(name.as_ref()) {
                     Some(n) => *n += 1,
@@ -479,7 +484,7 @@ pub fn render(html: &str, out: &mut Rendered) {
                 html_tag(&mut st, out, &name, &attrs, 1);
             }
             Token::EndTag(tag) => {
-                let name = String::from_utf8_lossy(&tag.name);
+                let name = lossy(&tag.name);
                 html_tag(&mut st, out, &name, &[], -1);
             }
             Token::Comment(c) => {
@@ -489,7 +494,7 @@ pub fn render(html: &str, out: &mut Rendered) {
                 if !written.starts_with("<!") {
                     continue;
                 }
-                let text = String::from_utf8_lossy(&c.value);
+                let text = lossy(&c.value);
                 out.part.comment_bytes += text.len();
                 out.part.comment.push(if written.starts_with("<!--") {
                     format!("<!--{text}-->")
