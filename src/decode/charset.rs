@@ -338,7 +338,7 @@ pub fn decode_to_utf8<'a>(bytes: &'a [u8], charset: Option<&[u8]>) -> (Cow<'a, s
     match resolve(label) {
         None => {
             if bytes.is_ascii() {
-                return (ascii_str(bytes), Defects::UNKNOWN_CHARSET);
+                return (utf8_lossy(bytes), Defects::UNKNOWN_CHARSET);
             }
             let (text, _, _) = encoding_rs::WINDOWS_1252.decode(bytes);
             (text, Defects::UNKNOWN_CHARSET)
@@ -355,7 +355,7 @@ pub fn decode_to_utf8<'a>(bytes: &'a [u8], charset: Option<&[u8]>) -> (Cow<'a, s
 /// fast when `enc` is ASCII-compatible.
 pub fn decode_with<'a>(bytes: &'a [u8], enc: &'static Encoding) -> (Cow<'a, str>, Defects) {
     if enc.is_ascii_compatible() && bytes.is_ascii() {
-        return (ascii_str(bytes), Defects::empty());
+        return (utf8_lossy(bytes), Defects::empty());
     }
     let (text, _, bad) = enc.decode(bytes);
     (text, flag(bad))
@@ -369,10 +369,11 @@ fn flag(bad: bool) -> Defects {
     }
 }
 
-/// `bytes` as `&str`; only call on ASCII (falls back to a lossy copy).
+/// `bytes` as text, invalid UTF-8 replaced as `String::from_utf8_lossy`
+/// replaces it. Checking first is faster for the usual valid text:
 /// `str::from_utf8` checks ASCII a word at a time, `from_utf8_lossy` a
 /// byte at a time.
-fn ascii_str(bytes: &[u8]) -> Cow<'_, str> {
+pub(crate) fn utf8_lossy(bytes: &[u8]) -> Cow<'_, str> {
     match std::str::from_utf8(bytes) {
         Ok(s) => Cow::Borrowed(s),
         Err(_) => String::from_utf8_lossy(bytes),
@@ -382,7 +383,7 @@ fn ascii_str(bytes: &[u8]) -> Cow<'_, str> {
 /// UTF-8 if valid (byte order mark removed), else windows-1252.
 fn utf8_or_latin1(bytes: &[u8]) -> Cow<'_, str> {
     if bytes.is_ascii() {
-        return ascii_str(bytes);
+        return utf8_lossy(bytes);
     }
     match std::str::from_utf8(bytes) {
         Ok(s) => Cow::Borrowed(s.strip_prefix('\u{feff}').unwrap_or(s)),
@@ -402,7 +403,7 @@ fn utf8_or_latin1(bytes: &[u8]) -> Cow<'_, str> {
 /// ```
 pub fn header_to_utf8<'a>(bytes: &'a [u8], declared: Option<&[u8]>) -> Cow<'a, str> {
     if bytes.is_ascii() {
-        return ascii_str(bytes);
+        return utf8_lossy(bytes);
     }
     if let Ok(s) = std::str::from_utf8(bytes) {
         return Cow::Borrowed(s);
@@ -444,7 +445,7 @@ pub(crate) fn b64(b: u8) -> Option<u32> {
 /// ```
 pub fn decode_utf7(bytes: &[u8]) -> (Cow<'_, str>, bool) {
     if bytes.is_ascii() && memchr::memchr(b'+', bytes).is_none() {
-        return (ascii_str(bytes), false);
+        return (utf8_lossy(bytes), false);
     }
     let mut out = String::with_capacity(bytes.len());
     let mut bad = false;

@@ -43,6 +43,8 @@
 
 use std::borrow::Cow;
 
+use crate::decode::charset::utf8_lossy;
+
 use html5gum::{DefaultEmitter, Emitter, ForwardingEmitter, State, Token, Tokenizer};
 
 /// html5gum's default emitter without its parse errors: the renderer reads
@@ -59,16 +61,6 @@ impl ForwardingEmitter for Quiet {
 
     fn should_emit_errors(&mut self) -> bool {
         false
-    }
-}
-
-/// `bytes` as text, invalid UTF-8 replaced as `String::from_utf8_lossy`
-/// replaces it. Checking first is faster for the usual valid text: the
-/// check reads ASCII a word at a time.
-fn lossy(bytes: &[u8]) -> Cow<'_, str> {
-    match std::str::from_utf8(bytes) {
-        Ok(s) => Cow::Borrowed(s),
-        Err(_) => String::from_utf8_lossy(bytes),
     }
 }
 
@@ -430,7 +422,7 @@ pub fn render(html: &str, out: &mut Rendered) {
     while let Some(t) = tok.next() {
         let Ok(t) = t;
         if let Token::String(s) = &t {
-            pending.push_str(&lossy(&s.value));
+            pending.push_str(&utf8_lossy(&s.value));
             continue;
         }
         if !pending.is_empty() {
@@ -439,13 +431,13 @@ pub fn render(html: &str, out: &mut Rendered) {
         }
         match t {
             Token::StartTag(tag) => {
-                let name = lossy(&tag.name);
+                let name = utf8_lossy(&tag.name);
                 // Borrowed from the token unless a name or value is not
                 // UTF-8.
                 let attrs: Vec<Attr<'_>> = tag
                     .attributes
                     .iter()
-                    .map(|(k, v)| (lossy(k), lossy(&v.value)))
+                    .map(|(k, v)| (utf8_lossy(k), utf8_lossy(&v.value)))
                     .collect();
                 match start_tags.get_mut(name.as_ref()) {
                     Some(n) => *n += 1,
@@ -484,7 +476,7 @@ pub fn render(html: &str, out: &mut Rendered) {
                 html_tag(&mut st, out, &name, &attrs, 1);
             }
             Token::EndTag(tag) => {
-                let name = lossy(&tag.name);
+                let name = utf8_lossy(&tag.name);
                 html_tag(&mut st, out, &name, &[], -1);
             }
             Token::Comment(c) => {
@@ -494,7 +486,7 @@ pub fn render(html: &str, out: &mut Rendered) {
                 if !written.starts_with("<!") {
                     continue;
                 }
-                let text = lossy(&c.value);
+                let text = utf8_lossy(&c.value);
                 out.part.comment_bytes += text.len();
                 out.part.comment.push(if written.starts_with("<!--") {
                     format!("<!--{text}-->")

@@ -1100,11 +1100,7 @@ impl Prefilter {
         }
         if plain && self.skel.ac.is_some() {
             scratch.skel.clear();
-            scratch.skel.extend(
-                text.iter()
-                    .filter(|b| b.is_ascii_alphanumeric())
-                    .map(u8::to_ascii_lowercase),
-            );
+            skeleton_of(text, &mut scratch.skel);
             self.skel.mark(&scratch.skel, bits, &mut scratch.seen);
         }
         for (w, &word) in bits.iter().enumerate() {
