@@ -244,6 +244,40 @@ fn whole_from_hir(
     }
 }
 
+/// Most strings a [`literal_counter`] holds.
+const MAX_COUNTER: usize = 64;
+
+/// For a pattern that is an alternation of plain strings (after case
+/// folding, a class of a few bytes is as many strings), none empty and
+/// none with a line break: an automaton with those strings in the
+/// pattern's order. Its leftmost-first matches are the regex's, one after
+/// the other, so counting them needs no regex search (SpamAssassin's
+/// `__E_LIKE_LETTER`, `/e/` up to 230 times, start one search a match).
+fn literal_counter(hir: &regex_syntax::hir::Hir) -> Option<aho_corasick::AhoCorasick> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    if !hir.properties().look_set().is_empty() {
+        return None;
+    }
+    let seq = Extractor::new()
+        .kind(ExtractKind::Prefix)
+        .limit_total(MAX_COUNTER * 8)
+        .extract(hir);
+    let lits = seq.literals()?;
+    if !seq.is_exact()
+        || lits.is_empty()
+        || lits.len() > MAX_COUNTER
+        || lits
+            .iter()
+            .any(|l| l.as_bytes().is_empty() || l.as_bytes().contains(&b'\n'))
+    {
+        return None;
+    }
+    aho_corasick::AhoCorasick::builder()
+        .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+        .build(lits.iter().map(|l| l.as_bytes()))
+        .ok()
+}
+
 /// The syntax of [`whole_from_hir`]'s regex, or `None` when that is `hir`
 /// as it stands.
 fn whole_hir(hir: &regex_syntax::hir::Hir) -> Option<regex_syntax::hir::Hir> {
@@ -493,6 +527,7 @@ impl SetBuilder {
         let prefilter = Prefilter::with_required(&self.literals);
         let mut whole: Vec<Option<Whole>> = Vec::new();
         let mut sieves: Vec<Option<Native>> = Vec::new();
+        let mut counters: Vec<Option<aho_corasick::AhoCorasick>> = Vec::new();
         if let Some(syntax) = &self.syntax {
             for (id, req) in self.literals.iter().enumerate() {
                 if req.strings().is_some() {
@@ -515,6 +550,10 @@ impl SetBuilder {
                         sieves.resize_with(id as usize + 1, || None);
                         sieves[id as usize] = Some(sieve);
                     }
+                    if *exact && let Some(ac) = literal_counter(hir) {
+                        counters.resize_with(id as usize + 1, || None);
+                        counters[id as usize] = Some(ac);
+                    }
                     whole.resize_with(id as usize + 1, || None);
                     whole[id as usize] = Some(if *exact {
                         Whole::Exact(re)
@@ -531,6 +570,7 @@ impl SetBuilder {
             gate_upto: self.gate_strings.iter().map(|(_, g)| g.needs()).collect(),
             whole,
             sieves,
+            counters,
             reach: self.reach,
         }
     }
@@ -553,6 +593,10 @@ pub struct Set {
     /// Per pattern with a whole-text form, its [`sieve`] when it has one;
     /// none past the last that has.
     sieves: Vec<Option<Native>>,
+    /// Per native pattern without a required literal that is a short
+    /// list of strings, an automaton that counts its matches (see
+    /// [`literal_counter`]); none past the last that has one.
+    counters: Vec<Option<aho_corasick::AhoCorasick>>,
     /// Per pattern, the longest match of the native pattern (or of a
     /// fallback's relaxed pre-check), when it is bounded: see
     /// [`Set::is_match_near`].
@@ -735,6 +779,15 @@ impl Set {
     /// finds none either, and no line of the text matches the pattern.
     pub(crate) fn sieve(&self, id: u32) -> Option<&Native> {
         self.sieves.get(id as usize)?.as_ref()
+    }
+
+    /// Counts, up to `max`, the matches of pattern `id` in `text`, lines
+    /// joined by `\n`, when it is a list of strings without a line break
+    /// ([`literal_counter`]): then each match lies in one line, and the
+    /// count is the sum of the lines' counts.
+    pub(crate) fn count_literals(&self, id: u32, text: &[u8], max: usize) -> Option<usize> {
+        let ac = self.counters.get(id as usize)?.as_ref()?;
+        Some(ac.find_iter(text).take(max).count())
     }
 
     /// True when some pattern has a whole-text form.

@@ -492,6 +492,22 @@ fn joined(lines: &[String], apart: bool) -> (Vec<u8>, Vec<(u32, u32)>) {
     (buf, ranges)
 }
 
+/// SpamAssassin's `__E_LIKE_LETTER` shape gets an automaton counter, one
+/// with a line break or a look-around does not.
+#[test]
+fn literal_counters_are_for_lists_of_strings() {
+    let mut b = SetBuilder::lines();
+    let (e, _) = b.add(r"(?:e|\xc3[\xa8-\xab]|\xd0\xb5)", "").unwrap();
+    let (nl, _) = b.add(r"e\n|x", "").unwrap();
+    let (bound, _) = b.add(r"\be", "").unwrap();
+    let set = b.build();
+    let text = "caf\u{e9} \u{435}e\nee".as_bytes();
+    assert_eq!(set.count_literals(e, text, 10), Some(5));
+    assert_eq!(set.count_literals(e, text, 3), Some(3));
+    assert_eq!(set.count_literals(nl, text, 10), None);
+    assert_eq!(set.count_literals(bound, text, 10), None);
+}
+
 /// A text of the words `picks` names, each followed by its glue.
 fn of_words(words: &[String], picks: &[(prop::sample::Index, String)]) -> String {
     picks
@@ -1055,6 +1071,32 @@ proptest! {
                 }
             }
         }
+    }
+
+    /// A pattern that is a list of strings is counted by an automaton
+    /// over the lines joined by `\n`: the oracle is the regex, counted
+    /// line by line, up to the same maximum.
+    #[test]
+    fn literal_counts_are_the_regex_counts(
+        alts in prop::collection::vec(r"(a|b|ab|\[ab\]|\\xc3\[\\xa8\\xa9\]|e|E|\\n){1,2}", 1..5),
+        flags in prop_oneof![Just(""), Just("i")],
+        lines in prop::collection::vec("(a|b|ab|e|E|\u{e8}|\u{e9}| |\r){0,12}", 0..5),
+        max in 1usize..6,
+    ) {
+        let mut b = SetBuilder::lines();
+        let (id, _) = b.add(&alts.join("|"), flags).unwrap();
+        let set = b.build();
+        let (buf, ranges) = joined(&lines, true);
+        let Some(n) = set.count_literals(id, &buf, max) else {
+            // A line break, or a required string (then the prefilter
+            // decides): nothing to check.
+            return Ok(());
+        };
+        let mut want = 0;
+        for &(s, e) in &ranges {
+            want += set.count(id, &buf[s as usize..e as usize], max - want, &mut Budget::new(10));
+        }
+        prop_assert_eq!(n, want);
     }
 
     /// Lines built to match a gapped look-alike word (one ASCII spelling

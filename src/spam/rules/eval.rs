@@ -719,6 +719,12 @@ impl<'p> Pass<'p, '_, '_> {
             return 0;
         }
         let whole = set.whole(id);
+        if all
+            && first == 0
+            && let Some(n) = set.count_literals(id, &text.buf, max)
+        {
+            return n;
+        }
         if let Some(Whole::Exact(re)) = whole
             && sc.single[slot]
             && first == 0
