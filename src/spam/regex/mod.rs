@@ -410,6 +410,7 @@ pub struct SetBuilder {
     /// needs as many occurrences as the most any pattern on it needs.
     gate_strings: Vec<(prefilter::Lits, prefilter::CountGate)>,
     reach: Vec<Option<u32>>,
+    line_start: Vec<bool>,
     /// With [`SetBuilder::lines`]: each pattern's native syntax tree (the
     /// relaxed superset for a fallback pattern) and whether it is exact.
     syntax: Option<Vec<(regex_syntax::hir::Hir, bool)>>,
@@ -478,6 +479,14 @@ impl SetBuilder {
         self.literals.push(prefilter::Required::of(&hir));
         // The prefilter's strings are those of `hir`, and so is the
         // longest match of the regex that runs near them.
+        // `(?m)^...`: every match starts a line.
+        self.line_start.push(
+            matches!(matcher, Matcher::Native(_))
+                && hir
+                    .properties()
+                    .look_set_prefix()
+                    .contains(regex_syntax::hir::Look::StartLF),
+        );
         self.reach.push(match matcher {
             Matcher::Lead(_) => None,
             _ => hir
@@ -572,6 +581,7 @@ impl SetBuilder {
             sieves,
             counters,
             reach: self.reach,
+            line_start: self.line_start,
         }
     }
 }
@@ -601,6 +611,10 @@ pub struct Set {
     /// fallback's relaxed pre-check), when it is bounded: see
     /// [`Set::is_match_near`].
     reach: Vec<Option<u32>>,
+    /// Per pattern, true when it is native and every match of it starts
+    /// a line (`(?m)^` first): in a text without a line break, only at
+    /// its start.
+    line_start: Vec<bool>,
 }
 
 impl Set {
@@ -724,6 +738,30 @@ impl Set {
             return 0;
         }
         let near = regex_automata::Input::new(text).range(span);
+        if self.line_start.get(id as usize).copied().unwrap_or(false)
+            && memchr::memchr(b'\n', text).is_none()
+            && let Some(Matcher::Native(re)) = self.matchers.get(id as usize)
+        {
+            // One line, and a match can only start where it does: one
+            // anchored attempt (the regex crate would read the whole line
+            // looking for another line start). A match there, if any, is
+            // the only one; when only matches inside `span` count, a span
+            // that starts later holds none.
+            if max == 1 && near.start() > 0 {
+                return 0;
+            }
+            if gate
+                && let Some(Some(g)) = self.gates.get(id as usize)
+                && !g.gate.passes(text)
+            {
+                return 0;
+            }
+            let input = match max {
+                1 => near,
+                _ => regex_automata::Input::new(text),
+            };
+            return usize::from(re.is_match(input.anchored(regex_automata::Anchored::Yes)));
+        }
         if let Some(Some(g)) = self.gates.get(id as usize) {
             if gate && !g.gate.passes(text) {
                 return 0;

@@ -1073,6 +1073,29 @@ proptest! {
         }
     }
 
+    /// A pattern whose matches start lines runs one anchored attempt on a
+    /// text without a line break: the oracle is the same regex run
+    /// unanchored, match after match.
+    #[test]
+    fn line_start_patterns_count_as_unanchored_ones(
+        p in pattern(),
+        flags in prop_oneof![Just("m"), Just("ms"), Just("mi")],
+        text in "(a|b|ab|c| |\n|\u{e9}){0,12}",
+        max in 1usize..4,
+    ) {
+        let p = format!("^{p}");
+        let mut b = SetBuilder::lines();
+        let Ok((id, EngineKind::Native)) = b.add(&p, flags) else { return Ok(()) };
+        let set = b.build();
+        let t = translate(&p, flags).unwrap();
+        let re = native_regex(t.native.as_deref().unwrap()).unwrap();
+        let text = text.as_bytes();
+        let want: Result<usize, ()> = count_perl(text.len(), max, |at| {
+            Ok(re.find(regex_automata::Input::new(text).range(at..)).map(|m| m.range()))
+        });
+        prop_assert_eq!(set.count(id, text, max, &mut Budget::new(10)), want.unwrap());
+    }
+
     /// A pattern that is a list of strings is counted by an automaton
     /// over the lines joined by `\n`: the oracle is the regex, counted
     /// line by line, up to the same maximum.
