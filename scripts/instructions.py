@@ -17,8 +17,8 @@ once over the sample and once over the sample twice in one process:
     of the two runs), the steady state of a long-running scanner.
 
 Needs valgrind, and a release build (FILTERSCAN=path, default
-target/release/filterscan). The two runs go in parallel and take a few
-minutes. The figures are comparable only between builds on the same
+target/release/filterscan). The two runs go in parallel and take about
+a minute. The figures are comparable only between builds on the same
 machine, rules and sample.
 """
 

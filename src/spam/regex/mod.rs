@@ -244,6 +244,16 @@ fn whole_from_hir(
     }
 }
 
+/// Sets pattern `id`'s entry of a per-pattern list that ends at its last
+/// entry.
+fn put<T>(v: &mut Vec<Option<T>>, id: u32, x: T) {
+    let i = id as usize;
+    if v.len() <= i {
+        v.resize_with(i + 1, || None);
+    }
+    v[i] = Some(x);
+}
+
 /// Most strings a [`literal_counter`] holds.
 const MAX_COUNTER: usize = 64;
 
@@ -476,9 +486,6 @@ impl SetBuilder {
                 (matcher, hir, EngineKind::Fallback)
             }
         };
-        self.literals.push(prefilter::Required::of(&hir));
-        // The prefilter's strings are those of `hir`, and so is the
-        // longest match of the regex that runs near them.
         // `(?m)^...`: every match starts a line.
         self.line_start.push(
             matches!(matcher, Matcher::Native(_))
@@ -487,6 +494,9 @@ impl SetBuilder {
                     .look_set_prefix()
                     .contains(regex_syntax::hir::Look::StartLF),
         );
+        self.literals.push(prefilter::Required::of(&hir));
+        // The prefilter's strings are those of `hir`, and so is the
+        // longest match of the regex that runs near them.
         self.reach.push(match matcher {
             Matcher::Lead(_) => None,
             _ => hir
@@ -556,19 +566,17 @@ impl SetBuilder {
                 let form = whole_hir(hir);
                 if let Some(re) = whole_from_hir(hir, form.as_ref(), same) {
                     if let Some(sieve) = sieve::sieve(form.as_ref().unwrap_or(hir)) {
-                        sieves.resize_with(id as usize + 1, || None);
-                        sieves[id as usize] = Some(sieve);
+                        put(&mut sieves, id, sieve);
                     }
                     if *exact && let Some(ac) = literal_counter(hir) {
-                        counters.resize_with(id as usize + 1, || None);
-                        counters[id as usize] = Some(ac);
+                        put(&mut counters, id, ac);
                     }
-                    whole.resize_with(id as usize + 1, || None);
-                    whole[id as usize] = Some(if *exact {
+                    let form = if *exact {
                         Whole::Exact(re)
                     } else {
                         Whole::Gate(re)
-                    });
+                    };
+                    put(&mut whole, id, form);
                 }
             }
         }
@@ -738,35 +746,20 @@ impl Set {
             return 0;
         }
         let near = regex_automata::Input::new(text).range(span);
-        if self.line_start.get(id as usize).copied().unwrap_or(false)
-            && memchr::memchr(b'\n', text).is_none()
-            && let Some(Matcher::Native(re)) = self.matchers.get(id as usize)
-        {
-            // One line, and a match can only start where it does: one
-            // anchored attempt (the regex crate would read the whole line
-            // looking for another line start). A match there, if any, is
-            // the only one; when only matches inside `span` count, a span
-            // that starts later holds none.
-            if max == 1 && near.start() > 0 {
-                return 0;
-            }
-            if gate
-                && let Some(Some(g)) = self.gates.get(id as usize)
-                && !g.gate.passes(text)
-            {
-                return 0;
-            }
-            let input = match max {
-                1 => near,
-                _ => regex_automata::Input::new(text),
-            };
-            return usize::from(re.is_match(input.anchored(regex_automata::Anchored::Yes)));
+        // A pattern whose matches start lines, on one line: a match can
+        // only start where the line does, so a window that starts later
+        // holds none.
+        let one_line = self.line_start.get(id as usize).copied().unwrap_or(false)
+            && memchr::memchr(b'\n', text).is_none();
+        if one_line && max == 1 && near.start() > 0 {
+            return 0;
         }
         if let Some(Some(g)) = self.gates.get(id as usize) {
             if gate && !g.gate.passes(text) {
                 return 0;
             }
             if max == 1
+                && !one_line
                 && let Some(hit) = g.starts.as_ref().and_then(|s| s.is_match(text))
             {
                 return usize::from(hit);
@@ -774,6 +767,16 @@ impl Set {
         }
         match self.matchers.get(id as usize) {
             None => 0,
+            // One anchored attempt (the regex crate would read the whole
+            // line looking for another line start); a match there is the
+            // only one.
+            Some(Matcher::Native(re)) if one_line => {
+                let input = match max {
+                    1 => near,
+                    _ => regex_automata::Input::new(text),
+                };
+                usize::from(re.is_match(input.anchored(regex_automata::Anchored::Yes)))
+            }
             Some(Matcher::Native(re)) => {
                 if max == 1 {
                     usize::from(re.is_match(near))
