@@ -1,13 +1,13 @@
-//! Patterns that open with an atomic run of one class, run without
-//! backtracking.
+//! Patterns that open with what the regex crate cannot write, run
+//! without backtracking.
 //!
-//! Perl's atomic group `(?>…)` and possessive quantifier `*+` keep what they
-//! matched and never give it back. The regex crate has neither, so such a
-//! pattern goes to the backtracking engine. One stock rule
-//! (`__FILL_THIS_FORM_PARTIAL_RAW`) starts `^(?>\s{0,50})` and continues
-//! with hundreds of form words under `/im`. Backtracking it from every line
-//! start of a raw body cost about half a millisecond per message that
-//! reached it.
+//! **Atomic runs.** Perl's atomic group `(?>…)` and possessive quantifier
+//! `*+` keep what they matched and never give it back. The regex crate has
+//! neither, so such a pattern goes to the backtracking engine. One stock
+//! rule (`__FILL_THIS_FORM_PARTIAL_RAW`) starts `^(?>\s{0,50})` and
+//! continues with hundreds of form words under `/im`. Backtracking it from
+//! every line start of a raw body cost about half a millisecond per
+//! message that reached it.
 //!
 //! When the atomic part is a repetition of one byte class at the start of
 //! the pattern (or of a line, under `/m`), what it keeps is fixed: from a
@@ -19,25 +19,26 @@
 //! count are Perl's. Each start costs one anchored search, which is linear
 //! in what it reads.
 //!
-//! ```
-//! use filter::spam::regex::{Budget, EngineKind, SetBuilder};
-//!
-//! let mut b = SetBuilder::new();
-//! let (id, kind) = b.add(r"^(?>\s{0,3})\sname", "m").unwrap();
-//! assert_eq!(kind, EngineKind::Fallback);
-//! let set = b.build();
-//! let mut budget = Budget::new(10);
-//! // The run keeps every space it can take, three at most, so `\s`
-//! // finds one only after exactly four.
-//! assert_eq!(set.count(id, b" name\n    name\n     name", 5, &mut budget), 1);
-//! assert_eq!(set.count(id, b"   name", 5, &mut budget), 0);
-//! ```
+//! **Leading look-aheads** ([`Ahead`]). A pattern that opens with
+//! look-aheads, `(?!phentermine)` before forty look-alike spellings of
+//! the word, or `^(?=[^@]+@gmail\.com)` before a list of hundreds of
+//! names, is a native regex (the rest) tested at each place it could
+//! start. A look-ahead consumes nothing, so the pattern matches at `s`
+//! exactly when the rest matches there and each look-ahead's body does
+//! (or, negated, does not) match anchored at `s`; the match is the
+//! rest's. Perl takes the first start where that holds, and the starts
+//! where the rest matches come one by one from its leftmost-first
+//! search, each with the match Perl's backtracking would find. The stock
+//! rules have 50 such patterns; compiling them for the backtracking
+//! engine took about a quarter of loading the stock rules (130 ms), far
+//! more than their two or three native regexes each.
 
 use std::ops::Range;
 
 use regex_automata::{Anchored, Input};
 
 use super::Native;
+use super::fallback::{Exhausted, SPLIT_WORK, SPLIT_WORK_PER_BYTE};
 use super::perl::{Assert, ByteSet, Node};
 
 /// `^(?>C{min,max})REST`: see the module docs.
@@ -136,5 +137,119 @@ impl Lead {
     pub(crate) fn count(&self, text: &[u8], max: usize) -> usize {
         let r: Result<usize, ()> = super::count_perl(text.len(), max, |at| Ok(self.find(text, at)));
         r.unwrap_or(0)
+    }
+}
+
+/// `(?=X)(?!Y)…REST`: a pattern that opens with look-aheads (and position
+/// tests), each with a native body, before a native rest. See the module
+/// docs.
+#[derive(Debug)]
+pub(crate) struct Ahead {
+    /// Per look-ahead: negated, its body, and the longest match of the
+    /// body when bounded (the search for it reads no further).
+    looks: Vec<(bool, Native, Option<usize>)>,
+    rest: Native,
+}
+
+impl Ahead {
+    /// The matcher for `node` when it has the shape, with the rest's
+    /// syntax tree and required strings (which the prefilter and the
+    /// whole-text form read: every match of the pattern is one of the
+    /// rest).
+    pub(crate) fn new(
+        node: &Node,
+    ) -> Option<(Ahead, regex_syntax::hir::Hir, super::prefilter::Required)> {
+        let v = match ungroup(node) {
+            Node::Concat(v) => v.as_slice(),
+            _ => return None,
+        };
+        let mut looks = Vec::new();
+        // Position tests before the rest or between the look-aheads hold
+        // at the same place as the look-aheads: they stay in the rest.
+        let mut rest = Vec::new();
+        let mut i = 0;
+        while let Some(n) = v.get(i) {
+            match ungroup(n) {
+                Node::Look(false, negated, body) => {
+                    let hir = super::perl::native_hir(body).ok()?;
+                    let longest = hir.properties().maximum_len();
+                    // Only ever run anchored: nothing to skip to.
+                    let re = super::native_with(&hir, super::Skip::Never).ok()?;
+                    looks.push((*negated, re, longest));
+                }
+                Node::Assert(a) if *a != Assert::Continue => rest.push(n.clone()),
+                _ => break,
+            }
+            i += 1;
+        }
+        if looks.is_empty() {
+            return None;
+        }
+        rest.extend_from_slice(&v[i..]);
+        let hir = super::perl::native_hir(&Node::Concat(rest)).ok()?;
+        let req = super::prefilter::Required::of(&hir);
+        let rest = super::native_for(&hir, &req).ok()?;
+        Some((Ahead { looks, rest }, hir, req))
+    }
+
+    /// The rest's regex.
+    pub(crate) fn rest(&self) -> &Native {
+        &self.rest
+    }
+
+    /// Whether every look-ahead holds at `s`.
+    fn looks_hold(&self, text: &[u8], s: usize, work: &mut u64) -> bool {
+        self.looks.iter().all(|(negated, re, longest)| {
+            let end = longest.map_or(text.len(), |l| s.saturating_add(l).min(text.len()));
+            *work = work.saturating_add((end - s) as u64);
+            let input = Input::new(text).range(s..end).anchored(Anchored::Yes);
+            re.is_match(input) != *negated
+        })
+    }
+
+    /// The first match that starts at or after `at` and ends by `end`;
+    /// `work` counts the bytes read, roughly.
+    fn find(
+        &self,
+        text: &[u8],
+        at: usize,
+        end: usize,
+        work: &mut u64,
+        limit: u64,
+    ) -> Result<Option<Range<usize>>, Exhausted> {
+        let mut s = at;
+        while s <= end {
+            let Some(m) = self.rest.search(&Input::new(text).range(s..end)) else {
+                return Ok(None);
+            };
+            *work = work.saturating_add((m.end() - s) as u64);
+            if self.looks_hold(text, m.start(), work) {
+                return Ok(Some(m.range()));
+            }
+            if *work > limit {
+                return Err(Exhausted);
+            }
+            s = m.start() + 1;
+        }
+        Ok(None)
+    }
+
+    /// Counts Perl's `//g` matches, up to `max`, among those inside
+    /// `span`: for a yes/no question (`max` 1) only a match there counts;
+    /// otherwise `span` is the whole text. A run that reads more than the
+    /// split engine's work limit ([`SPLIT_WORK`]) gives up.
+    pub(crate) fn count(
+        &self,
+        text: &[u8],
+        span: Range<usize>,
+        max: usize,
+    ) -> Result<usize, Exhausted> {
+        let limit =
+            SPLIT_WORK.saturating_add(SPLIT_WORK_PER_BYTE.saturating_mul(text.len() as u64));
+        let mut work = 0u64;
+        let end = span.end.min(text.len());
+        super::count_perl(end, max, |at| {
+            self.find(text, at.max(span.start), end, &mut work, limit)
+        })
     }
 }

@@ -84,7 +84,7 @@ pub fn sieve(hir: &Hir) -> Option<regex_automata::meta::Regex> {
     }
     let needles: Vec<[u8; 1]> = bytes.iter().map(|&b| [b]).collect();
     let pre = Prefilter::new(MatchKind::LeftmostFirst, &needles)?;
-    super::native_with(&Hir::concat(parts[k..].to_vec()), Some(pre)).ok()
+    super::native_with(&Hir::concat(parts[k..].to_vec()), super::Skip::Given(pre)).ok()
 }
 
 /// Adds to `set` the bytes a non-empty match of `h` can start with;

@@ -946,6 +946,43 @@ proptest! {
         }
     }
 
+    /// A pattern that opens with look-aheads ([`lead::Ahead`]) counts what
+    /// the backtracking engine counts, on the whole text and (a yes/no
+    /// question) inside a span.
+    #[test]
+    fn leading_look_aheads_agree_with_backtracking(
+        start in prop_oneof![Just(""), Just("^"), Just(r"\A"), Just(r"\b")],
+        looks in prop::collection::vec((any::<bool>(), pattern()), 1..3),
+        rest in pattern(),
+        f in flags(),
+        t in text(),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let looks: String = looks
+            .iter()
+            .map(|(neg, x)| format!("(?{}{x})", if *neg { '!' } else { '=' }))
+            .collect();
+        let p = format!("{start}{looks}(?:{rest})");
+        let Ok((node, _)) = perl::parse(p.as_bytes(), f) else { return Ok(()) };
+        let Some((ahead, ..)) = lead::Ahead::new(&node) else { return Ok(()) };
+        let fb = Fallback::new(&node).unwrap();
+        for max in [1, 5] {
+            let Ok(want) = fb.count(&t, max) else { continue };
+            prop_assert_eq!(ahead.count(&t, 0..t.len(), max), Ok(want), "{} /{} max {} on {:?}", p, f, max, t);
+        }
+        // Inside a span: a match there is a match of the whole text, and
+        // a span that holds every match of the text finds one.
+        let end = cut.index(t.len() + 1);
+        let inside = ahead.count(&t, 0..end, 1).unwrap();
+        let Ok(want) = fb.count(&t, 1) else { return Ok(()) };
+        if inside > 0 {
+            prop_assert_eq!(want, 1, "{} /{} on {:?}", p, f, t);
+        }
+        if end == t.len() {
+            prop_assert_eq!(inside, want, "{} /{} on {:?}", p, f, t);
+        }
+    }
+
     /// Line-level soundness: whenever a pattern matches inside one line of
     /// a text made of lines joined by `\n` (or side by side, with nothing
     /// between them), `candidate_lines` names that line (or every line) for
