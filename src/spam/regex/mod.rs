@@ -212,7 +212,23 @@ fn native_with(hir: &regex_syntax::hir::Hir, skip: Skip) -> Result<Native, Regex
         .dfa_size_limit(Some(DFA_SIZE_LIMIT))
         .utf8_empty(false);
     match skip {
-        Skip::Own => {}
+        Skip::Own if inner_literal_may_pay(hir) => {}
+        Skip::Own => {
+            // The prefilter the regex crate would find, without its
+            // reverse searches (see `inner_literal_may_pay`). An exact
+            // set keeps the crate's analysis, which may then answer
+            // with a literal search alone.
+            use regex_syntax::hir::literal::{ExtractKind, Extractor};
+            let mut seq = Extractor::new().kind(ExtractKind::Prefix).extract(hir);
+            seq.optimize_for_prefix_by_preference();
+            if !seq.is_exact() {
+                let kind = regex_automata::MatchKind::LeftmostFirst;
+                let pre = seq
+                    .literals()
+                    .and_then(|l| regex_automata::util::prefilter::Prefilter::new(kind, l));
+                config = config.prefilter(pre).auto_prefilter(false);
+            }
+        }
         Skip::Given(pre) => config = config.prefilter(Some(pre)).auto_prefilter(false),
         Skip::Never => config = config.auto_prefilter(false),
     }
@@ -223,6 +239,44 @@ fn native_with(hir: &regex_syntax::hir::Hir, skip: Skip) -> Result<Native, Regex
             Some(_) => RegexError::Unsupported("pattern too large".into()),
             None => RegexError::Invalid(format!("translation: {e}")),
         })
+}
+
+/// Whether the regex crate might search `hir` backwards from an inner
+/// literal: whether a part of its top-level sequence after the first
+/// starts with strings it would search for quickly (one string, up to
+/// three single bytes, or up to 64 strings of three bytes or more).
+///
+/// Without a quick prefilter for a pattern's prefixes, the crate tries
+/// that for every part in turn, after rebuilding the whole tree without
+/// its groups; on the stock rules it pays for two patterns of some 250
+/// and cost a tenth of loading them. The guess here reads each part's
+/// prefixes once, as the crate does, and rebuilds nothing; a pattern it
+/// turns away keeps its prefix prefilter.
+fn inner_literal_may_pay(hir: &regex_syntax::hir::Hir) -> bool {
+    use regex_syntax::hir::HirKind;
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let mut h = hir;
+    let parts = loop {
+        match h.kind() {
+            HirKind::Capture(c) => h = &c.sub,
+            HirKind::Concat(v) => break v,
+            _ => return false,
+        }
+    };
+    parts.iter().skip(1).any(|p| {
+        let mut seq = Extractor::new().kind(ExtractKind::Prefix).extract(p);
+        seq.make_inexact();
+        seq.optimize_for_prefix_by_preference();
+        seq.literals().is_some_and(|lits| {
+            let len = |l: &regex_syntax::hir::literal::Literal| l.as_bytes().len();
+            let shortest = lits.iter().map(len).min().unwrap_or(0);
+            let longest = lits.iter().map(len).max().unwrap_or(0);
+            shortest > 0
+                && (lits.len() == 1
+                    || lits.len() <= 3 && longest == 1
+                    || lits.len() <= 64 && shortest >= 3)
+        })
+    })
 }
 
 /// Compiles the native regex of a pattern whose prefilter strings are

@@ -1239,6 +1239,22 @@ proptest! {
     }
 }
 
+/// The guess that keeps the regex crate's inner-literal search for a
+/// pattern: where a part after the first starts with a string it finds
+/// quickly, and nowhere else.
+#[test]
+fn inner_literal_guess() {
+    let hir = |p: &str| perl::native_hir(&perl::parse(p.as_bytes(), "").unwrap().0).unwrap();
+    // A stock rawbody rule: `<!` after a class.
+    assert!(inner_literal_may_pay(&hir(r"[^\s>](?:<![^>]*>)+[^\s<]")));
+    assert!(inner_literal_may_pay(&hir(r"[a-z]{2}<span\s")));
+    assert!(inner_literal_may_pay(&hir(r"\w+(?:@|%)\w")));
+    // Classes only, a literal first, or too short and too many.
+    assert!(!inner_literal_may_pay(&hir(r"\w+\s+\d+")));
+    assert!(!inner_literal_may_pay(&hir(r"free\w+")));
+    assert!(!inner_literal_may_pay(&hir(r"\d(?:ab|cd|ef|gh)")));
+}
+
 use fallback::Fallback;
 
 // ---------------------------------------------------------------------------
