@@ -19,7 +19,7 @@
 //! count are Perl's. Each start costs one anchored search, which is linear
 //! in what it reads.
 //!
-//! **Leading look-aheads** ([`Ahead`]). A pattern that opens with
+//! **Leading look-aheads** (`Ahead`). A pattern that opens with
 //! look-aheads, `(?!phentermine)` before forty look-alike spellings of
 //! the word, or `^(?=[^@]+@gmail\.com)` before a list of hundreds of
 //! names, is a native regex (the rest) tested at each place it could
