@@ -19,6 +19,20 @@
 //! count are Perl's. Each start costs one anchored search, which is linear
 //! in what it reads.
 //!
+//! ```
+//! use filter::spam::regex::{Budget, EngineKind, SetBuilder};
+//!
+//! let mut b = SetBuilder::new();
+//! let (id, kind) = b.add(r"^(?>\s{0,3})\sname", "m").unwrap();
+//! assert_eq!(kind, EngineKind::Fallback);
+//! let set = b.build();
+//! let mut budget = Budget::new(10);
+//! // The run keeps every space it can take, three at most, so `\s`
+//! // finds one only after exactly four.
+//! assert_eq!(set.count(id, b" name\n    name\n     name", 5, &mut budget), 1);
+//! assert_eq!(set.count(id, b"   name", 5, &mut budget), 0);
+//! ```
+//!
 //! **Leading look-aheads** (`Ahead`). A pattern that opens with
 //! look-aheads, `(?!phentermine)` before forty look-alike spellings of
 //! the word, or `^(?=[^@]+@gmail\.com)` before a list of hundreds of
@@ -32,6 +46,18 @@
 //! rules have 50 such patterns; compiling them for the backtracking
 //! engine took about a quarter of loading the stock rules (130 ms), far
 //! more than their two or three native regexes each.
+//!
+//! ```
+//! use filter::spam::regex::{Budget, SetBuilder};
+//!
+//! let mut b = SetBuilder::new();
+//! let (id, _) = b.add(r"\b(?!free)fr[e3]{2}\b", "i").unwrap();
+//! let set = b.build();
+//! let mut budget = Budget::new(10);
+//! // The plain word is not a look-alike; its spellings with a 3 are.
+//! assert_eq!(set.count(id, b"FREE fr33 and fre3", 5, &mut budget), 2);
+//! assert_eq!(budget.left, 10);
+//! ```
 
 use std::ops::Range;
 

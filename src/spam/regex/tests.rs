@@ -1239,6 +1239,28 @@ proptest! {
     }
 }
 
+/// A look-ahead pattern whose look-aheads fail at every start, each after
+/// reading to the end of the text, stops at the split engine's work limit
+/// instead of taking quadratic time, and marks the budget exhausted.
+#[test]
+fn leading_look_ahead_stops_at_its_work_limit() {
+    let (node, _) = perl::parse(br"(?=a*b)a", "").unwrap();
+    let (ahead, ..) = lead::Ahead::new(&node).unwrap();
+    let text = vec![b'a'; 4000];
+    assert_eq!(
+        ahead.count(&text, 0..text.len(), 1),
+        Err(fallback::Exhausted)
+    );
+    // Short texts stay under it and answer.
+    assert_eq!(ahead.count(b"aaab", 0..4, 5), Ok(3));
+    let mut b = SetBuilder::new();
+    let (id, _) = b.add(r"(?=a*b)a", "").unwrap();
+    let set = b.build();
+    let mut budget = Budget::new(10);
+    assert_eq!(set.count(id, &text, 1, &mut budget), 0);
+    assert!(budget.exhausted);
+}
+
 /// The guess that keeps the regex crate's inner-literal search for a
 /// pattern: where a part after the first starts with a string it finds
 /// quickly, and nowhere else.
