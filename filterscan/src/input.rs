@@ -137,18 +137,8 @@ pub fn is_mbox(data: &[u8]) -> bool {
 /// its body lines unquoted one level (`>From ` becomes `From `, `>>From `
 /// becomes `>From `).
 pub fn split_mbox(data: &[u8]) -> Vec<Vec<u8>> {
-    let mut starts = Vec::new();
-    if data.starts_with(b"From ") {
-        starts.push(0);
-    }
-    for (i, &b) in data.iter().enumerate() {
-        if b == b'\n' && data[i + 1..].starts_with(b"From ") {
-            starts.push(i + 1);
-        }
-    }
-    if starts.first() != Some(&0) {
-        starts.insert(0, 0);
-    }
+    let mut starts = vec![0];
+    starts.extend(memchr::memmem::find_iter(data, b"\nFrom ").map(|i| i + 1));
     let mut out = Vec::with_capacity(starts.len());
     for (n, &start) in starts.iter().enumerate() {
         let last = n + 1 == starts.len();
@@ -174,29 +164,33 @@ fn strip_separator(chunk: &[u8]) -> &[u8] {
 }
 
 /// Copies a message, removing one `>` from body lines that match `>+From `.
+/// Only lines starting with `>` are looked at.
 fn unquote(msg: &[u8]) -> Vec<u8> {
     let body = header_end(msg);
     let mut out = Vec::with_capacity(msg.len());
-    out.extend_from_slice(&msg[..body]);
-    for line in msg[body..].split_inclusive(|&b| b == b'\n') {
-        let gts = line.iter().take_while(|&&b| b == b'>').count();
-        let quoted = gts > 0 && line[gts..].starts_with(b"From ");
-        out.extend_from_slice(if quoted { &line[1..] } else { line });
+    let mut copied = 0;
+    let first = (msg.get(body) == Some(&b'>')).then_some(body);
+    let rest = memchr::memmem::find_iter(&msg[body..], b"\n>").map(|i| body + i + 1);
+    for at in first.into_iter().chain(rest) {
+        let gts = msg[at..].iter().take_while(|&&b| b == b'>').count();
+        if msg[at + gts..].starts_with(b"From ") {
+            out.extend_from_slice(&msg[copied..at]);
+            copied = at + 1;
+        }
     }
+    out.extend_from_slice(&msg[copied..]);
     out
 }
 
 /// Offset of the first body byte: just past the first empty line (LF or
-/// CRLF), or the end when there is none.
+/// CRLF) after the first line, or the end when there is none.
 fn header_end(msg: &[u8]) -> usize {
-    let mut pos = 0;
-    for line in msg.split_inclusive(|&b| b == b'\n') {
-        pos += line.len();
-        if pos > line.len() && (line == b"\n" || line == b"\r\n") {
-            return pos;
-        }
+    let lf = memchr::memmem::find(msg, b"\n\n").map(|i| i + 2);
+    let crlf = memchr::memmem::find(msg, b"\n\r\n").map(|i| i + 3);
+    match (lf, crlf) {
+        (Some(a), Some(b)) => a.min(b),
+        (a, b) => a.or(b).unwrap_or(msg.len()),
     }
-    msg.len()
 }
 
 #[cfg(test)]
@@ -227,5 +221,55 @@ mod tests {
         let msgs = split_mbox(b"From a\r\nS: 1\r\n\r\nx\r\n\r\nFrom b\r\n\r\ny\r\n");
         assert_eq!(msgs[0], b"From a\r\nS: 1\r\n\r\nx\r\n");
         assert_eq!(msgs[1], b"From b\r\n\r\ny\r\n");
+    }
+
+    /// The splitter as first written, a line at a time: the oracle.
+    fn naive_split(data: &[u8]) -> Vec<Vec<u8>> {
+        let mut starts = vec![0];
+        for (i, &b) in data.iter().enumerate() {
+            if b == b'\n' && data[i + 1..].starts_with(b"From ") {
+                starts.push(i + 1);
+            }
+        }
+        let mut out = Vec::new();
+        for (n, &start) in starts.iter().enumerate() {
+            let end = starts.get(n + 1).copied().unwrap_or(data.len());
+            let mut chunk = &data[start..end];
+            if n + 1 < starts.len() {
+                chunk = strip_separator(chunk);
+            }
+            let mut body = chunk.len();
+            let mut pos = 0;
+            for line in chunk.split_inclusive(|&b| b == b'\n') {
+                pos += line.len();
+                if pos > line.len() && (line == b"\n" || line == b"\r\n") {
+                    body = pos;
+                    break;
+                }
+            }
+            let mut msg = chunk[..body].to_vec();
+            for line in chunk[body..].split_inclusive(|&b| b == b'\n') {
+                let gts = line.iter().take_while(|&&b| b == b'>').count();
+                let quoted = gts > 0 && line[gts..].starts_with(b"From ");
+                msg.extend_from_slice(if quoted { &line[1..] } else { line });
+            }
+            out.push(msg);
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn split_agrees_with_the_line_by_line_oracle(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    &b"From "[..], b"\n", b"\r\n", b">", b">>From ", b"x", b"From: y", b" ",
+                ]),
+                0..40,
+            )
+        ) {
+            let data: Vec<u8> = parts.concat();
+            proptest::prop_assert_eq!(split_mbox(&data), naive_split(&data));
+        }
     }
 }
