@@ -914,7 +914,13 @@ fn bad_charset_bytes(b: &[u8], cs: Option<&[u8]>) -> usize {
 /// Appends `t` cut as SpamAssassin cuts a rendered part: past 50 000
 /// characters, at the next newline or space within 1024 characters.
 fn push_cut(out: &mut String, t: &str) {
-    let Some((cut_byte, _)) = t.char_indices().nth(BODY_PART_SCAN) else {
+    // No more characters than bytes: a short text is not counted.
+    let cut = if t.len() > BODY_PART_SCAN {
+        t.char_indices().nth(BODY_PART_SCAN)
+    } else {
+        None
+    };
+    let Some((cut_byte, _)) = cut else {
         out.push_str(t);
         return;
     };

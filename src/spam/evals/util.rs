@@ -412,29 +412,29 @@ fn first_upper_word<'a>(toks: &[&'a str]) -> Option<&'a str> {
 /// (SpamAssassin's `\s.?\d+ \S\S\S \d+ \d+:\d+:\d+ \S+`, run after
 /// tabs and line breaks became spaces), parsed.
 pub(crate) fn received_date(rcvd: &str) -> Option<i64> {
-    let toks: Vec<&str> = rcvd.split([' ', '\t', '\r', '\n']).collect();
-    for i in 0..toks.len().saturating_sub(4) {
-        let d = toks[i].trim_start_matches(|c: char| !c.is_ascii_digit());
-        let lead = toks[i].len() - d.len();
+    // Five tokens at a time (empty ones between adjacent separators
+    // count), without collecting them all.
+    let mut toks = rcvd.split([' ', '\t', '\r', '\n']);
+    let mut w: [&str; 5] = [""; 5];
+    for t in &mut w {
+        *t = toks.next()?;
+    }
+    loop {
+        let d = w[0].trim_start_matches(|c: char| !c.is_ascii_digit());
+        let lead = w[0].len() - d.len();
         if lead <= 1
             && all_digits(d)
-            && toks[i + 1].chars().count() == 3
-            && all_digits(toks[i + 2])
-            && is_hms(toks[i + 3])
-            && !toks[i + 4].is_empty()
+            && w[1].chars().count() == 3
+            && all_digits(w[2])
+            && is_hms(w[3])
+            && !w[4].is_empty()
         {
-            let s = format!(
-                "{} {} {} {} {}",
-                d,
-                toks[i + 1],
-                toks[i + 2],
-                toks[i + 3],
-                toks[i + 4]
-            );
+            let s = format!("{} {} {} {} {}", d, w[1], w[2], w[3], w[4]);
             return parse_date(&s);
         }
+        w.rotate_left(1);
+        w[4] = toks.next()?;
     }
-    None
 }
 
 // ---------------------------------------------------------------- relays
@@ -534,5 +534,45 @@ mod tests {
             ("10.0.0.2", "1.2.3.4")
         );
         assert!(is_private_ip("192.168.1.1") && !is_private_ip("192.0.2.1"));
+    }
+
+    /// The date search as first written, over all the tokens at once.
+    fn received_date_naive(rcvd: &str) -> Option<i64> {
+        let toks: Vec<&str> = rcvd.split([' ', '\t', '\r', '\n']).collect();
+        (0..toks.len().saturating_sub(4)).find_map(|i| {
+            let d = toks[i].trim_start_matches(|c: char| !c.is_ascii_digit());
+            (toks[i].len() - d.len() <= 1
+                && all_digits(d)
+                && toks[i + 1].chars().count() == 3
+                && all_digits(toks[i + 2])
+                && is_hms(toks[i + 3])
+                && !toks[i + 4].is_empty())
+            .then(|| {
+                let s = format!(
+                    "{d} {} {} {} {}",
+                    toks[i + 1],
+                    toks[i + 2],
+                    toks[i + 3],
+                    toks[i + 4]
+                );
+                parse_date(&s)
+            })
+        })?
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn received_date_agrees_with_the_naive_search(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    " ", "\t", "\n", ";", "(", "Fri,", "2", "02", "x2", "Jan", "Jän", "1970",
+                    "2021", "00:00:00", "10:11:12", "+0000", "by", "from",
+                ]),
+                0..16,
+            )
+        ) {
+            let r = parts.concat();
+            proptest::prop_assert_eq!(received_date(&r), received_date_naive(&r));
+        }
     }
 }

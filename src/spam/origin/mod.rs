@@ -109,18 +109,25 @@ fn squash_ws(v: &[u8]) -> String {
             .collect::<Vec<_>>()
             .join(" ");
     }
+    // The ASCII bytes `char::is_whitespace` takes (with \x0b); the
+    // words between them are copied a run at a time.
+    let ws = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
+    let s = std::str::from_utf8(v).unwrap_or_default();
     let mut out = String::with_capacity(v.len());
-    let mut gap = false;
-    for &b in v {
-        // The ASCII bytes `char::is_whitespace` takes (with \x0b).
-        if matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
-            gap = true;
-        } else {
-            if gap && !out.is_empty() {
+    let mut i = 0;
+    while i < v.len() {
+        while i < v.len() && ws(v[i]) {
+            i += 1;
+        }
+        let from = i;
+        while i < v.len() && !ws(v[i]) {
+            i += 1;
+        }
+        if from < i {
+            if !out.is_empty() {
                 out.push(' ');
             }
-            gap = false;
-            out.push(char::from(b));
+            out.push_str(&s[from..i]);
         }
     }
     out
