@@ -181,9 +181,10 @@ impl Ahead {
     /// The matcher for `node` when it has the shape, with the rest's
     /// syntax tree and required strings (which the prefilter and the
     /// whole-text form read: every match of the pattern is one of the
-    /// rest).
+    /// rest). `short` as for [`super::native_for`].
     pub(crate) fn new(
         node: &Node,
+        short: bool,
     ) -> Option<(Ahead, regex_syntax::hir::Hir, super::prefilter::Required)> {
         let v = match ungroup(node) {
             Node::Concat(v) => v.as_slice(),
@@ -214,7 +215,7 @@ impl Ahead {
         rest.extend_from_slice(&v[i..]);
         let hir = super::perl::native_hir(&Node::Concat(rest)).ok()?;
         let req = super::prefilter::Required::of(&hir);
-        let rest = super::native_for(&hir, &req).ok()?;
+        let rest = super::native_for(&hir, &req, short).ok()?;
         Some((Ahead { looks, rest }, hir, req))
     }
 

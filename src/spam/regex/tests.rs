@@ -964,7 +964,7 @@ proptest! {
             .collect();
         let p = format!("{start}{looks}(?:{rest})");
         let Ok((node, _)) = perl::parse(p.as_bytes(), f) else { return Ok(()) };
-        let Some((ahead, ..)) = lead::Ahead::new(&node) else { return Ok(()) };
+        let Some((ahead, ..)) = lead::Ahead::new(&node, true) else { return Ok(()) };
         let fb = Fallback::new(&node).unwrap();
         for max in [1, 5] {
             let Ok(want) = fb.count(&t, max) else { continue };
@@ -1245,7 +1245,7 @@ proptest! {
 #[test]
 fn leading_look_ahead_stops_at_its_work_limit() {
     let (node, _) = perl::parse(br"(?=a*b)a", "").unwrap();
-    let (ahead, ..) = lead::Ahead::new(&node).unwrap();
+    let (ahead, ..) = lead::Ahead::new(&node, true).unwrap();
     let text = vec![b'a'; 4000];
     assert_eq!(
         ahead.count(&text, 0..text.len(), 1),
@@ -1275,6 +1275,27 @@ fn inner_literal_guess() {
     assert!(!inner_literal_may_pay(&hir(r"\w+\s+\d+")));
     assert!(!inner_literal_may_pay(&hir(r"free\w+")));
     assert!(!inner_literal_may_pay(&hir(r"\d(?:ab|cd|ef|gh)")));
+}
+
+/// A bounded pattern with required strings gets a prefilter of its own in
+/// a set for long texts, none in one for short texts; both answer alike.
+#[test]
+fn long_texts_get_a_prefix_prefilter() {
+    let pattern = r"\n(?:Message-id|Content-type|from|subject|to|cc): ?\S{1,9}@";
+    let prefilter = |mut b: SetBuilder| {
+        let (id, _) = b.add(pattern, "sm").unwrap();
+        let set = b.build();
+        let header = b"Subject: hi\nFrom: a@b\nX-Y: z\nto: c@d\n";
+        let mut budget = Budget::new(10);
+        assert_eq!(set.count(id, header, 1, &mut budget), 1);
+        assert_eq!(set.count(id, &header[..30], 1, &mut budget), 0);
+        match &set.matchers[id as usize] {
+            Matcher::Native(re) => re.get_config().get_prefilter().is_some(),
+            _ => panic!("a native pattern"),
+        }
+    };
+    assert!(prefilter(SetBuilder::new()));
+    assert!(!prefilter(SetBuilder::short()));
 }
 
 use fallback::Fallback;

@@ -686,8 +686,14 @@ fn group_of(keys: &mut Vec<HeaderKey>, sets: &mut Vec<SetBuilder>, key: HeaderKe
     match keys.iter().position(|k| *k == key) {
         Some(g) => g,
         None => {
+            // The whole header block is long: its regexes search it with
+            // prefilters of their own. A header's value is short enough
+            // to read whole.
+            sets.push(match key.target {
+                HeaderTarget::All => SetBuilder::new(),
+                _ => SetBuilder::short(),
+            });
             keys.push(key);
-            sets.push(SetBuilder::new());
             keys.len() - 1
         }
     }
