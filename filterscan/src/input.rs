@@ -184,7 +184,7 @@ fn unquote(msg: &[u8]) -> Vec<u8> {
 
 /// Offset of the first body byte: just past the first empty line (LF or
 /// CRLF) after the first line, or the end when there is none.
-fn header_end(msg: &[u8]) -> usize {
+pub fn header_end(msg: &[u8]) -> usize {
     let lf = memchr::memmem::find(msg, b"\n\n").map(|i| i + 2);
     let crlf = memchr::memmem::find(msg, b"\n\r\n").map(|i| i + 3);
     match (lf, crlf) {

@@ -204,8 +204,10 @@ pub fn scan(args: ScanArgs) -> ExitCode {
             // When the message arrived (for `filterscan report`), and
             // when it was scanned: the command line may read the clock,
             // the library never does.
+            // Only the header block is parsed again.
             let received = r.spam.as_ref().and_then(|_| {
-                filter::spam::origin::received_at(&filter::mime::Message::parse(data))
+                let head = &data[..input::header_end(data)];
+                filter::spam::origin::received_at(&filter::mime::Message::parse(head))
             });
             let scanned = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)

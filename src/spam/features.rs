@@ -1330,9 +1330,9 @@ impl DecodedFields {
             _ => Some(Cow::Owned(
                 picked
                     .iter()
-                    .flat_map(|&i| self.value(i))
-                    .copied()
-                    .collect(),
+                    .map(|&i| self.value(i))
+                    .collect::<Vec<_>>()
+                    .concat(),
             )),
         })
     }

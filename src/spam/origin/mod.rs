@@ -181,9 +181,11 @@ pub fn received_at(msg: &Message<'_>) -> Option<i64> {
         let (_, tail) = line.rsplit_once(';')?;
         crate::spam::evals::util::parse_date(tail)
     };
-    received_lines(msg)
-        .iter()
-        .find_map(|l| date_of(l))
+    // The lines of `received_lines`, squashed only up to the first date.
+    msg.headers(msg.root(), "Received")
+        .map(squash_ws)
+        .filter(|v| !v.is_empty())
+        .find_map(|l| date_of(&l))
         .or_else(|| {
             let d = msg.headers(msg.root(), "Date").next()?;
             crate::spam::evals::util::parse_date(&String::from_utf8_lossy(d))
