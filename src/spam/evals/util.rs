@@ -412,17 +412,35 @@ fn first_upper_word<'a>(toks: &[&'a str]) -> Option<&'a str> {
 /// (SpamAssassin's `\s.?\d+ \S\S\S \d+ \d+:\d+:\d+ \S+`, run after
 /// tabs and line breaks became spaces), parsed.
 pub(crate) fn received_date(rcvd: &str) -> Option<i64> {
-    // Five tokens at a time (empty ones between adjacent separators
-    // count), without collecting them all.
-    let mut toks = rcvd.split([' ', '\t', '\r', '\n']);
+    // The tokens between the separators (empty ones between adjacent
+    // separators count), found a byte at a time, five at a time.
+    let b = rcvd.as_bytes();
+    let mut at = 0;
+    let mut next = || {
+        let from = at;
+        if from > b.len() {
+            return None;
+        }
+        let end = b[from..]
+            .iter()
+            .position(|&c| matches!(c, b' ' | b'\t' | b'\r' | b'\n'))
+            .map_or(b.len(), |i| from + i);
+        at = end + 1;
+        // Separators are ASCII: `from..end` are character boundaries.
+        Some(&rcvd[from..end])
+    };
     let mut w: [&str; 5] = [""; 5];
     for t in &mut w {
-        *t = toks.next()?;
+        *t = next()?;
     }
     loop {
-        let d = w[0].trim_start_matches(|c: char| !c.is_ascii_digit());
-        let lead = w[0].len() - d.len();
-        if lead <= 1
+        // At most one byte before the day's digits (`\s.?\d+`).
+        let d = match w[0].as_bytes() {
+            [c, ..] if c.is_ascii_digit() => Some(w[0]),
+            [c, e, ..] if !c.is_ascii_digit() && e.is_ascii_digit() => Some(&w[0][1..]),
+            _ => None,
+        };
+        if let Some(d) = d
             && all_digits(d)
             && w[1].chars().count() == 3
             && all_digits(w[2])
@@ -433,7 +451,7 @@ pub(crate) fn received_date(rcvd: &str) -> Option<i64> {
             return parse_date(&s);
         }
         w.rotate_left(1);
-        w[4] = toks.next()?;
+        w[4] = next()?;
     }
 }
 
@@ -561,16 +579,40 @@ mod tests {
     }
 
     proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(4096))]
+
         #[test]
         fn received_date_agrees_with_the_naive_search(
             parts in proptest::collection::vec(
                 proptest::sample::select(vec![
-                    " ", "\t", "\n", ";", "(", "Fri,", "2", "02", "x2", "Jan", "Jän", "1970",
-                    "2021", "00:00:00", "10:11:12", "+0000", "by", "from",
+                    " ", "\t", "\r", "\n", ";", "(", "é", "Fri,", "2", "x2", "Jan", "1970",
+                    "00:00:00", "+0000", "by", "from",
                 ]),
-                0..16,
-            )
+                0..12,
+            ),
+            // A date, right or nearly: what may stand before the day,
+            // the day, month, year, time and zone, and the separators.
+            date in (
+                proptest::sample::select(vec!["", "", "x", "(", "xy", "é"]),
+                proptest::sample::select(vec!["2", "02", "31", "x"]),
+                proptest::sample::select(vec!["Jan", "Jan", "Jän", "Janu"]),
+                proptest::sample::select(vec!["1970", "2021", "x"]),
+                proptest::sample::select(vec!["00:00:00", "10:11:12", "1:2"]),
+                proptest::sample::select(vec!["+0000", "", "(GMT)"]),
+            ),
+            seps in proptest::collection::vec(
+                proptest::sample::select(vec![" ", " ", "\t", "\r\n", "  "]),
+                4,
+            ),
+            at in 0usize..12,
         ) {
+            let (lead, day, mon, year, hms, zone) = date;
+            let date = format!(
+                "{lead}{day}{}{mon}{}{year}{}{hms}{}{zone}",
+                seps[0], seps[1], seps[2], seps[3]
+            );
+            let mut parts = parts;
+            parts.insert(at.min(parts.len()), &date);
             let r = parts.concat();
             proptest::prop_assert_eq!(received_date(&r), received_date_naive(&r));
         }
