@@ -754,10 +754,60 @@ fn fold_byte(b: u8) -> u8 {
         .wrapping_add(space * b' '.wrapping_sub(b))
 }
 
+/// The automaton of an [`Index`]: a DFA, searched by a loop of our own,
+/// or what the crate picks for a set too large for one.
+#[derive(Debug)]
+enum Strings {
+    Dfa(aho_corasick::dfa::DFA),
+    Other(AhoCorasick),
+}
+
+impl Strings {
+    /// Calls `f(string, start, end)` for every occurrence of every string
+    /// in `text`, overlapping ones too, in order of their ends.
+    ///
+    /// The crate's overlapping search keeps its place in a state object
+    /// between matches and checks for a prefilter at every step; the DFA's
+    /// own loop is a table lookup per byte, and a test for a match state.
+    #[inline]
+    fn each(&self, text: &[u8], mut f: impl FnMut(usize, usize, usize)) {
+        use aho_corasick::Anchored;
+        use aho_corasick::automaton::Automaton;
+        let dfa = match self {
+            Strings::Dfa(dfa) => dfa,
+            Strings::Other(ac) => {
+                for m in ac.find_overlapping_iter(text) {
+                    f(m.pattern().as_usize(), m.start(), m.end());
+                }
+                return;
+            }
+        };
+        let Ok(mut sid) = dfa.start_state(Anchored::No) else {
+            return;
+        };
+        let mut report = |sid, end: usize| {
+            for k in 0..dfa.match_len(sid) {
+                let p = dfa.match_pattern(sid, k);
+                f(p.as_usize(), end - dfa.pattern_len(p), end);
+            }
+        };
+        // An empty string ends at the start, too.
+        if dfa.is_match(sid) {
+            report(sid, 0);
+        }
+        for (i, &b) in text.iter().enumerate() {
+            sid = dfa.next_state(Anchored::No, sid, b);
+            if dfa.is_special(sid) && dfa.is_match(sid) {
+                report(sid, i + 1);
+            }
+        }
+    }
+}
+
 /// Strings and, for each, the patterns that need it, in one automaton.
 #[derive(Debug, Default)]
 struct Index {
-    ac: Option<AhoCorasick>,
+    ac: Option<Strings>,
     /// Pattern ids for each automaton string.
     owners: Vec<Vec<u32>>,
 }
@@ -784,14 +834,18 @@ impl Index {
         if lits.is_empty() {
             return Some(Index::default());
         }
-        let mut b = AhoCorasick::builder();
-        b.match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA));
-        let ac = b.build(&lits).or_else(|_| {
-            // Too big for a DFA: let the crate pick.
-            b.kind(None);
-            b.build(&lits)
-        });
+        let ac = aho_corasick::dfa::DFA::builder()
+            .match_kind(MatchKind::Standard)
+            .prefilter(false)
+            .build(&lits)
+            .map(Strings::Dfa)
+            .or_else(|_| {
+                // Too big for a DFA: let the crate pick.
+                AhoCorasick::builder()
+                    .match_kind(MatchKind::Standard)
+                    .build(&lits)
+                    .map(Strings::Other)
+            });
         ac.ok().map(|ac| Index {
             ac: Some(ac),
             owners,
@@ -804,17 +858,16 @@ impl Index {
         let Some(ac) = &self.ac else { return };
         seen.clear();
         seen.resize(self.owners.len().div_ceil(64), 0);
-        for m in ac.find_overlapping_iter(text) {
-            let k = m.pattern().as_usize();
+        ac.each(text, |k, _, _| {
             let (w, bit) = (k / 64, 1u64 << (k % 64));
             if seen[w] & bit != 0 {
-                continue;
+                return;
             }
             seen[w] |= bit;
             for &id in &self.owners[k] {
                 bits[id as usize / 64] |= 1 << (id % 64);
             }
-        }
+        });
     }
 
     /// Pushes a [`Candidate`] for every string found wholly inside a line
@@ -841,23 +894,21 @@ impl Index {
         // matches come in order of their ends, and a match is short, so
         // its start is in that line or one just before.
         let mut upto = 0;
-        for m in ac.find_overlapping_iter(text) {
-            let (s, e) = (m.start(), m.end());
+        ac.each(text, |k, s, e| {
             while lines.get(upto).is_some_and(|&(ls, _)| ls as usize <= e) {
                 upto += 1;
             }
             // The last line starting at or before `s`.
             let Some(mut i) = upto.checked_sub(1) else {
-                continue;
+                return;
             };
             while lines[i].0 as usize > s {
                 let Some(j) = i.checked_sub(1) else { break };
                 i = j;
             }
             if lines[i].0 as usize > s || e > lines[i].1 as usize {
-                continue;
+                return;
             }
-            let k = m.pattern().as_usize();
             let line = i as u32;
             let owners = &self.owners[k];
             if last[k] == stamp | u64::from(line) {
@@ -867,7 +918,7 @@ impl Index {
                 for c in &mut out[from..from + owners.len()] {
                     c.last_start = s as u32;
                 }
-                continue;
+                return;
             }
             last[k] = stamp | u64::from(line);
             at[k] = out.len() as u32;
@@ -877,7 +928,7 @@ impl Index {
                 first_end: e as u32,
                 last_start: s as u32,
             }));
-        }
+        });
     }
 }
 
@@ -1430,6 +1481,44 @@ mod tests {
                 }
             }
             prop_assert_eq!(minimize(l), want);
+        }
+
+        /// The DFA's own loop finds every occurrence of every string, as
+        /// comparing each string at each end does, in order of the ends
+        /// and, at one end, in the order the crate's overlapping search
+        /// reports them. On a three-letter alphabet strings overlap and
+        /// hold one another; duplicates included.
+        #[test]
+        fn each_finds_every_occurrence(
+            lits in prop::collection::vec(prop::collection::vec(b'a'..=b'c', 1..5), 1..12),
+            text in prop::collection::vec(b'a'..=b'd', 0..40),
+        ) {
+            let dfa = aho_corasick::dfa::DFA::builder()
+                .match_kind(MatchKind::Standard)
+                .prefilter(false)
+                .build(&lits)
+                .unwrap();
+            let mut got = Vec::new();
+            Strings::Dfa(dfa).each(&text, |k, s, e| got.push((e, k, s)));
+            let mut want = Vec::new();
+            for e in 0..=text.len() {
+                for (k, l) in lits.iter().enumerate() {
+                    if e >= l.len() && text[e - l.len()..e] == l[..] {
+                        want.push((e, k, e - l.len()));
+                    }
+                }
+            }
+            let mut sorted = got.clone();
+            sorted.sort_unstable();
+            prop_assert_eq!(sorted, want);
+            let crate_order: Vec<_> = AhoCorasick::builder()
+                .match_kind(MatchKind::Standard)
+                .build(&lits)
+                .unwrap()
+                .find_overlapping_iter(&text)
+                .map(|m| (m.end(), m.pattern().as_usize(), m.start()))
+                .collect();
+            prop_assert_eq!(got, crate_order);
         }
     }
 }
