@@ -363,7 +363,7 @@ const MAX_COUNTER: usize = 64;
 /// pattern's order. Its leftmost-first matches are the regex's, one after
 /// the other, so counting them needs no regex search (SpamAssassin's
 /// `__E_LIKE_LETTER`, `/e/` up to 230 times, start one search a match).
-fn literal_counter(hir: &regex_syntax::hir::Hir) -> Option<aho_corasick::AhoCorasick> {
+fn literal_counter(hir: &regex_syntax::hir::Hir) -> Option<Counter> {
     use regex_syntax::hir::literal::{ExtractKind, Extractor};
     if !hir.properties().look_set().is_empty() {
         return None;
@@ -382,10 +382,100 @@ fn literal_counter(hir: &regex_syntax::hir::Hir) -> Option<aho_corasick::AhoCora
     {
         return None;
     }
-    aho_corasick::AhoCorasick::builder()
-        .match_kind(aho_corasick::MatchKind::LeftmostFirst)
-        .build(lits.iter().map(|l| l.as_bytes()))
-        .ok()
+    let bytes: Option<Vec<u8>> = lits
+        .iter()
+        .map(|l| match l.as_bytes() {
+            &[b] => Some(b),
+            _ => None,
+        })
+        .collect();
+    match bytes.as_deref() {
+        Some(&[a]) => return Some(Counter::One(a)),
+        Some(&[a, b]) => return Some(Counter::Two(a, b)),
+        Some(&[a, b, c]) => return Some(Counter::Three(a, b, c)),
+        _ => {}
+    }
+    Counter::strings(lits.iter().map(|l| l.as_bytes()))
+}
+
+/// What counts the matches of a list of strings ([`literal_counter`]).
+#[derive(Debug)]
+enum Counter {
+    /// One to three strings of one byte each: every occurrence of one of
+    /// the bytes is a match, and `memchr` finds them many bytes at a time.
+    /// SpamAssassin's `__LOWER_E` (`/e/`, up to 230 hits) is one; the
+    /// automaton's iterator spent a search on each `e`.
+    One(u8),
+    Two(u8, u8),
+    Three(u8, u8, u8),
+    /// Other strings: their DFA, walked a byte at a time for one
+    /// leftmost-first match after another (the crate's iterator starts a
+    /// search, with its checks, at every match: `__E_LIKE_LETTER` has
+    /// hundreds); or, for strings too many for a DFA, the crate's choice.
+    Strings(aho_corasick::dfa::DFA),
+    Other(aho_corasick::AhoCorasick),
+}
+
+impl Counter {
+    /// A counter of `strings` (none empty), in order of preference.
+    fn strings<'s>(strings: impl Iterator<Item = &'s [u8]> + Clone) -> Option<Counter> {
+        let kind = aho_corasick::MatchKind::LeftmostFirst;
+        if let Ok(dfa) = aho_corasick::dfa::DFA::builder()
+            .match_kind(kind)
+            .prefilter(false)
+            .build(strings.clone())
+        {
+            return Some(Counter::Strings(dfa));
+        }
+        aho_corasick::AhoCorasick::builder()
+            .match_kind(kind)
+            .build(strings)
+            .ok()
+            .map(Counter::Other)
+    }
+
+    /// The matches in `text`, up to `max`.
+    fn count(&self, text: &[u8], max: usize) -> usize {
+        match *self {
+            Counter::One(a) => memchr::memchr_iter(a, text).take(max).count(),
+            Counter::Two(a, b) => memchr::memchr2_iter(a, b, text).take(max).count(),
+            Counter::Three(a, b, c) => memchr::memchr3_iter(a, b, c, text).take(max).count(),
+            Counter::Strings(ref dfa) => leftmost_count(dfa, text, max),
+            Counter::Other(ref ac) => ac.find_iter(text).take(max).count(),
+        }
+    }
+}
+
+/// The leftmost-first matches of `dfa`'s strings (none empty) in `text`,
+/// one after the other, up to `max`: from where the last one ended, the
+/// DFA runs until it dies (or the text ends), and the last match state it
+/// passed ends the match, as the crate's own search does.
+fn leftmost_count(dfa: &aho_corasick::dfa::DFA, text: &[u8], max: usize) -> usize {
+    use aho_corasick::Anchored;
+    use aho_corasick::automaton::Automaton;
+    let Ok(start) = dfa.start_state(Anchored::No) else {
+        return 0;
+    };
+    let (mut n, mut at) = (0, 0);
+    while n < max {
+        let mut sid = start;
+        let mut end = None;
+        for (i, &b) in text.iter().enumerate().skip(at) {
+            sid = dfa.next_state(Anchored::No, sid, b);
+            if dfa.is_special(sid) {
+                if dfa.is_dead(sid) {
+                    break;
+                }
+                if dfa.is_match(sid) {
+                    end = Some(i + 1);
+                }
+            }
+        }
+        let Some(e) = end else { break };
+        n += 1;
+        at = e;
+    }
+    n
 }
 
 /// The syntax of [`whole_from_hir`]'s regex, or `None` when that is `hir`
@@ -675,7 +765,7 @@ impl SetBuilder {
         let prefilter = Prefilter::with_required(&self.literals);
         let mut whole: Vec<Option<Whole>> = Vec::new();
         let mut sieves: Vec<Option<Native>> = Vec::new();
-        let mut counters: Vec<Option<aho_corasick::AhoCorasick>> = Vec::new();
+        let mut counters: Vec<Option<Counter>> = Vec::new();
         if let Some(syntax) = &self.syntax {
             for (id, req) in self.literals.iter().enumerate() {
                 if req.strings().is_some() {
@@ -744,7 +834,7 @@ pub struct Set {
     /// Per native pattern without a required literal that is a short
     /// list of strings, an automaton that counts its matches (see
     /// [`literal_counter`]); none past the last that has one.
-    counters: Vec<Option<aho_corasick::AhoCorasick>>,
+    counters: Vec<Option<Counter>>,
     /// Per pattern, the longest match of the native pattern (or of a
     /// fallback's relaxed pre-check), when it is bounded: see
     /// [`Set::is_match_near`].
@@ -967,8 +1057,7 @@ impl Set {
     /// ([`literal_counter`]): then each match lies in one line, and the
     /// count is the sum of the lines' counts.
     pub(crate) fn count_literals(&self, id: u32, text: &[u8], max: usize) -> Option<usize> {
-        let ac = self.counters.get(id as usize)?.as_ref()?;
-        Some(ac.find_iter(text).take(max).count())
+        Some(self.counters.get(id as usize)?.as_ref()?.count(text, max))
     }
 
     /// True when some pattern has a whole-text form.
