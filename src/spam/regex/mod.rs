@@ -412,7 +412,7 @@ enum Counter {
     /// leftmost-first match after another (the crate's iterator starts a
     /// search, with its checks, at every match: `__E_LIKE_LETTER` has
     /// hundreds); or, for strings too many for a DFA, the crate's choice.
-    Strings(aho_corasick::dfa::DFA),
+    Strings(Box<aho_corasick::dfa::DFA>),
     Other(aho_corasick::AhoCorasick),
 }
 
@@ -425,7 +425,7 @@ impl Counter {
             .prefilter(false)
             .build(strings.clone())
         {
-            return Some(Counter::Strings(dfa));
+            return Some(Counter::Strings(Box::new(dfa)));
         }
         aho_corasick::AhoCorasick::builder()
             .match_kind(kind)

@@ -764,7 +764,7 @@ fn fold_byte(b: u8) -> u8 {
 /// or what the crate picks for a set too large for one.
 #[derive(Debug)]
 enum Strings {
-    Dfa(aho_corasick::dfa::DFA),
+    Dfa(Box<aho_corasick::dfa::DFA>),
     Other(AhoCorasick),
 }
 
@@ -777,35 +777,41 @@ impl Strings {
     /// own loop is a table lookup per byte, and a test for a match state.
     #[inline]
     fn each(&self, text: &[u8], mut f: impl FnMut(usize, usize, usize)) {
-        use aho_corasick::Anchored;
-        use aho_corasick::automaton::Automaton;
-        let dfa = match self {
-            Strings::Dfa(dfa) => dfa,
+        match self {
+            Strings::Dfa(dfa) => each_in(dfa, text, f),
             Strings::Other(ac) => {
                 for m in ac.find_overlapping_iter(text) {
                     f(m.pattern().as_usize(), m.start(), m.end());
                 }
-                return;
             }
-        };
-        let Ok(mut sid) = dfa.start_state(Anchored::No) else {
-            return;
-        };
-        let mut report = |sid, end: usize| {
-            for k in 0..dfa.match_len(sid) {
-                let p = dfa.match_pattern(sid, k);
-                f(p.as_usize(), end - dfa.pattern_len(p), end);
-            }
-        };
-        // An empty string ends at the start, too.
-        if dfa.is_match(sid) {
-            report(sid, 0);
         }
-        for (i, &b) in text.iter().enumerate() {
-            sid = dfa.next_state(Anchored::No, sid, b);
-            if dfa.is_special(sid) && dfa.is_match(sid) {
-                report(sid, i + 1);
-            }
+    }
+}
+
+/// [`Strings::each`] for a DFA. A function of its own: the DFA is a
+/// parameter, so the compiler knows that `f` does not change its tables
+/// and reads their address once, not at every byte.
+#[inline]
+fn each_in(dfa: &aho_corasick::dfa::DFA, text: &[u8], mut f: impl FnMut(usize, usize, usize)) {
+    use aho_corasick::Anchored;
+    use aho_corasick::automaton::Automaton;
+    let Ok(mut sid) = dfa.start_state(Anchored::No) else {
+        return;
+    };
+    let mut report = |sid, end: usize| {
+        for k in 0..dfa.match_len(sid) {
+            let p = dfa.match_pattern(sid, k);
+            f(p.as_usize(), end - dfa.pattern_len(p), end);
+        }
+    };
+    // An empty string ends at the start, too.
+    if dfa.is_match(sid) {
+        report(sid, 0);
+    }
+    for (i, &b) in text.iter().enumerate() {
+        sid = dfa.next_state(Anchored::No, sid, b);
+        if dfa.is_special(sid) && dfa.is_match(sid) {
+            report(sid, i + 1);
         }
     }
 }
@@ -844,7 +850,7 @@ impl Index {
             .match_kind(MatchKind::Standard)
             .prefilter(false)
             .build(&lits)
-            .map(Strings::Dfa)
+            .map(|dfa| Strings::Dfa(Box::new(dfa)))
             .or_else(|_| {
                 // Too big for a DFA: let the crate pick.
                 AhoCorasick::builder()
@@ -1505,7 +1511,7 @@ mod tests {
                 .build(&lits)
                 .unwrap();
             let mut got = Vec::new();
-            Strings::Dfa(dfa).each(&text, |k, s, e| got.push((e, k, s)));
+            Strings::Dfa(Box::new(dfa)).each(&text, |k, s, e| got.push((e, k, s)));
             let mut want = Vec::new();
             for e in 0..=text.len() {
                 for (k, l) in lits.iter().enumerate() {
