@@ -186,7 +186,10 @@ fn product(a: &Lits, b: &Lits) -> Option<Lits> {
     let mut out = Vec::with_capacity(a.len() * b.len());
     for x in a {
         for y in b {
-            let mut s = x.clone();
+            // One allocation of the final length (a clone of `x` would
+            // grow again for `y`).
+            let mut s = Vec::with_capacity(x.len() + y.len());
+            s.extend_from_slice(x);
             s.extend_from_slice(y);
             out.push(s);
         }
@@ -682,10 +685,11 @@ pub fn required_skeleton(hir: &Hir) -> Option<Vec<Vec<u8>>> {
 /// million searches on a set of a thousand.
 fn minimize(mut l: Lits) -> Lits {
     l.sort_by_key(Vec::len);
-    let mut out: Lits = Vec::new();
-    let mut kept: std::collections::HashSet<Vec<u8>> = std::collections::HashSet::new();
+    // The kept strings are looked up where they lie in `l`, not copied.
+    let mut keep = vec![false; l.len()];
+    let mut kept: std::collections::HashSet<&[u8]> = std::collections::HashSet::new();
     let mut lens: Vec<usize> = Vec::new();
-    for s in l {
+    for (s, keep) in l.iter().zip(&mut keep) {
         let inside = lens
             .iter()
             .any(|&n| n == 0 || s.windows(n).any(|w| kept.contains(w)));
@@ -693,11 +697,15 @@ fn minimize(mut l: Lits) -> Lits {
             if lens.last() != Some(&s.len()) {
                 lens.push(s.len());
             }
-            kept.insert(s.clone());
-            out.push(s);
+            kept.insert(s);
+            *keep = true;
         }
     }
-    out
+    drop(kept);
+    l.into_iter()
+        .zip(keep)
+        .filter_map(|(s, k)| k.then_some(s))
+        .collect()
 }
 
 /// Each byte's skeleton: an ASCII letter lower-cased, a digit as it is,
