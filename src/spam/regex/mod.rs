@@ -395,7 +395,11 @@ fn literal_counter(hir: &regex_syntax::hir::Hir) -> Option<Counter> {
         Some(&[a, b, c]) => return Some(Counter::Three(a, b, c)),
         _ => {}
     }
-    Counter::strings(lits.iter().map(|l| l.as_bytes()))
+    prefilter::Strings::new(
+        aho_corasick::MatchKind::LeftmostFirst,
+        lits.iter().map(|l| l.as_bytes()),
+    )
+    .map(Counter::Strings)
 }
 
 /// What counts the matches of a list of strings ([`literal_counter`]).
@@ -408,74 +412,21 @@ enum Counter {
     One(u8),
     Two(u8, u8),
     Three(u8, u8, u8),
-    /// Other strings: their DFA, walked a byte at a time for one
-    /// leftmost-first match after another (the crate's iterator starts a
-    /// search, with its checks, at every match: `__E_LIKE_LETTER` has
-    /// hundreds); or, for strings too many for a DFA, the crate's choice.
-    Strings(Box<aho_corasick::dfa::DFA>),
-    Other(aho_corasick::AhoCorasick),
+    /// Other strings: one leftmost-first match after another
+    /// ([`prefilter::Strings::count`]).
+    Strings(prefilter::Strings),
 }
 
 impl Counter {
-    /// A counter of `strings` (none empty), in order of preference.
-    fn strings<'s>(strings: impl Iterator<Item = &'s [u8]> + Clone) -> Option<Counter> {
-        let kind = aho_corasick::MatchKind::LeftmostFirst;
-        if let Ok(dfa) = aho_corasick::dfa::DFA::builder()
-            .match_kind(kind)
-            .prefilter(false)
-            .build(strings.clone())
-        {
-            return Some(Counter::Strings(Box::new(dfa)));
-        }
-        aho_corasick::AhoCorasick::builder()
-            .match_kind(kind)
-            .build(strings)
-            .ok()
-            .map(Counter::Other)
-    }
-
     /// The matches in `text`, up to `max`.
     fn count(&self, text: &[u8], max: usize) -> usize {
         match *self {
             Counter::One(a) => memchr::memchr_iter(a, text).take(max).count(),
             Counter::Two(a, b) => memchr::memchr2_iter(a, b, text).take(max).count(),
             Counter::Three(a, b, c) => memchr::memchr3_iter(a, b, c, text).take(max).count(),
-            Counter::Strings(ref dfa) => leftmost_count(dfa, text, max),
-            Counter::Other(ref ac) => ac.find_iter(text).take(max).count(),
+            Counter::Strings(ref strings) => strings.count(text, max),
         }
     }
-}
-
-/// The leftmost-first matches of `dfa`'s strings (none empty) in `text`,
-/// one after the other, up to `max`: from where the last one ended, the
-/// DFA runs until it dies (or the text ends), and the last match state it
-/// passed ends the match, as the crate's own search does.
-fn leftmost_count(dfa: &aho_corasick::dfa::DFA, text: &[u8], max: usize) -> usize {
-    use aho_corasick::Anchored;
-    use aho_corasick::automaton::Automaton;
-    let Ok(start) = dfa.start_state(Anchored::No) else {
-        return 0;
-    };
-    let (mut n, mut at) = (0, 0);
-    while n < max {
-        let mut sid = start;
-        let mut end = None;
-        for (i, &b) in text.iter().enumerate().skip(at) {
-            sid = dfa.next_state(Anchored::No, sid, b);
-            if dfa.is_special(sid) {
-                if dfa.is_dead(sid) {
-                    break;
-                }
-                if dfa.is_match(sid) {
-                    end = Some(i + 1);
-                }
-            }
-        }
-        let Some(e) = end else { break };
-        n += 1;
-        at = e;
-    }
-    n
 }
 
 /// The syntax of [`whole_from_hir`]'s regex, or `None` when that is `hir`

@@ -768,15 +768,48 @@ fn fold_byte(b: u8) -> u8 {
         .wrapping_add(space * b' '.wrapping_sub(b))
 }
 
-/// The automaton of an [`Index`]: a DFA, searched by a loop of our own,
-/// or what the crate picks for a set too large for one.
+/// A set of strings: a DFA, searched by loops of our own, or what the
+/// crate picks for a set too large for one. The automaton of an [`Index`]
+/// (every occurrence), and of a list of strings the set counts (one
+/// leftmost-first match after another, see `literal_counter`).
 #[derive(Debug)]
-enum Strings {
+pub(super) enum Strings {
     Dfa(Box<aho_corasick::dfa::DFA>),
     Other(AhoCorasick),
 }
 
 impl Strings {
+    /// `strings` (none empty) matched as `kind` says: `Standard` for
+    /// [`Strings::each`], `LeftmostFirst` for [`Strings::count`].
+    pub(super) fn new<I, P>(kind: MatchKind, strings: I) -> Option<Strings>
+    where
+        I: IntoIterator<Item = P> + Clone,
+        P: AsRef<[u8]>,
+    {
+        if let Ok(dfa) = aho_corasick::dfa::DFA::builder()
+            .match_kind(kind)
+            .prefilter(false)
+            .build(strings.clone())
+        {
+            return Some(Strings::Dfa(Box::new(dfa)));
+        }
+        // Too big for a DFA: let the crate pick.
+        AhoCorasick::builder()
+            .match_kind(kind)
+            .build(strings)
+            .ok()
+            .map(Strings::Other)
+    }
+
+    /// The leftmost-first matches in `text`, one after the other, up to
+    /// `max` (the set built `LeftmostFirst`).
+    pub(super) fn count(&self, text: &[u8], max: usize) -> usize {
+        match self {
+            Strings::Dfa(dfa) => leftmost_count(dfa, text, max),
+            Strings::Other(ac) => ac.find_iter(text).take(max).count(),
+        }
+    }
+
     /// Calls `f(string, start, end)` for every occurrence of every string
     /// in `text`, overlapping ones too, in order of their ends.
     ///
@@ -824,6 +857,38 @@ fn each_in(dfa: &aho_corasick::dfa::DFA, text: &[u8], mut f: impl FnMut(usize, u
     }
 }
 
+/// [`Strings::count`] for a DFA: from where the last match ended, the DFA
+/// runs until it dies (or the text ends), and the last match state it
+/// passed ends the match, as the crate's own search does; the crate's
+/// iterator starts a search, with its checks, at every match.
+fn leftmost_count(dfa: &aho_corasick::dfa::DFA, text: &[u8], max: usize) -> usize {
+    use aho_corasick::Anchored;
+    use aho_corasick::automaton::Automaton;
+    let Ok(start) = dfa.start_state(Anchored::No) else {
+        return 0;
+    };
+    let (mut n, mut at) = (0, 0);
+    while n < max {
+        let mut sid = start;
+        let mut end = None;
+        for (i, &b) in text.iter().enumerate().skip(at) {
+            sid = dfa.next_state(Anchored::No, sid, b);
+            if dfa.is_special(sid) {
+                if dfa.is_dead(sid) {
+                    break;
+                }
+                if dfa.is_match(sid) {
+                    end = Some(i + 1);
+                }
+            }
+        }
+        let Some(e) = end else { break };
+        n += 1;
+        at = e;
+    }
+    n
+}
+
 /// Strings and, for each, the patterns that need it, in one automaton.
 #[derive(Debug, Default)]
 struct Index {
@@ -854,19 +919,7 @@ impl Index {
         if lits.is_empty() {
             return Some(Index::default());
         }
-        let ac = aho_corasick::dfa::DFA::builder()
-            .match_kind(MatchKind::Standard)
-            .prefilter(false)
-            .build(&lits)
-            .map(|dfa| Strings::Dfa(Box::new(dfa)))
-            .or_else(|_| {
-                // Too big for a DFA: let the crate pick.
-                AhoCorasick::builder()
-                    .match_kind(MatchKind::Standard)
-                    .build(&lits)
-                    .map(Strings::Other)
-            });
-        ac.ok().map(|ac| Index {
+        Strings::new(MatchKind::Standard, &lits).map(|ac| Index {
             ac: Some(ac),
             owners,
         })
