@@ -20,6 +20,12 @@
 //! the same syntax tree directly ([`perl::native_hir`]) instead of writing
 //! and parsing it, which takes an eighth off loading the stock rules.
 //!
+//! **Native.** A translated pattern runs on the regex crate's meta engine,
+//! which compiles it forwards and backwards (to find where a match
+//! starts). A set for short texts (header values, body lines) compiles a
+//! pattern with required strings forwards only, since its questions never
+//! need a start; see [`forward`].
+//!
 //! **Fallback.** Look-around, backreferences, atomic groups, possessive
 //! quantifiers, `\K` and `\G` run on fancy-regex, bounded per search by a
 //! backtrack limit and per message by a [`Budget`]; see [`fallback`].
@@ -72,6 +78,7 @@
 //! ```
 
 pub mod fallback;
+pub mod forward;
 pub mod lead;
 pub mod perl;
 pub mod possessive;
@@ -221,14 +228,7 @@ fn native_with(hir: &regex_syntax::hir::Hir, skip: Skip) -> Result<Native, Regex
             // reverse searches (see `inner_literal_may_pay`). An exact
             // set keeps the crate's analysis, which may then answer
             // with a literal search alone.
-            use regex_syntax::hir::literal::{ExtractKind, Extractor};
-            let mut seq = Extractor::new().kind(ExtractKind::Prefix).extract(hir);
-            seq.optimize_for_prefix_by_preference();
-            if !seq.is_exact() {
-                let kind = regex_automata::MatchKind::LeftmostFirst;
-                let pre = seq
-                    .literals()
-                    .and_then(|l| regex_automata::util::prefilter::Prefilter::new(kind, l));
+            if let (pre, false) = prefixes(hir) {
                 config = config.prefilter(pre).auto_prefilter(false);
             }
         }
@@ -242,6 +242,21 @@ fn native_with(hir: &regex_syntax::hir::Hir, skip: Skip) -> Result<Native, Regex
             Some(_) => RegexError::Unsupported("pattern too large".into()),
             None => RegexError::Invalid(format!("translation: {e}")),
         })
+}
+
+/// The prefilter of `hir`'s prefixes that the regex crate would pick, and
+/// whether they are exact (every match of one is a match of `hir`).
+fn prefixes(
+    hir: &regex_syntax::hir::Hir,
+) -> (Option<regex_automata::util::prefilter::Prefilter>, bool) {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let mut seq = Extractor::new().kind(ExtractKind::Prefix).extract(hir);
+    seq.optimize_for_prefix_by_preference();
+    let kind = regex_automata::MatchKind::LeftmostFirst;
+    let pre = seq
+        .literals()
+        .and_then(|l| regex_automata::util::prefilter::Prefilter::new(kind, l));
+    (pre, seq.is_exact())
 }
 
 /// Whether the regex crate might search `hir` backwards from an inner
@@ -312,6 +327,36 @@ fn native_for(
             (false, _) => Skip::Own,
         },
     )
+}
+
+/// The matcher of a native pattern whose prefilter strings are `req`, for
+/// a set whose regexes only read short stretches (`short`).
+///
+/// In such a set a pattern with required strings is compiled forwards
+/// only (see [`forward`]) unless a match may be empty or the regex crate
+/// would search it backwards from an inner literal: one whose matches may
+/// be long gets the prefilter of its prefixes, the one the meta engine
+/// gives it. On the stock rules that takes 3.4% off loading, with the same
+/// instructions per message; the patterns with an inner literal would
+/// take 2.8% more off, but their messages would cost 0.5% more. Anything
+/// else gets the meta engine ([`native_for`]).
+fn native_matcher(
+    hir: &regex_syntax::hir::Hir,
+    req: &prefilter::Required,
+    short: bool,
+) -> Result<Matcher, RegexError> {
+    if short && req.strings().is_some() {
+        // `Some` of the prefilter to give it; `None` for the meta engine.
+        let pre = match hir.properties().maximum_len() {
+            Some(_) => Some(None),
+            None if !inner_literal_may_pay(hir) => Some(prefixes(hir).0),
+            None => None,
+        };
+        if let Some(f) = pre.and_then(|pre| forward::Forward::new(hir, pre)) {
+            return Ok(Matcher::Forward(Box::new(f)));
+        }
+    }
+    native_for(hir, req, short).map(Matcher::Native)
 }
 
 /// The whole-text form of a line pattern: its start-of-text and
@@ -525,6 +570,8 @@ pub(crate) fn count_perl<E>(
 #[derive(Debug)]
 enum Matcher {
     Native(Native),
+    /// A native pattern compiled forwards only: see [`forward`].
+    Forward(Box<forward::Forward>),
     Fallback(Box<Fallback>),
     /// A Perl-only pattern rewritten exactly: see [`lead`].
     Lead(Box<lead::Lead>),
@@ -629,8 +676,8 @@ impl SetBuilder {
         let (matcher, hir, kind, req) = match perl::native_hir(&node) {
             Ok(hir) => {
                 let req = prefilter::Required::of(&hir);
-                let re = native_for(&hir, &req, self.short)?;
-                (Matcher::Native(re), hir, EngineKind::Native, req)
+                let matcher = native_matcher(&hir, &req, self.short)?;
+                (matcher, hir, EngineKind::Native, req)
             }
             // A pattern that opens with look-aheads: the prefilter and the
             // whole-text form read its native rest, which every match is a
@@ -658,7 +705,7 @@ impl SetBuilder {
         };
         // `(?m)^...`: every match starts a line.
         self.line_start.push(
-            matches!(matcher, Matcher::Native(_))
+            matches!(matcher, Matcher::Native(_) | Matcher::Forward(_))
                 && hir
                     .properties()
                     .look_set_prefix()
@@ -695,7 +742,7 @@ impl SetBuilder {
             // A pattern with a count gate repeats a large part: its yes/no
             // questions run one attempt at a time.
             let starts = match matcher {
-                Matcher::Native(_) => starts::Starts::new(&hir),
+                Matcher::Native(_) | Matcher::Forward(_) => starts::Starts::new(&hir),
                 _ => None,
             };
             Box::new(Gated {
@@ -948,6 +995,17 @@ impl Set {
                 };
                 usize::from(re.is_match(input.anchored(regex_automata::Anchored::Yes)))
             }
+            Some(Matcher::Forward(re)) if one_line => {
+                let input = match max {
+                    1 => near,
+                    _ => regex_automata::Input::new(text),
+                };
+                usize::from(re.is_match_anchored(input))
+            }
+            Some(Matcher::Forward(re)) => match max {
+                1 => usize::from(re.is_match(near)),
+                _ => re.count(text, max),
+            },
             Some(Matcher::Native(re)) => {
                 if max == 1 {
                     usize::from(re.is_match(near))
@@ -1023,6 +1081,7 @@ impl Set {
     pub fn weight(&self, id: u32) -> usize {
         let own = match self.matchers.get(id as usize) {
             Some(Matcher::Native(re)) => re.memory_usage(),
+            Some(Matcher::Forward(re)) => re.memory_usage(),
             Some(Matcher::Fallback(fb)) => fb.relaxed().map_or(0, Native::memory_usage),
             Some(Matcher::Ahead(a)) => a.rest().memory_usage(),
             _ => 0,
@@ -1039,7 +1098,7 @@ impl Set {
     /// The engine of pattern `id`.
     pub fn kind(&self, id: u32) -> Option<EngineKind> {
         self.matchers.get(id as usize).map(|m| match m {
-            Matcher::Native(_) => EngineKind::Native,
+            Matcher::Native(_) | Matcher::Forward(_) => EngineKind::Native,
             Matcher::Fallback(_) | Matcher::Lead(_) | Matcher::Ahead(_) => EngineKind::Fallback,
         })
     }
