@@ -79,6 +79,7 @@
 
 pub mod fallback;
 pub mod forward;
+pub mod hash;
 pub mod lead;
 pub mod perl;
 pub mod possessive;

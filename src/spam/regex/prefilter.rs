@@ -78,7 +78,7 @@
 //! assert_eq!(out, [0, 1]);
 //! ```
 
-use std::collections::HashMap;
+use super::hash;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex_syntax::hir::{Class, Hir, HirKind};
@@ -687,7 +687,7 @@ fn minimize(mut l: Lits) -> Lits {
     l.sort_by_key(Vec::len);
     // The kept strings are looked up where they lie in `l`, not copied.
     let mut keep = vec![false; l.len()];
-    let mut kept: std::collections::HashSet<&[u8]> = std::collections::HashSet::new();
+    let mut kept: hash::Set<&[u8]> = hash::Set::default();
     let mut lens: Vec<usize> = Vec::new();
     for (s, keep) in l.iter().zip(&mut keep) {
         let inside = lens
@@ -900,7 +900,7 @@ struct Index {
 impl Index {
     /// `None` when the strings are too many for any automaton.
     fn build<'s>(sets: impl Iterator<Item = (u32, &'s Lits)>) -> Option<Index> {
-        let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
+        let mut index: hash::Map<Vec<u8>, usize> = hash::Map::default();
         let mut lits: Vec<Vec<u8>> = Vec::new();
         let mut owners: Vec<Vec<u32>> = Vec::new();
         for (id, set) in sets {

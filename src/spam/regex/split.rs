@@ -69,7 +69,9 @@
 //! assert_eq!(s.is_match(miss, 1_000_000), Ok(false));
 //! ```
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use super::hash;
 use std::sync::Mutex;
 
 use super::perl::{Assert, ByteSet, Node, case_partner};
@@ -258,7 +260,7 @@ struct DfaCache {
     rec: Memo,
     /// Start state per kind of previous byte (0: not built).
     starts: [u32; 4],
-    map: HashMap<(Box<[u32]>, u8), u32>,
+    map: hash::Map<(Box<[u32]>, u8), u32>,
     kernels: Vec<(Box<[u32]>, u8)>,
     trans: Vec<u32>,
     stack: Vec<u32>,
@@ -296,7 +298,7 @@ impl Dfa {
         }
         sets.sort_by_key(|s| s.0);
         sets.dedup();
-        let mut ids: HashMap<Vec<bool>, u8> = HashMap::new();
+        let mut ids: hash::Map<Vec<bool>, u8> = hash::Map::default();
         let mut class = [0u8; 256];
         let mut rep = Vec::new();
         for b in 0..=255u8 {

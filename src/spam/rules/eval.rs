@@ -79,7 +79,7 @@ pub struct Scratch {
     ready: [bool; 4],
     single: [bool; 4],
     /// Gate counts (`Set::gate_count`) by slot, shared gate and line.
-    gate_counts: std::collections::HashMap<(u8, u32, u32), usize>,
+    gate_counts: crate::spam::regex::hash::Map<(u8, u32, u32), usize>,
     pre: SetScratch,
     header: Vec<u8>,
     stack: Vec<f64>,
