@@ -159,6 +159,11 @@ impl Forward {
         self.is_match(input.anchored(Anchored::Yes))
     }
 
+    /// The lazy DFA, for [`Starts`](super::starts::Starts) to share.
+    pub(crate) fn dfa(&self) -> &DFA {
+        &self.dfa
+    }
+
     /// Heap bytes of the compiled pattern (not of its caches).
     pub(crate) fn memory_usage(&self) -> usize {
         self.dfa.memory_usage() + self.vm.get_nfa().memory_usage()

@@ -742,8 +742,9 @@ impl SetBuilder {
         self.gates.push(gate.map(|(gate, shared)| {
             // A pattern with a count gate repeats a large part: its yes/no
             // questions run one attempt at a time.
-            let starts = match matcher {
-                Matcher::Native(_) | Matcher::Forward(_) => starts::Starts::new(&hir),
+            let starts = match &matcher {
+                Matcher::Native(_) => starts::Starts::new(&hir),
+                Matcher::Forward(f) => Some(starts::Starts::of(f.dfa().clone())),
                 _ => None,
             };
             Box::new(Gated {

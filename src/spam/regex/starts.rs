@@ -155,13 +155,22 @@ impl Starts {
             .configure(DFA::config().cache_capacity(super::DFA_SIZE_LIMIT))
             .build_from_nfa(nfa)
             .ok()?;
+        Some(Starts::of(dfa))
+    }
+
+    /// The attempts of a lazy DFA already built for the pattern (the
+    /// [`forward`](super::forward) one: its anchored start states are
+    /// these), sharing its NFA; the attempts keep caches of their own.
+    /// The stock form patterns' NFAs are large: building a second one took
+    /// 2% of loading the rules.
+    pub(crate) fn of(dfa: DFA) -> Starts {
         let for_caches = dfa.clone();
         let make: MakeCache = Box::new(move || for_caches.create_cache());
-        Some(Starts {
+        Starts {
             pairs: pairs(&dfa),
             dfa,
             caches: Pool::new(make),
-        })
+        }
     }
 
     /// Whether the pattern matches somewhere in `text`, or `None` when the

@@ -912,11 +912,17 @@ proptest! {
         let Ok(tr) = translate(&p, f) else { return Ok(()) };
         let Ok(native) = &tr.native else { return Ok(()) };
         let hir = parse_native(native).unwrap();
-        let starts = starts::Starts::new(&hir).unwrap();
         let re = native_from_hir(&hir).unwrap();
         let want = re.is_match(t.as_bytes());
-        if let Some(got) = starts.is_match(t.as_bytes()) {
-            prop_assert_eq!(got, want, "{} /{} on {:?}", p, f, t);
+        let own = starts::Starts::new(&hir).unwrap();
+        // Sharing a forward-only matcher's DFA (and its prefilter, which
+        // anchored attempts never use).
+        let pre = prefixes(&hir).0;
+        let shared = forward::Forward::new(&hir, pre).map(|f| starts::Starts::of(f.dfa().clone()));
+        for starts in std::iter::once(own).chain(shared) {
+            if let Some(got) = starts.is_match(t.as_bytes()) {
+                prop_assert_eq!(got, want, "{} /{} on {:?}", p, f, t);
+            }
         }
     }
 
