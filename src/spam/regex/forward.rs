@@ -74,24 +74,8 @@ impl Forward {
         if at_end && !at_start {
             return None;
         }
-        let nfa = thompson::Compiler::new()
-            .configure(
-                thompson::Config::new()
-                    .utf8(false)
-                    .nfa_size_limit(Some(super::SIZE_LIMIT))
-                    .which_captures(thompson::WhichCaptures::None),
-            )
-            .build_from_hir(hir)
-            .ok()?;
-        let dfa = DFA::builder()
-            .configure(
-                DFA::config()
-                    .cache_capacity(super::DFA_SIZE_LIMIT)
-                    .prefilter(pre),
-            )
-            .build_from_nfa(nfa.clone())
-            .ok()?;
-        let vm = PikeVM::new_from_nfa(nfa).ok()?;
+        let dfa = lazy_dfa(hir, pre)?;
+        let vm = PikeVM::new_from_nfa(dfa.get_nfa().clone()).ok()?;
         let for_caches = dfa.clone();
         let make: MakeCache = Box::new(move || for_caches.create_cache());
         Some(Forward {
@@ -170,25 +154,37 @@ impl Forward {
     }
 }
 
+/// A forward lazy DFA of `hir` under the module's size limits: one
+/// Thompson NFA without capture states, skipping ahead with `pre` in
+/// unanchored searches. [`Forward`] searches it, and
+/// [`Starts`](super::starts::Starts) runs its anchored attempts on it.
+pub(crate) fn lazy_dfa(hir: &Hir, pre: Option<Prefilter>) -> Option<DFA> {
+    let nfa = thompson::Compiler::new()
+        .configure(
+            thompson::Config::new()
+                .utf8(false)
+                .nfa_size_limit(Some(super::SIZE_LIMIT))
+                .which_captures(thompson::WhichCaptures::None),
+        )
+        .build_from_hir(hir)
+        .ok()?;
+    DFA::builder()
+        .configure(
+            DFA::config()
+                .cache_capacity(super::DFA_SIZE_LIMIT)
+                .prefilter(pre),
+        )
+        .build_from_nfa(nfa)
+        .ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
 
     fn hir(p: &str) -> Hir {
-        regex_syntax::ParserBuilder::new()
-            .unicode(false)
-            .utf8(false)
-            .build()
-            .parse(p)
-            .unwrap()
-    }
-
-    fn meta(h: &Hir) -> regex_automata::meta::Regex {
-        regex_automata::meta::Builder::new()
-            .configure(regex_automata::meta::Config::new().utf8_empty(false))
-            .build_from_hir(h)
-            .unwrap()
+        super::super::parse_native(p).unwrap()
     }
 
     /// Patterns that may match empty, or that the meta engine would read
@@ -224,7 +220,7 @@ mod tests {
             let h = hir(pat);
             let pre = if skip { super::super::prefixes(&h).0 } else { None };
             let f = Forward::new(&h, pre).unwrap();
-            let m = meta(&h);
+            let m = super::super::native_from_hir(&h).unwrap();
             let text = text.as_bytes();
             let (from, to) = (from.min(text.len()), to.min(text.len()));
             let (from, to) = (from.min(to), from.max(to));

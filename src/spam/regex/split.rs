@@ -70,10 +70,9 @@
 //! ```
 
 use std::collections::BTreeSet;
-
-use super::hash;
 use std::sync::Mutex;
 
+use super::hash;
 use super::perl::{Assert, ByteSet, Node, case_partner};
 
 /// Why a run stopped without an answer.

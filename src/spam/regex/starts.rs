@@ -40,7 +40,6 @@
 use regex_automata::Anchored;
 use regex_automata::hybrid::LazyStateID;
 use regex_automata::hybrid::dfa::{Cache, DFA};
-use regex_automata::nfa::thompson;
 use regex_automata::util::pool::Pool;
 use regex_automata::util::start;
 use regex_syntax::hir::Hir;
@@ -143,19 +142,7 @@ impl Starts {
     /// Compiles `hir` under the module's size limits; `None` when it is too
     /// large.
     pub(crate) fn new(hir: &Hir) -> Option<Starts> {
-        let nfa = thompson::Compiler::new()
-            .configure(
-                thompson::Config::new()
-                    .nfa_size_limit(Some(super::SIZE_LIMIT))
-                    .which_captures(thompson::WhichCaptures::None),
-            )
-            .build_from_hir(hir)
-            .ok()?;
-        let dfa = DFA::builder()
-            .configure(DFA::config().cache_capacity(super::DFA_SIZE_LIMIT))
-            .build_from_nfa(nfa)
-            .ok()?;
-        Some(Starts::of(dfa))
+        super::forward::lazy_dfa(hir, None).map(Starts::of)
     }
 
     /// The attempts of a lazy DFA already built for the pattern (the
