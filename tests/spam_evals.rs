@@ -329,6 +329,7 @@ pub const RULES: &[(&str, &str, &[&str])] = &[
     ),
     ("MSGID_OUTLOOK_INVALID", "check_outlook_message_id", &[]),
     ("MULTIPART_ALT_NON_TEXT", "check_ma_non_text", &[]),
+    ("NO_RDNS_DOTCOM_HELO", "check_for_no_rdns_dotcom_helo", &[]),
     ("NO_RELAYS", "check_no_relays", &[]),
     (
         "PP_MIME_FAKE_ASCII_TEXT",
@@ -777,7 +778,7 @@ Message-ID: <20240603095900.1234@example.com>\n\
 \n\
 Hello there, this is a normal message.\n\
 ",
-        &["__FORGED_HOTMAIL_RCVD", "__KAM_BODY_LENGTH_LT_1024", "__KAM_BODY_LENGTH_LT_128", "__KAM_BODY_LENGTH_LT_256", "__KAM_BODY_LENGTH_LT_512"],
+        &["NO_RDNS_DOTCOM_HELO", "__FORGED_HOTMAIL_RCVD", "__KAM_BODY_LENGTH_LT_1024", "__KAM_BODY_LENGTH_LT_128", "__KAM_BODY_LENGTH_LT_256", "__KAM_BODY_LENGTH_LT_512"],
     ),
     (
         "hotmail_from_no_rcvd",
@@ -1916,6 +1917,109 @@ Content-Type: text/plain; charset=koi8-r\n\
 ",
         &["__KAM_BODY_LENGTH_LT_1024", "__KAM_BODY_LENGTH_LT_128", "__KAM_BODY_LENGTH_LT_256", "__KAM_BODY_LENGTH_LT_512", "__TVD_SPACE_RATIO"],
     ),
+    (
+        "dotcom_helo_no_rdns",
+        b"Received: from mx.example.net (mx.example.net [198.51.100.2])\n\
+\tby mx.example.org (Postfix) with ESMTP id 4A1; Mon, 3 Jun 2024 10:00:00 +0000\n\
+Received: from mx4.hotmail.com (unknown [203.0.113.9])\n\
+\tby mx.example.net (Postfix) with SMTP id 77B; Mon, 3 Jun 2024 09:59:30 +0000\n\
+From: John <john@example.com>\n\
+To: bob@example.org\n\
+Subject: Lunch tomorrow\n\
+Date: Mon, 3 Jun 2024 09:59:00 +0000\n\
+Message-ID: <20240603095900.1234@example.com>\n\
+\n\
+Hello there, this is a normal message.\n\
+",
+        &["NO_RDNS_DOTCOM_HELO", "__FORGED_HOTMAIL_RCVD", "__KAM_BODY_LENGTH_LT_1024", "__KAM_BODY_LENGTH_LT_128", "__KAM_BODY_LENGTH_LT_256", "__KAM_BODY_LENGTH_LT_512"],
+    ),
+    (
+        "dotcom_helo_smtpsvc",
+        b"Received: from mx4.hotmail.com ([203.0.113.9]) by exch.example.org with Microsoft SMTPSVC(5.0.2195.5329);\n\
+\tMon, 3 Jun 2024 09:59:30 +0000\n\
+From: John <john@example.com>\n\
+To: bob@example.org\n\
+Subject: Lunch tomorrow\n\
+Date: Mon, 3 Jun 2024 09:59:00 +0000\n\
+Message-ID: <20240603095900.1234@example.com>\n\
+\n\
+Hello there, this is a normal message.\n\
+",
+        &["__FORGED_HOTMAIL_RCVD", "__KAM_BODY_LENGTH_LT_1024", "__KAM_BODY_LENGTH_LT_128", "__KAM_BODY_LENGTH_LT_256", "__KAM_BODY_LENGTH_LT_512"],
+    ),
+    (
+        "dotcom_helo_then_originating_ip",
+        b"Received: from mx4.hotmail.com (unknown [203.0.113.9])\n\
+\tby mx.example.org (Postfix) with SMTP id 77B; Mon, 3 Jun 2024 09:59:30 +0000\n\
+X-Originating-IP: [198.51.100.44]\n\
+From: John <john@example.com>\n\
+To: bob@example.org\n\
+Subject: Lunch tomorrow\n\
+Date: Mon, 3 Jun 2024 09:59:00 +0000\n\
+Message-ID: <20240603095900.1234@example.com>\n\
+\n\
+Hello there, this is a normal message.\n\
+",
+        &["__FORGED_HOTMAIL_RCVD", "__KAM_BODY_LENGTH_LT_1024", "__KAM_BODY_LENGTH_LT_128", "__KAM_BODY_LENGTH_LT_256", "__KAM_BODY_LENGTH_LT_512"],
+    ),
+    (
+        "dotcom_helo_then_private",
+        b"Received: from mx4.hotmail.com (unknown [203.0.113.9])\n\
+\tby mx.example.org (Postfix) with SMTP id 77B; Mon, 3 Jun 2024 09:59:30 +0000\n\
+Received: from pc (unknown [192.168.1.5])\n\
+\tby mx4.hotmail.com (Postfix) with SMTP id 11; Mon, 3 Jun 2024 09:59:00 +0000\n\
+From: John <john@example.com>\n\
+To: bob@example.org\n\
+Subject: Lunch tomorrow\n\
+Date: Mon, 3 Jun 2024 09:59:00 +0000\n\
+Message-ID: <20240603095900.1234@example.com>\n\
+\n\
+Hello there, this is a normal message.\n\
+",
+        &["NO_RDNS_DOTCOM_HELO", "__FORGED_HOTMAIL_RCVD", "__KAM_BODY_LENGTH_LT_1024", "__KAM_BODY_LENGTH_LT_128", "__KAM_BODY_LENGTH_LT_256", "__KAM_BODY_LENGTH_LT_512"],
+    ),
+    (
+        "dotcom_helo_upper_case",
+        b"Received: from MX.Lycos.CO.UK (unknown [203.0.113.9])\n\
+\tby mx.example.org (Postfix) with SMTP id 77B; Mon, 3 Jun 2024 09:59:30 +0000\n\
+From: John <john@example.com>\n\
+To: bob@example.org\n\
+Subject: Lunch tomorrow\n\
+Date: Mon, 3 Jun 2024 09:59:00 +0000\n\
+Message-ID: <20240603095900.1234@example.com>\n\
+\n\
+Hello there, this is a normal message.\n\
+",
+        &["NO_RDNS_DOTCOM_HELO", "__KAM_BODY_LENGTH_LT_1024", "__KAM_BODY_LENGTH_LT_128", "__KAM_BODY_LENGTH_LT_256", "__KAM_BODY_LENGTH_LT_512"],
+    ),
+    (
+        "dotcom_helo_with_rdns",
+        b"Received: from smtp.mail.yahoo.com (dsl-7.example.net [203.0.113.9])\n\
+\tby mx.example.org (Postfix) with SMTP id 77B; Mon, 3 Jun 2024 09:59:30 +0000\n\
+From: John <john@example.com>\n\
+To: bob@example.org\n\
+Subject: Lunch tomorrow\n\
+Date: Mon, 3 Jun 2024 09:59:00 +0000\n\
+Message-ID: <20240603095900.1234@example.com>\n\
+\n\
+Hello there, this is a normal message.\n\
+",
+        &["__KAM_BODY_LENGTH_LT_1024", "__KAM_BODY_LENGTH_LT_128", "__KAM_BODY_LENGTH_LT_256", "__KAM_BODY_LENGTH_LT_512"],
+    ),
+    (
+        "dotcom_lookalike_helo",
+        b"Received: from nothotmail.com (unknown [203.0.113.9])\n\
+\tby mx.example.org (Postfix) with SMTP id 77B; Mon, 3 Jun 2024 09:59:30 +0000\n\
+From: John <john@example.com>\n\
+To: bob@example.org\n\
+Subject: Lunch tomorrow\n\
+Date: Mon, 3 Jun 2024 09:59:00 +0000\n\
+Message-ID: <20240603095900.1234@example.com>\n\
+\n\
+Hello there, this is a normal message.\n\
+",
+        &["__FORGED_HOTMAIL_RCVD", "__KAM_BODY_LENGTH_LT_1024", "__KAM_BODY_LENGTH_LT_128", "__KAM_BODY_LENGTH_LT_256", "__KAM_BODY_LENGTH_LT_512"],
+    ),
 ];
 
 /// (path under ../shared/corpus/spamassassin, eval rules SpamAssassin hit).
@@ -2587,6 +2691,7 @@ pub const CORPUS_CASES: &[(&str, &[&str])] = &[
             "HEADER_FROM_DIFFERENT_DOMAINS",
             "HTML_MESSAGE",
             "HTML_TAG_BALANCE_BODY",
+            "NO_RDNS_DOTCOM_HELO",
             "T_TVD_MIME_EPI",
             "__MIME_HTML",
             "__MIME_QP",
@@ -2641,6 +2746,7 @@ pub const CORPUS_CASES: &[(&str, &[&str])] = &[
             "HTML_MESSAGE",
             "MIME_HTML_ONLY",
             "MSGID_OUTLOOK_INVALID",
+            "NO_RDNS_DOTCOM_HELO",
             "__ENV_AND_HDR_FROM_MATCH",
             "__MIME_HTML",
             "__TAG_EXISTS_BODY",

@@ -15,7 +15,7 @@ use filter::EngineBuilder;
 use filter::envelope::Envelope;
 use filter::mime::Message;
 use filter::spam::Features;
-use filter::spam::evals::{Args, EvalCtx, lookup};
+use filter::spam::evals::{Args, EvalConfig, EvalCtx, lookup};
 use filter::spam::origin::received::{Parsed, parse};
 use filter::spam::origin::{Chain, Check, OriginConfig, RelaysHeader, analyze, envelope_checks};
 
@@ -846,7 +846,7 @@ fn configured_networks_move_the_boundary() {
     let (_, bad) = OriginConfig::from_settings([("trusted_networks", "not-a-net")]);
     assert_eq!(bad.len(), 1);
 
-    // Evals see the configured boundary through EvalCtx::with_origin.
+    // Evals see the configured boundary through EvalCtx::with_config.
     let raw = format!(
         "Received: {}\r\nReceived: {}\r\nSubject: x\r\n\r\nx\r\n",
         lines[0], lines[1]
@@ -856,7 +856,11 @@ fn configured_networks_move_the_boundary() {
     let none = Args::new(vec![]);
     let dynamic = lookup("check_origin_dynamic_direct").unwrap();
     assert!(!dynamic(&EvalCtx::new(&msg, &features), &none));
-    assert!(dynamic(&EvalCtx::with_origin(&msg, &features, &cfg), &none));
+    let cfg = EvalConfig {
+        origin: cfg,
+        ..EvalConfig::default()
+    };
+    assert!(dynamic(&EvalCtx::with_config(&msg, &features, &cfg), &none));
 }
 
 // ---------------------------------------------------------------- rules

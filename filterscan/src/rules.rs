@@ -104,6 +104,6 @@ pub fn rules(args: RulesArgs) -> ExitCode {
     for p in &problems {
         println!("  {}: {}", p.rule, p.reason);
     }
-    println!("settings stored without effect: {}", rules.settings().len());
+    println!("other settings stored: {}", rules.settings().len());
     ExitCode::SUCCESS
 }

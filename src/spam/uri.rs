@@ -105,22 +105,53 @@ fn is_ip(h: &str) -> bool {
 /// True when a canonical URI names a host SpamAssassin would look up: a
 /// valid domain with a known TLD, or an IP address (`uri_to_domain`).
 pub fn has_domain(uri: &str) -> bool {
-    let u = uri.to_ascii_lowercase();
-    if u.starts_with("javascript:") || u.starts_with("cid:") || u.starts_with("file:") {
-        return false;
+    host_of(uri).is_some()
+}
+
+/// The host, lower case, by which SpamAssassin looks a canonical URI up
+/// (`uri_to_domain`'s unstripped host): a valid domain with a known TLD,
+/// or an IP address; `None` for any other (and for `javascript:`, `cid:`
+/// and `file:` URIs).
+///
+/// ```
+/// use filter::spam::uri::host_of;
+/// assert_eq!(host_of("http://user@WWW.Example.com:80/a?b").as_deref(), Some("www.example.com"));
+/// assert_eq!(host_of("mailto:a@example.org?subject=x").as_deref(), Some("example.org"));
+/// assert_eq!(host_of("http://192.0.2.1/").as_deref(), Some("192.0.2.1"));
+/// assert_eq!(host_of("http://example.notatld/"), None);
+/// ```
+pub fn host_of(uri: &str) -> Option<String> {
+    let host = host_span(uri)?.to_ascii_lowercase();
+    is_lookup_host(&host).then_some(host)
+}
+
+/// Whether a lower-case host is one SpamAssassin looks links up by: an
+/// IP address, or a valid domain with a known TLD.
+pub fn is_lookup_host(host: &str) -> bool {
+    is_ip(host) || is_fqdn_valid(host) && is_domain_valid(host)
+}
+
+/// Where the host of a canonical URI is, case kept, before the checks
+/// of [`is_lookup_host`]; `None` when [`host_of`] is `None` whatever the
+/// host.
+pub fn host_span(u: &str) -> Option<&str> {
+    let has = |p: &str| u.get(..p.len()).is_some_and(|h| h.eq_ignore_ascii_case(p));
+    if has("javascript:") || has("cid:") || has("file:") {
+        return None;
     }
-    let host: &str = if let Some(rest) = u.strip_prefix("mailto:") {
+    let host: &str = if has("mailto:") {
+        let rest = &u[7..];
         let rest = rest.split('?').next().unwrap_or("");
         if rest.matches('@').count() > 1 {
-            return false;
+            return None;
         }
         match rest.rfind('@') {
             Some(i) => &rest[i + 1..],
-            None => return false,
+            None => return None,
         }
     } else {
-        let mut r = u.as_str();
-        let letters = r.bytes().take_while(u8::is_ascii_lowercase).count();
+        let mut r = u;
+        let letters = r.bytes().take_while(u8::is_ascii_alphabetic).count();
         if letters > 0 && r.as_bytes().get(letters) == Some(&b':') {
             r = &r[letters + 1..];
             let sl = r.bytes().take(2).take_while(|&b| b == b'/').count();
@@ -143,15 +174,12 @@ pub fn has_domain(uri: &str) -> bool {
             && matches!(a, b'2'..=b'7')
             && b.is_ascii_hexdigit()
             && !(a == b'2' && b == b'0')
-            && !(a == b'7' && b == b'f')
+            && !(a == b'7' && b.eq_ignore_ascii_case(&b'f'))
         {
-            return false;
+            return None;
         }
     }
-    if is_ip(host) {
-        return true;
-    }
-    is_fqdn_valid(host) && is_domain_valid(host)
+    Some(host)
 }
 
 /// SpamAssassin's `url_encode` (which decodes): `%XX` escapes of printable

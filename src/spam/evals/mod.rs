@@ -22,8 +22,10 @@
 //!   Date header with the Received dates only (which is what
 //!   `check_for_shifted_date` does anyway).
 //! * **No network, no databases, no user configuration.** Tests that need
-//!   DNS, Bayes, the auto-welcomelist, or lists from the configuration
-//!   (`freemail_domains`, `enlist_uri_host`) are not here. Tests that
+//!   DNS, Bayes, the auto-welcomelist, or most lists from the
+//!   configuration (`freemail_domains`, `welcomelist_from`) are not here;
+//!   of the lists, the rule engine passes the trust boundary and the link
+//!   hosts of `enlist_uri_host` ([`EvalConfig`]). Tests that
 //!   depend on a setting behave as under its stock default: with
 //!   `ok_locales all` and `ok_languages all` the faraway-charset and
 //!   language tests never hit, nor do `all_spam_to` / `more_spam_to`.
@@ -80,6 +82,7 @@ mod html;
 mod mime;
 mod relay;
 mod text;
+mod uri_hosts;
 pub(crate) mod util;
 
 use std::cell::{OnceCell, RefCell};
@@ -89,6 +92,8 @@ use std::sync::OnceLock;
 use super::Features;
 use crate::mime::Message;
 use crate::spam::origin::{Origin, OriginConfig};
+
+pub use uri_hosts::UriHostLists;
 
 /// What an eval test sees: the message, its rendered features, and a memo
 /// of what the tests derive from them.
@@ -105,19 +110,25 @@ pub struct EvalCtx<'a, 'm> {
     pub msg: &'a Message<'m>,
     /// The rendered message.
     pub features: &'a Features,
-    /// The trust configuration the relay tests use.
-    origin_cfg: &'a OriginConfig,
+    /// What the tests read from the rule files.
+    cfg: &'a EvalConfig,
     memo: Memo,
 }
 
-/// The configuration used when none is given: the boundary is inferred.
-static NO_ORIGIN_CONFIG: OriginConfig = OriginConfig {
-    trusted: None,
-    internal: None,
-    msa: crate::spam::origin::net::NetList {
-        entries: Vec::new(),
-    },
-};
+/// What eval tests read from the rule files: the trust boundary
+/// (`trusted_networks` and friends) and the lists of link hosts
+/// (`enlist_uri_host` and friends).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EvalConfig {
+    /// The trust boundary the relay tests use.
+    pub origin: OriginConfig,
+    /// The lists `check_uri_host_listed` reads.
+    pub uri_hosts: UriHostLists,
+}
+
+/// The configuration used when none is given: the boundary is inferred
+/// and there are no lists.
+static NO_CONFIG: std::sync::LazyLock<EvalConfig> = std::sync::LazyLock::new(EvalConfig::default);
 
 /// The per-message memo of an [`EvalCtx`]; every slot fills on first use.
 #[derive(Default)]
@@ -145,25 +156,28 @@ struct Memo {
     base64_longest: OnceCell<usize>,
     uppercase: OnceCell<f64>,
     fields: OnceCell<crate::spam::features::DecodedFields>,
+    /// For each list of link hosts, whether it names a link's host.
+    uri_listed: OnceCell<Vec<bool>>,
 }
 
 impl<'a, 'm> EvalCtx<'a, 'm> {
     /// The context for one message.
     pub fn new(msg: &'a Message<'m>, features: &'a Features) -> EvalCtx<'a, 'm> {
-        EvalCtx::with_origin(msg, features, &NO_ORIGIN_CONFIG)
+        EvalCtx::with_config(msg, features, &NO_CONFIG)
     }
 
-    /// The context for one message, with the trust boundary drawn by
-    /// `cfg` (`trusted_networks` and friends) instead of inferred.
-    pub fn with_origin(
+    /// The context for one message, with what the rule files configure:
+    /// the trust boundary drawn by `trusted_networks` and friends instead
+    /// of inferred, and the lists of link hosts.
+    pub fn with_config(
         msg: &'a Message<'m>,
         features: &'a Features,
-        cfg: &'a OriginConfig,
+        cfg: &'a EvalConfig,
     ) -> EvalCtx<'a, 'm> {
         EvalCtx {
             msg,
             features,
-            origin_cfg: cfg,
+            cfg,
             memo: Memo::default(),
         }
     }
@@ -172,7 +186,7 @@ impl<'a, 'm> EvalCtx<'a, 'm> {
     pub fn origin(&self) -> &Origin {
         self.memo
             .origin
-            .get_or_init(|| crate::spam::origin::analyze(self.msg, self.origin_cfg))
+            .get_or_init(|| crate::spam::origin::analyze(self.msg, &self.cfg.origin))
     }
 
     /// SpamAssassin's pseudo-header `which` (X-Spam-Relays-*), drawn with
@@ -437,6 +451,10 @@ const TABLE: &[(&str, EvalFn)] = &[
         "check_for_no_hotmail_received_headers",
         header::check_for_no_hotmail_received_headers,
     ),
+    (
+        "check_for_no_rdns_dotcom_helo",
+        relay::check_for_no_rdns_dotcom_helo,
+    ),
     ("check_for_numeric_helo", relay::check_for_numeric_helo),
     ("check_for_shifted_date", header::check_for_shifted_date),
     ("check_for_to_in_subject", header::check_for_to_in_subject),
@@ -506,6 +524,23 @@ const TABLE: &[(&str, EvalFn)] = &[
         "check_unresolved_template",
         header::check_unresolved_template,
     ),
+    (
+        "check_uri_host_in_blacklist",
+        uri_hosts::check_uri_host_in_blocklist,
+    ),
+    (
+        "check_uri_host_in_blocklist",
+        uri_hosts::check_uri_host_in_blocklist,
+    ),
+    (
+        "check_uri_host_in_welcomelist",
+        uri_hosts::check_uri_host_in_welcomelist,
+    ),
+    (
+        "check_uri_host_in_whitelist",
+        uri_hosts::check_uri_host_in_welcomelist,
+    ),
+    ("check_uri_host_listed", uri_hosts::check_uri_host_listed),
     (
         "gated_through_received_hdr_remover",
         header::gated_through_received_hdr_remover,

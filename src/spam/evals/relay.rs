@@ -117,6 +117,49 @@ pub fn check_for_numeric_helo(ctx: &EvalCtx<'_, '_>, _: &Args) -> bool {
         .any(|r| is_ipv4(&r.helo) && !is_private_ip(&r.helo))
 }
 
+/// The free-mail and portal domains whose HELO SpamAssassin's
+/// `check_for_no_rdns_dotcom_helo` trusts to have reverse DNS.
+const DOTCOMS: &[&str] = &[
+    "aol.com",
+    "caramail.com",
+    "cs.com",
+    "drizzle.com",
+    "excite.com",
+    "hotmail.com",
+    "localhost.com",
+    "lycos.co.uk",
+    "lycos.com",
+    "msn.com",
+    "yahoo.com",
+];
+
+/// Whether `helo` is one of [`DOTCOMS`] or a host under one, any case.
+fn is_dotcom_helo(helo: &str) -> bool {
+    let helo = helo.as_bytes();
+    DOTCOMS.iter().any(|d| {
+        let d = d.as_bytes();
+        helo.len() >= d.len()
+            && helo[helo.len() - d.len()..].eq_ignore_ascii_case(d)
+            && (helo.len() == d.len() || helo[helo.len() - d.len() - 1] == b'.')
+    })
+}
+
+/// `check_for_no_rdns_dotcom_helo`: a public untrusted hop HELO'd as one
+/// of the big free-mail providers (or a host under it) and its MTA found
+/// no reverse DNS for it; the big providers' servers all have it.
+///
+/// SpamAssassin answers for the oldest public untrusted hop only: each
+/// such hop sets the answer anew, so a hop below the forged one (an
+/// `X-Originating-IP` address, say) clears it. So does this test.
+pub fn check_for_no_rdns_dotcom_helo(ctx: &EvalCtx<'_, '_>, _: &Args) -> bool {
+    ctx.origin()
+        .chain
+        .untrusted()
+        .iter()
+        .rfind(|r| !r.is_private())
+        .is_some_and(|r| r.rdns.is_empty() && r.rdns_looked_up && is_dotcom_helo(&r.helo))
+}
+
 /// `check_for_forged_received_trail`: more than one untrusted hop says it
 /// was received `by` a host other than the one the next hop says it came
 /// `from`.

@@ -16,13 +16,25 @@
 //! | `from H (IP)` with Microsoft SMTP Server | Exchange, Microsoft 365 | `H` | — |
 //! | `from R (IP)` with SMTP | qmail | `R` | `R` |
 //! | `from H ([IP])` | Sendmail, Exchange SMTPSVC | `H` | — |
+//! | `from R ([IP])` with SMTP, no id | qmail-ldap | `R` | `R` |
+//!
+//! An empty reverse name means the client has none
+//! ([`Hop::rdns_looked_up`]) only where SpamAssassin reads it so: the
+//! forms Sendmail, Postfix and MDaemon write when the lookup failed, and
+//! qmail's when it was handed a name. Not in the lines of Microsoft's
+//! servers (SMTP Server, IIS's SMTPSVC), Lotus Domino, CommuniGate's
+//! `from [IP] (HELO H)`, Exim, qmail's `from unknown`, or a line that
+//! adds to the address (`([IP] (may be forged))`) or glues it to the
+//! HELO (`H([IP])`).
 //!
 //! Lines without a `from` clause (qmail's `(qmail 123 invoked by uid
 //! 0)`, Gmail's `by 2002:a05:... with SMTP id ...`), local handovers
-//! (`with local`) and `from` clauses without any address are
+//! (`with local`, except `from [IP] by H with local`, which SpamAssassin
+//! reads as a hop) and `from` clauses without any address are
 //! [`Parsed::Local`], which the chain skips as SpamAssassin does; a mail
-//! fetcher's line (`with POP3`, `with IMAP`) is [`Parsed::Fetcher`]. A `from` clause with comments in it but no address that could be
-//! found is [`Parsed::Unparseable`].
+//! fetcher's line (`with POP3`, `with IMAP`) is [`Parsed::Fetcher`]. A
+//! `from` clause with comments in it but no address that could be found
+//! is [`Parsed::Unparseable`].
 //!
 //! Everything borrows from the line; nothing is allocated.
 
@@ -232,6 +244,12 @@ fn bare_ip(c: &str) -> Option<(&str, (IpAddr, &str))> {
     parse_ip(addr).map(|ip| (ident, ip))
 }
 
+/// Whether `word`, a slice of `line`, is followed at once by `(`.
+fn followed_by_paren(line: &str, word: &str) -> bool {
+    let start = (word.as_ptr() as usize).wrapping_sub(line.as_ptr() as usize);
+    start <= line.len() && line.as_bytes().get(start + word.len()) == Some(&b'(')
+}
+
 fn clean_rdns(r: &str) -> &str {
     let r = r.trim_end_matches('.');
     if r.eq_ignore_ascii_case("unknown")
@@ -311,7 +329,12 @@ pub fn parse(line: &str) -> Parsed<'_> {
         })
         .unwrap_or("");
     // Local handovers and fetchers.
-    if starts_ci(with_word, "local") || with_word.eq_ignore_ascii_case("bsmtp") {
+    // SpamAssassin reads `from [IP] by X with local` as a hop from IP
+    // (unless Exim wrote it, or it goes on `for`).
+    let lone_ip = matches!(from.as_slice(), [Tok::Word(w)] if w.starts_with('[') && parse_ip(w).is_some())
+        && !line.contains("with local for")
+        && !line.contains("Exim");
+    if starts_ci(with_word, "local") && !lone_ip || with_word.eq_ignore_ascii_case("bsmtp") {
         return Parsed::Local;
     }
     if starts_ci(with_word, "pop3") || starts_ci(with_word, "imap") {
@@ -347,11 +370,22 @@ pub fn parse(line: &str) -> Parsed<'_> {
         })
         .collect();
     let microsoft = marks.has(Mark::Microsoft) || marks.has(Mark::MapiId);
+    // IIS's SMTP service and Lotus Domino never record the client's
+    // name, so an empty one says nothing.
+    let never_looks_up = microsoft || marks.has(Mark::Smtpsvc) || marks.has(Mark::Domino);
     let qmailish = by_comment.is_some_and(|c| contains_ci(c, "qmail"))
         || (["smtp", "qmqp", "esmtp"]
             .iter()
             .any(|p| with_word.eq_ignore_ascii_case(p))
             && id.is_empty());
+    // qmail's own form, `with SMTP` or `with QMQP` and no queue id: the
+    // name before the address is the reverse name qmail was handed (the
+    // HELO when they agree), `unknown` when it was handed none.
+    let qmail_smtp = id.is_empty()
+        && with.iter().any(
+            |t| matches!(t, Tok::Word(w) if matches!(w.trim_end_matches(';'), "SMTP" | "QMQP")),
+        );
+    let named = parse_ip(first).is_none() && !first.starts_with('[');
 
     let mut hop = Hop {
         by: by_host,
@@ -385,10 +419,11 @@ pub fn parse(line: &str) -> Parsed<'_> {
                     .iter()
                     .find_map(|c| name_bracket_ip(c).map(|x| x.1))
             });
-        if parse_ip(first).is_none() && !first.starts_with('[') {
+        if named {
             hop.rdns = clean_rdns(first);
         }
-        hop.rdns_looked_up = true;
+        // Exim writes a name only when it has one, but SpamAssassin does
+        // not read its silence as "none".
     } else if let Some(h) = helo_cmt {
         // qmail, qpsmtpd, Courier: `from R (HELO H) (IP)`.
         hop.helo = h;
@@ -411,10 +446,19 @@ pub fn parse(line: &str) -> Parsed<'_> {
         if found.is_none() {
             found = words.iter().skip(1).find_map(|w| parse_ip(w));
         }
-        hop.rdns_looked_up = true;
-    } else if let Some((name, ip)) = comments.iter().find_map(|c| name_bracket_ip(c)) {
+        // CommuniGate's `from [IP] (HELO H)` has no name to read.
+        hop.rdns_looked_up = named && !(qmail_smtp && first == "unknown");
+    } else if let Some((cmt, name, ip)) = comments
+        .iter()
+        .find_map(|c| name_bracket_ip(c).map(|(n, ip)| (*c, n, ip)))
+    {
         // Sendmail, Postfix, Gmail: `from H (R [IP])`.
         hop.helo = first;
+        // Without a name, only a plain `from H ([IP])` says the lookup
+        // failed; SpamAssassin reads nothing into `from H ([IP] (may be
+        // forged))` or `from H([IP])`.
+        let plain =
+            !name.is_empty() || cmt.trim_end().ends_with(']') && !followed_by_paren(line, first);
         let mut name = name.split_whitespace().last().unwrap_or("");
         if let Some(rest) = name.strip_prefix("IDENT:") {
             name = rest;
@@ -425,8 +469,14 @@ pub fn parse(line: &str) -> Parsed<'_> {
         }
         hop.rdns_looked_up = !name.eq_ignore_ascii_case("softdnserr")
             && !name.eq_ignore_ascii_case("unverified")
-            && !microsoft;
+            && !never_looks_up
+            && plain;
         hop.rdns = clean_rdns(name);
+        if name.is_empty() && qmail_smtp && named && comments.len() == 1 {
+            // qmail-ldap's `from R ([IP]) by X with SMTP`.
+            hop.rdns = clean_rdns(first);
+            hop.rdns_looked_up = first != "unknown";
+        }
         found = Some(ip);
     } else if let Some((ident, ip)) = comments.iter().find_map(|c| bare_ip(c)) {
         // `from H (IP)`: Exchange writes the HELO, qmail the name.
@@ -439,7 +489,7 @@ pub fn parse(line: &str) -> Parsed<'_> {
         } else {
             hop.helo = first;
             hop.rdns = clean_rdns(first);
-            hop.rdns_looked_up = true;
+            hop.rdns_looked_up = !(qmail_smtp && first == "unknown");
         }
     } else if let Some(ip) = parse_ip(first) {
         // `from [IP] by ...`, `from 1.2.3.4 by ...`.
@@ -450,9 +500,14 @@ pub fn parse(line: &str) -> Parsed<'_> {
         .filter(|w| w.starts_with('['))
         .find_map(|w| parse_ip(w))
     {
-        // `from H [IP] by ...`.
+        // `from H [IP] by ...`; MDaemon's `from H [IP] by X [IP]` looks
+        // the name up.
         hop.helo = first;
         found = Some(ip);
+        hop.rdns_looked_up = matches!(
+            by.as_slice(),
+            [_, Tok::Word(w)] if w.starts_with('[') && parse_ip(w).is_some()
+        );
     } else if let Some(ip) = first
         .find('[')
         .and_then(|i| parse_ip(first[i..].trim_end_matches(|c| c != ']')))
@@ -532,9 +587,11 @@ enum Mark {
     Analogx,
     Socks,
     ParenProxy,
+    Smtpsvc,
+    Domino,
 }
 
-const MARKS: [&str; 15] = [
+const MARKS: [&str; 17] = [
     "microsoft smtp server",
     " mapi id ",
     "envelope-from ",
@@ -550,6 +607,8 @@ const MARKS: [&str; 15] = [
     "analogx",
     "socks",
     "(proxy",
+    " smtpsvc",
+    "(lotus domino ",
 ];
 
 /// Where each [`Mark`] first ends in a line: one pass of one automaton
@@ -697,5 +756,105 @@ mod tests {
         assert_eq!(parse("from a (b c d) by e with SMTP"), Parsed::Unparseable);
         assert_eq!(parse("from"), Parsed::Local);
         assert_eq!(parse("from ((((((("), Parsed::Unparseable);
+        // SpamAssassin reads an address handed over `with local` as a hop.
+        let Parsed::Hop(h) = parse("from [192.0.2.7] by mx.example.org with local; x") else {
+            panic!()
+        };
+        assert_eq!(h.ip_text, "192.0.2.7");
+        assert_eq!(
+            parse("from [192.0.2.7] by mx.example.org with local for <a@b>"),
+            Parsed::Local
+        );
+    }
+
+    /// (line, reverse name, whether an empty one means "none"), each as
+    /// SpamAssassin 4.0.1's Received parser reads it.
+    const LOOKUPS: &[(&str, &str, bool)] = &[
+        // Sendmail and Postfix when the lookup failed.
+        (
+            "from mx.hotmail.com ([192.0.2.1]) by mx.example.org (8.11.6/8.11.6) with ESMTP id g1",
+            "",
+            true,
+        ),
+        (
+            "from mx.hotmail.com (unknown [192.0.2.1]) by mx.example.org (Postfix) with SMTP id 2F",
+            "",
+            true,
+        ),
+        (
+            "from mx.hotmail.com ([192.0.2.1] (may be forged)) by mx.example.org (8.8.4) with SMTP id F",
+            "",
+            false,
+        ),
+        (
+            "from mx.hotmail.com([192.0.2.1]) by (AIMC 2.9.5.1) with SMTP id jm6; x",
+            "",
+            false,
+        ),
+        // Microsoft and Lotus never look names up.
+        (
+            "from mx.hotmail.com ([192.0.2.1]) by exch.example.org with Microsoft SMTPSVC(5.0.2195.5329); x",
+            "",
+            false,
+        ),
+        (
+            "from mx.hotmail.com ([192.0.2.1]) by lotus.example.org (Lotus Domino Release 5.0.4) with ESMTP id 2001",
+            "",
+            false,
+        ),
+        // qmail: the name it was handed, or `unknown`.
+        (
+            "from mx.aol.com ([192.0.2.1]) by qmail.example.org with SMTP; x",
+            "mx.aol.com",
+            true,
+        ),
+        (
+            "from unknown (HELO mx.aol.com) (192.0.2.1) by qmail.example.org with SMTP; x",
+            "",
+            false,
+        ),
+        (
+            "from unknown (HELO mx.aol.com) (192.0.2.1) by qmail.example.org with QMQP; x",
+            "",
+            false,
+        ),
+        (
+            "from host.example.net (HELO mx.aol.com) (192.0.2.1) by qmail.example.org with SMTP; x",
+            "host.example.net",
+            true,
+        ),
+        // CommuniGate and Exim.
+        (
+            "from [192.0.2.1] (HELO mx.aol.com) by cgp.example.org (CommuniGate Pro SMTP 3.5.3) with SMTP id 36",
+            "",
+            false,
+        ),
+        (
+            "from [192.0.2.1] (helo=mx.aol.com) by exim.example.org with smtp (Exim 4.05) id 17",
+            "",
+            false,
+        ),
+        // MDaemon writes both addresses; SLmail does not look up.
+        (
+            "from mx.aol.com [192.0.2.1] by md.example.org [10.0.0.1] with SMTP (MDaemon.v2.7.SP3.R) for <a@b>; x",
+            "",
+            true,
+        ),
+        (
+            "from mx.aol.com [192.0.2.1] by sl.example.org [10.0.0.1] (SLmail 3.2.3113) with SMTP id D9; x",
+            "",
+            false,
+        ),
+    ];
+
+    #[test]
+    fn empty_names_read_as_spamassassin_reads_them() {
+        for &(line, rdns, looked_up) in LOOKUPS {
+            let Parsed::Hop(h) = parse(line) else {
+                panic!("{line}")
+            };
+            assert_eq!(h.ip_text, "192.0.2.1", "{line}");
+            assert_eq!((h.rdns, h.rdns_looked_up), (rdns, looked_up), "{line}");
+        }
     }
 }

@@ -17,7 +17,7 @@
 use super::ast::{Config, HeaderMods, HeaderTarget, Skipped, Target, Test, Tflags};
 use super::meta::{Expr, expand_rules_matching};
 use crate::spam::dns::{Dns, QType, Subtest};
-use crate::spam::evals::{self, EvalFn};
+use crate::spam::evals::{self, EvalConfig, EvalFn, UriHostLists};
 use crate::spam::origin::OriginConfig;
 use crate::spam::regex::{EngineKind, Set, SetBuilder};
 use std::collections::{BTreeMap, HashMap};
@@ -184,8 +184,9 @@ pub struct Rules {
     pub(crate) dns: Dns,
     /// The rule index of each of `dns`'s tests.
     pub(crate) dns_rules: Vec<u32>,
-    /// The trust boundary from `trusted_networks` and friends.
-    pub(crate) origin: OriginConfig,
+    /// What the eval tests read from the rule files: the trust boundary
+    /// from `trusted_networks` and friends, the `enlist_uri_host` lists.
+    pub(crate) eval_cfg: EvalConfig,
     required_score: f64,
     score_set: ScoreSet,
     stats: Stats,
@@ -378,6 +379,15 @@ impl Rules {
                 rule: "trusted_networks".into(),
                 reason: e.to_string(),
             });
+        }
+        let (uri_hosts, bad_lists) = UriHostLists::from_settings(
+            config
+                .settings
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+        );
+        for (rule, reason) in bad_lists {
+            problems.push(Problem { rule, reason });
         }
 
         for def in &config.rules {
@@ -582,7 +592,7 @@ impl Rules {
             settings: config.settings.clone(),
             dns,
             dns_rules,
-            origin,
+            eval_cfg: EvalConfig { origin, uri_hosts },
         }
     }
 
@@ -652,7 +662,9 @@ impl Rules {
         &self.skipped
     }
 
-    /// Directives stored without effect (`report`, `add_header`, ...).
+    /// The other directives, in file order: those some tests read
+    /// (`trusted_networks`, `enlist_uri_host`, the DNS zones) and those
+    /// kept without effect (`report`, `add_header`, ...).
     pub fn settings(&self) -> &[(String, String)] {
         &self.settings
     }
@@ -661,7 +673,7 @@ impl Rules {
     /// `internal_networks` and `msa_networks` from the rule files, or
     /// SpamAssassin's inference when none is set.
     pub fn origin(&self) -> &OriginConfig {
-        &self.origin
+        &self.eval_cfg.origin
     }
 }
 

@@ -226,7 +226,7 @@ impl Rules {
         board.start(self.rules.len(), items.len());
         let ctxs: Vec<EvalCtx<'_, '_>> = items
             .iter()
-            .map(|&(msg, features)| EvalCtx::with_origin(msg, features, &self.origin))
+            .map(|&(msg, features)| EvalCtx::with_config(msg, features, &self.eval_cfg))
             .collect();
         let mut passes: Vec<Pass<'_, '_, '_>> = items
             .iter()
@@ -250,7 +250,7 @@ impl Rules {
         scratch: &mut Scratch,
         all: bool,
     ) -> Outcome {
-        let ctx = EvalCtx::with_origin(msg, features, &self.origin);
+        let ctx = EvalCtx::with_config(msg, features, &self.eval_cfg);
         let mut board = std::mem::take(&mut scratch.board);
         board.start(self.rules.len(), 1);
         let mut passes = [self.begin(msg, features, &ctx, scratch, &board, 0)];
@@ -1094,6 +1094,47 @@ mod tests {
 
     /// Rules on SpamAssassin's relay pseudo-headers see the trust boundary
     /// the rule files draw, as the relay evals do.
+    #[test]
+    fn uri_host_lists_reach_the_eval() {
+        let rules = "enlist_uri_host (BADTLD) top click !ok.top\n\
+                     header T_BADTLD eval:check_uri_host_listed('BADTLD')\n\
+                     score T_BADTLD 1\n\
+                     blocklist_uri_host evil.example.com\n\
+                     header T_BLOCK eval:check_uri_host_in_blocklist()\n\
+                     score T_BLOCK 1\n\
+                     header T_NONE eval:check_uri_host_listed('NO_SUCH_LIST')\n\
+                     score T_NONE 1\n";
+        let hits = |body: &str| -> Vec<String> {
+            let msg = format!("From: a@example.com\r\nSubject: hi\r\n\r\n{body}\r\n");
+            let mut b = crate::EngineBuilder::new().defaults(false);
+            b.rules_str("t.cf", rules);
+            let v = b
+                .build()
+                .scanner()
+                .scan_message(msg.as_bytes())
+                .spam
+                .unwrap();
+            v.symbols
+                .iter()
+                .map(|s| s.name.clone())
+                .filter(|n| n.starts_with("T_"))
+                .collect()
+        };
+        assert_eq!(hits("see http://www.shop.top/deal"), ["T_BADTLD"]);
+        assert_eq!(
+            hits("see http://ok.top/ and http://www.evil.example.com/"),
+            ["T_BLOCK"]
+        );
+        assert_eq!(
+            hits("see http://ok.top/ or mail me@shop.click"),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            hits("see http://www.example.com/shop.top"),
+            Vec::<String>::new()
+        );
+    }
+
     #[test]
     fn relay_pseudo_headers_follow_trusted_networks() {
         let rules = "header T_TRUSTED X-Spam-Relays-Trusted =~ /ip=198\\.51\\.100\\.7 /\n\
