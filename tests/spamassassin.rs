@@ -44,6 +44,12 @@ fn have_spamassassin() -> bool {
 /// The stock configuration, read in SpamAssassin's order: the site's
 /// `.pre` files, the default rules, then the site's `.cf` files.
 pub fn stock_rules() -> Rules {
+    stock_rules_and("")
+}
+
+/// The stock configuration, then `extra` (as sa_check.pl's
+/// `SA_CHECK_EXTRA_CF`).
+fn stock_rules_and(extra: &str) -> Rules {
     let mut p = Parser::new();
     let mut site: Vec<PathBuf> = std::fs::read_dir(SITE)
         .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
@@ -62,6 +68,7 @@ pub fn stock_rules() -> Rules {
     {
         p.parse_path(f).expect("read site .cf");
     }
+    p.parse_str("extra.cf", extra);
     Rules::compile(&p.finish(), ScoreSet::new(false, false))
 }
 
@@ -86,7 +93,16 @@ fn messages() -> Vec<PathBuf> {
 type Hits = BTreeMap<String, usize>;
 
 fn spamassassin(files: &[PathBuf]) -> HashMap<PathBuf, Hits> {
-    let out = Command::new("perl")
+    spamassassin_with(files, None)
+}
+
+/// As [`spamassassin`], with the settings of file `extra` read last.
+fn spamassassin_with(files: &[PathBuf], extra: Option<&Path>) -> HashMap<PathBuf, Hits> {
+    let mut cmd = Command::new("perl");
+    if let Some(f) = extra {
+        cmd.env("SA_CHECK_EXTRA_CF", f);
+    }
+    let out = cmd
         .arg(root().join("tests/spam/sa_check.pl"))
         .args(files)
         .output()
@@ -217,6 +233,150 @@ fn agrees_with_spamassassin() {
         "{} rules disagree with SpamAssassin (see above)",
         unexcused.len()
     );
+}
+
+/// A site's lists (senders and recipients welcomed or blocked, with and
+/// without the relay they must come through, Subject patterns, link
+/// hosts), over hand-made messages that each meet some of them, together
+/// with the stock lists (`enlist_addrlist (PAYPAL)`, ...): every rule
+/// that can agree does, and the list rules do hit.
+#[test]
+fn site_lists_agree_with_spamassassin() {
+    if !have_spamassassin() {
+        return;
+    }
+    const SITE_CF: &str = "\
+welcomelist_from friend@example.org *@partner.example
+blocklist_from *@spammer.example
+unblocklist_from *@spammer.example
+blacklist_from bad?@spammer.example
+welcomelist_to boss@example.net
+blocklist_to decoy@example.net
+all_spam_to postmaster@example.net
+more_spam_to abuse@example.net
+welcomelist_from_rcvd news@shop.example mail.shop.example
+whitelist_from_rcvd alerts@bank.example [198.51.100.0/24]
+def_welcomelist_from_rcvd *@vendor.example vendor.example
+welcomelist_allows_relays alerts@bank.example
+welcomelist_subject [weekly report]
+blocklist_subject *viagra*
+blocklist_uri_host evil.example.com
+welcomelist_uri_host good.example.com
+";
+    let rcvd = |host: &str, ip: &str, rcpt: &str| {
+        format!(
+            "Received: from {host} ({host} [{ip}])\n\tby mx.example.net (Postfix) with ESMTP \
+             id 4A1{rcpt}; Mon, 3 Jun 2024 10:00:00 +0000\n"
+        )
+    };
+    let shop = rcvd(
+        "mail.shop.example",
+        "203.0.113.5",
+        " for <boss@example.net>",
+    );
+    let other = rcvd(
+        "smtp.elsewhere.example",
+        "192.0.2.77",
+        " for <postmaster@example.net>",
+    );
+    let bank = rcvd("out.bank.example", "198.51.100.9", "");
+    let vendor = rcvd("mail.vendor.example", "203.0.113.50", "");
+    let to = "To: someone@example.net\nSubject: hi\n";
+    // (name, Received, the other headers, a body line, rules SpamAssassin hits)
+    let cases: &[(&str, &str, String, &str, &[&str])] = &[
+        ("welcome_from", &other, format!("From: F <Friend@Example.org>\n{to}"), "", &["USER_IN_WELCOMELIST"]),
+        ("welcome_glob", &other, format!("From: a@partner.example\n{to}"), "", &["USER_IN_WELCOMELIST"]),
+        ("block_from", &other, format!("From: bad1@spammer.example\n{to}"), "", &["USER_IN_BLOCKLIST"]),
+        ("unblocked", &other, format!("From: sales@spammer.example\n{to}"), "", &["USER_IN_ALL_SPAM_TO"]),
+        ("rcvd_ok", &shop, format!("From: news@shop.example\n{to}"), "", &["USER_IN_WELCOMELIST", "USER_IN_WELCOMELIST_TO"]),
+        ("rcvd_forged", &other, format!("From: news@shop.example\n{to}"), "", &[]),
+        ("rcvd_net", &bank, format!("From: alerts@bank.example\n{to}"), "", &["USER_IN_WELCOMELIST"]),
+        ("rcvd_allows", &other, format!("From: alerts@bank.example\n{to}"), "", &[]),
+        ("def_ok", &vendor, format!("From: x@vendor.example\n{to}"), "", &["USER_IN_DEF_WELCOMELIST"]),
+        ("def_forged", &shop, format!("From: x@vendor.example\n{to}"), "", &[]),
+        (
+            "to_lists",
+            &shop,
+            "From: x@example.com\nTo: someone@example.net\nCc: D <decoy@example.net>, abuse@example.net\nSubject: hi\n".into(),
+            "",
+            &["USER_IN_BLOCKLIST_TO", "USER_IN_MORE_SPAM_TO", "USER_IN_WELCOMELIST_TO"],
+        ),
+        ("resent", &other, format!("Resent-From: friend@example.org\nFrom: nobody@example.com\n{to}"), "", &["USER_IN_WELCOMELIST"]),
+        (
+            "subjects",
+            &other,
+            "From: x@example.com\nTo: someone@example.net\nSubject: Re: [Weekly Report] cheap VIAGRA\n".into(),
+            "",
+            &["SUBJECT_IN_BLOCKLIST", "SUBJECT_IN_WELCOMELIST"],
+        ),
+        (
+            "paypal",
+            &other,
+            format!("From: PayPal <service@mail.paypal.com>\nReply-To: help@support.top\n{to}"),
+            "",
+            &["FROM_PAYPAL_SPOOF", "__FROM_ADDRLIST_PAYPAL", "__REPLYTO_ADDRLIST_SUSPNTLD"],
+        ),
+        (
+            "uri_hosts",
+            &other,
+            format!("From: x@example.com\n{to}"),
+            "see http://www.evil.example.com/ and http://good.example.com/x",
+            &["URI_HOST_IN_BLOCKLIST", "URI_HOST_IN_WELCOMELIST"],
+        ),
+    ];
+    let dir = std::env::temp_dir().join(format!("libfilter-site-lists-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cf = dir.join("site.cf");
+    std::fs::write(&cf, SITE_CF).unwrap();
+    let (mut files, mut texts) = (Vec::new(), Vec::new());
+    for (name, received, headers, body, _) in cases {
+        let f = dir.join(format!("{name}.eml"));
+        let msg = format!(
+            "{received}{headers}Date: Mon, 3 Jun 2024 09:59:00 +0000\n\
+             Message-ID: <20240603095900.1234@example.org>\n\n\
+             Hello there, a short note.\n{body}\n"
+        );
+        std::fs::write(&f, &msg).unwrap();
+        files.push(f);
+        texts.push(msg);
+    }
+    let theirs = spamassassin_with(&files, Some(&cf));
+    let _ = std::fs::remove_dir_all(&dir);
+    let rules = stock_rules_and(SITE_CF);
+    let excused = excused();
+    let mut features = Features::default();
+    let mut scratch = Scratch::default();
+    let mut wrong = Vec::new();
+    for ((file, text), (name, _, _, _, want)) in files.iter().zip(&texts).zip(cases) {
+        let sa = theirs.get(file).expect("SpamAssassin checked every case");
+        let msg = Message::parse(text.as_bytes());
+        features.build(&msg, &filter::Limits::default());
+        let outcome = rules.check_all(&msg, &features, &mut scratch);
+        let ours: BTreeSet<&str> = outcome
+            .hits
+            .iter()
+            .chain(&outcome.subrules)
+            .map(|h| rules.rules()[h.rule as usize].name.as_str())
+            .collect();
+        for w in *want {
+            assert!(sa.contains_key(*w), "{name}: SpamAssassin misses {w}");
+        }
+        let names: BTreeSet<&str> = ours
+            .iter()
+            .copied()
+            .chain(sa.keys().map(String::as_str))
+            .collect();
+        for n in names {
+            if rules.exact(n) && !excused.contains(n) && sa.contains_key(n) != ours.contains(n) {
+                wrong.push(format!(
+                    "{name}: {n}: SpamAssassin {}, ours {}",
+                    sa.contains_key(n),
+                    ours.contains(n)
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
 }
 
 /// The tdata messages and every tenth message of the public corpus,

@@ -12,11 +12,21 @@ use warnings;
 use Mail::SpamAssassin;
 use Time::HiRes qw(time);
 
+# SA_CHECK_EXTRA_CF names a file of further settings, read last (a
+# site's lists, say).
+my $extra = '';
+if (my $cf = $ENV{SA_CHECK_EXTRA_CF}) {
+    open(my $fh, '<', $cf) or die "$cf: $!";
+    local $/;
+    $extra = <$fh>;
+    close $fh;
+}
+
 my $sa = Mail::SpamAssassin->new({
     local_tests_only => 1,
     dont_copy_prefs  => 1,
     userprefs_filename => '/dev/null',
-    post_config_text => "use_bayes 0\nuse_auto_whitelist 0\nuse_txrep 0\n",
+    post_config_text => "use_bayes 0\nuse_auto_whitelist 0\nuse_txrep 0\n$extra",
 });
 $sa->init(1);
 

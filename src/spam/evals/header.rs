@@ -822,19 +822,6 @@ pub fn check_illegal_chars(ctx: &EvalCtx<'_, '_>, args: &Args) -> bool {
     illegal / s.len() as f64 >= ratio && illegal >= count
 }
 
-/// `check_to_in_all_spam`: a recipient is on the user's `all_spam_to`
-/// list. There is no user configuration here, and the list is empty in a
-/// stock install, so it never hits.
-pub fn check_to_in_all_spam(_: &EvalCtx<'_, '_>, _: &Args) -> bool {
-    false
-}
-
-/// `check_to_in_more_spam`: as [`check_to_in_all_spam`], for the
-/// `more_spam_to` list; never hits without configuration.
-pub fn check_to_in_more_spam(_: &EvalCtx<'_, '_>, _: &Args) -> bool {
-    false
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,14 +21,15 @@
 //! * **No clock.** The core never reads the time, so date tests compare the
 //!   Date header with the Received dates only (which is what
 //!   `check_for_shifted_date` does anyway).
-//! * **No network, no databases, no user configuration.** Tests that need
-//!   DNS, Bayes, the auto-welcomelist, or most lists from the
-//!   configuration (`freemail_domains`, `welcomelist_from`) are not here;
-//!   of the lists, the rule engine passes the trust boundary and the link
-//!   hosts of `enlist_uri_host` ([`EvalConfig`]). Tests that
-//!   depend on a setting behave as under its stock default: with
-//!   `ok_locales all` and `ok_languages all` the faraway-charset and
-//!   language tests never hit, nor do `all_spam_to` / `more_spam_to`.
+//! * **No network and no databases.** Tests that need DNS, Bayes, the
+//!   auto-welcomelist or the FreeMail domains are not here. What the rule
+//!   files configure reaches the tests through [`EvalConfig`]: the trust
+//!   boundary (`trusted_networks` and friends), the link hosts of
+//!   `enlist_uri_host`, and the address and Subject lists
+//!   (`welcomelist_from`, `welcomelist_from_rcvd`, `all_spam_to`,
+//!   `enlist_addrlist`, ...). Tests that depend on a setting read nowhere
+//!   else behave as under its stock default: with `ok_locales all` and
+//!   `ok_languages all` the faraway-charset and language tests never hit.
 //! * **A simple Received reader.** SpamAssassin's parser knows dozens of MTA
 //!   formats; the one here finds the address, HELO, reverse name and `by`
 //!   host of the common ones, and infers the trust boundary the way
@@ -76,6 +77,7 @@
 //! assert!(names().windows(2).all(|w| w[0] < w[1]));
 //! ```
 
+mod addr_lists;
 mod body;
 mod header;
 mod html;
@@ -93,6 +95,7 @@ use super::Features;
 use crate::mime::Message;
 use crate::spam::origin::{Origin, OriginConfig};
 
+pub use addr_lists::AddrLists;
 pub use uri_hosts::UriHostLists;
 
 /// What an eval test sees: the message, its rendered features, and a memo
@@ -116,14 +119,17 @@ pub struct EvalCtx<'a, 'm> {
 }
 
 /// What eval tests read from the rule files: the trust boundary
-/// (`trusted_networks` and friends) and the lists of link hosts
-/// (`enlist_uri_host` and friends).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// (`trusted_networks` and friends), the lists of link hosts
+/// (`enlist_uri_host` and friends) and of addresses (`welcomelist_from`,
+/// `enlist_addrlist` and friends).
+#[derive(Debug, Clone, Default)]
 pub struct EvalConfig {
     /// The trust boundary the relay tests use.
     pub origin: OriginConfig,
     /// The lists `check_uri_host_listed` reads.
     pub uri_hosts: UriHostLists,
+    /// The address lists (`welcomelist_from`, `enlist_addrlist`, ...).
+    pub addrs: AddrLists,
 }
 
 /// The configuration used when none is given: the boundary is inferred
@@ -158,6 +164,9 @@ struct Memo {
     fields: OnceCell<crate::spam::features::DecodedFields>,
     /// For each list of link hosts, whether it names a link's host.
     uri_listed: OnceCell<Vec<bool>>,
+    /// SpamAssassin's `all_from_addrs` and `all_to_addrs`.
+    all_from: OnceCell<Vec<String>>,
+    all_to: OnceCell<Vec<String>>,
 }
 
 impl<'a, 'm> EvalCtx<'a, 'm> {
@@ -459,6 +468,47 @@ const TABLE: &[(&str, EvalFn)] = &[
     ("check_for_shifted_date", header::check_for_shifted_date),
     ("check_for_to_in_subject", header::check_for_to_in_subject),
     ("check_for_uppercase", body::check_for_uppercase),
+    (
+        "check_forged_in_default_welcomelist",
+        addr_lists::check_forged_in_default_welcomelist,
+    ),
+    (
+        "check_forged_in_default_whitelist",
+        addr_lists::check_forged_in_default_welcomelist,
+    ),
+    (
+        "check_forged_in_welcomelist",
+        addr_lists::check_forged_in_welcomelist,
+    ),
+    (
+        "check_forged_in_whitelist",
+        addr_lists::check_forged_in_welcomelist,
+    ),
+    (
+        "check_from_in_blacklist",
+        addr_lists::check_from_in_blocklist,
+    ),
+    (
+        "check_from_in_blocklist",
+        addr_lists::check_from_in_blocklist,
+    ),
+    (
+        "check_from_in_default_welcomelist",
+        addr_lists::check_from_in_default_welcomelist,
+    ),
+    (
+        "check_from_in_default_whitelist",
+        addr_lists::check_from_in_default_welcomelist,
+    ),
+    ("check_from_in_list", addr_lists::check_from_in_list),
+    (
+        "check_from_in_welcomelist",
+        addr_lists::check_from_in_welcomelist,
+    ),
+    (
+        "check_from_in_whitelist",
+        addr_lists::check_from_in_welcomelist,
+    ),
     ("check_header_count_range", header::check_header_count_range),
     ("check_illegal_chars", header::check_illegal_chars),
     ("check_language", body::check_language),
@@ -517,9 +567,34 @@ const TABLE: &[(&str, EvalFn)] = &[
     ),
     ("check_ratware_name_id", header::check_ratware_name_id),
     ("check_relays_unparseable", relay::check_relays_unparseable),
+    ("check_replyto_in_list", addr_lists::check_replyto_in_list),
     ("check_stock_info", body::check_stock_info),
-    ("check_to_in_all_spam", header::check_to_in_all_spam),
-    ("check_to_in_more_spam", header::check_to_in_more_spam),
+    (
+        "check_subject_in_blacklist",
+        addr_lists::check_subject_in_blocklist,
+    ),
+    (
+        "check_subject_in_blocklist",
+        addr_lists::check_subject_in_blocklist,
+    ),
+    (
+        "check_subject_in_welcomelist",
+        addr_lists::check_subject_in_welcomelist,
+    ),
+    (
+        "check_subject_in_whitelist",
+        addr_lists::check_subject_in_welcomelist,
+    ),
+    ("check_to_in_all_spam", addr_lists::check_to_in_all_spam),
+    ("check_to_in_blacklist", addr_lists::check_to_in_blocklist),
+    ("check_to_in_blocklist", addr_lists::check_to_in_blocklist),
+    ("check_to_in_list", addr_lists::check_to_in_list),
+    ("check_to_in_more_spam", addr_lists::check_to_in_more_spam),
+    (
+        "check_to_in_welcomelist",
+        addr_lists::check_to_in_welcomelist,
+    ),
+    ("check_to_in_whitelist", addr_lists::check_to_in_welcomelist),
     (
         "check_unresolved_template",
         header::check_unresolved_template,

@@ -219,7 +219,7 @@ impl UriHostLists {
 /// `(LIST) host ...` read as SpamAssassin reads it: the name runs to the
 /// first `)` followed by white space and more. Without such a name, the
 /// whole value is the hosts.
-fn list_and_hosts(value: &str) -> (Option<&str>, &str) {
+pub(super) fn list_and_hosts(value: &str) -> (Option<&str>, &str) {
     if let Some(rest) = value.strip_prefix('(') {
         for (j, _) in rest.match_indices(')') {
             let after = &rest[j + 1..];

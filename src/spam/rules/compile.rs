@@ -17,7 +17,7 @@
 use super::ast::{Config, HeaderMods, HeaderTarget, Skipped, Target, Test, Tflags};
 use super::meta::{Expr, expand_rules_matching};
 use crate::spam::dns::{Dns, QType, Subtest};
-use crate::spam::evals::{self, EvalConfig, EvalFn, UriHostLists};
+use crate::spam::evals::{self, AddrLists, EvalConfig, EvalFn, UriHostLists};
 use crate::spam::origin::OriginConfig;
 use crate::spam::regex::{EngineKind, Set, SetBuilder};
 use std::collections::{BTreeMap, HashMap};
@@ -386,7 +386,13 @@ impl Rules {
                 .iter()
                 .map(|(k, v)| (k.as_str(), v.as_str())),
         );
-        for (rule, reason) in bad_lists {
+        let (addrs, bad_addrs) = AddrLists::from_settings(
+            config
+                .settings
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+        );
+        for (rule, reason) in bad_lists.into_iter().chain(bad_addrs) {
             problems.push(Problem { rule, reason });
         }
 
@@ -592,7 +598,11 @@ impl Rules {
             settings: config.settings.clone(),
             dns,
             dns_rules,
-            eval_cfg: EvalConfig { origin, uri_hosts },
+            eval_cfg: EvalConfig {
+                origin,
+                uri_hosts,
+                addrs,
+            },
         }
     }
 
