@@ -372,7 +372,7 @@ fn relay_is(via: &str, rdns: &str, ip: &str) -> bool {
 
 impl EvalCtx<'_, '_> {
     /// SpamAssassin's `all_from_addrs`, memoized.
-    fn all_from(&self) -> &[String] {
+    pub(super) fn all_from(&self) -> &[String] {
         self.memo.all_from.get_or_init(|| {
             let resent = first_addrs(self, "Resent-From");
             let mut v = if resent.is_empty() {

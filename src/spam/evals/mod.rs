@@ -21,15 +21,16 @@
 //! * **No clock.** The core never reads the time, so date tests compare the
 //!   Date header with the Received dates only (which is what
 //!   `check_for_shifted_date` does anyway).
-//! * **No network and no databases.** Tests that need DNS, Bayes, the
-//!   auto-welcomelist or the FreeMail domains are not here. What the rule
-//!   files configure reaches the tests through [`EvalConfig`]: the trust
-//!   boundary (`trusted_networks` and friends), the link hosts of
-//!   `enlist_uri_host`, and the address and Subject lists
-//!   (`welcomelist_from`, `welcomelist_from_rcvd`, `all_spam_to`,
-//!   `enlist_addrlist`, ...). Tests that depend on a setting read nowhere
-//!   else behave as under its stock default: with `ok_locales all` and
-//!   `ok_languages all` the faraway-charset and language tests never hit.
+//! * **No network and no databases.** Tests that need DNS, Bayes or the
+//!   auto-welcomelist are not here. What the rule files configure reaches
+//!   the tests through [`EvalConfig`]: the trust boundary
+//!   (`trusted_networks` and friends), the link hosts of
+//!   `enlist_uri_host`, the free mail domains (`freemail_domains`), and
+//!   the address and Subject lists (`welcomelist_from`,
+//!   `welcomelist_from_rcvd`, `all_spam_to`, `enlist_addrlist`, ...).
+//!   Tests that depend on a setting read nowhere else behave as under its
+//!   stock default: with `ok_locales all` and `ok_languages all` the
+//!   faraway-charset and language tests never hit.
 //! * **A simple Received reader.** SpamAssassin's parser knows dozens of MTA
 //!   formats; the one here finds the address, HELO, reverse name and `by`
 //!   host of the common ones, and infers the trust boundary the way
@@ -79,6 +80,7 @@
 
 mod addr_lists;
 mod body;
+mod freemail;
 mod header;
 mod html;
 mod mime;
@@ -96,6 +98,7 @@ use crate::mime::Message;
 use crate::spam::origin::{Origin, OriginConfig};
 
 pub use addr_lists::AddrLists;
+pub use freemail::FreeMail;
 pub use uri_hosts::UriHostLists;
 
 /// What an eval test sees: the message, its rendered features, and a memo
@@ -130,6 +133,8 @@ pub struct EvalConfig {
     pub uri_hosts: UriHostLists,
     /// The address lists (`welcomelist_from`, `enlist_addrlist`, ...).
     pub addrs: AddrLists,
+    /// The free mail domains (`freemail_domains`).
+    pub freemail: FreeMail,
 }
 
 /// The configuration used when none is given: the boundary is inferred
@@ -167,6 +172,8 @@ struct Memo {
     /// SpamAssassin's `all_from_addrs` and `all_to_addrs`.
     all_from: OnceCell<Vec<String>>,
     all_to: OnceCell<Vec<String>>,
+    /// The body's free mail addresses (`None`: too many to compare).
+    freemails: OnceCell<Option<Vec<String>>>,
 }
 
 impl<'a, 'm> EvalCtx<'a, 'm> {
@@ -484,6 +491,9 @@ const TABLE: &[(&str, EvalFn)] = &[
         "check_forged_in_whitelist",
         addr_lists::check_forged_in_welcomelist,
     ),
+    ("check_freemail_from", freemail::check_freemail_from),
+    ("check_freemail_header", freemail::check_freemail_header),
+    ("check_freemail_replyto", freemail::check_freemail_replyto),
     (
         "check_from_in_blacklist",
         addr_lists::check_from_in_blocklist,

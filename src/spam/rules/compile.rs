@@ -17,7 +17,7 @@
 use super::ast::{Config, HeaderMods, HeaderTarget, Skipped, Target, Test, Tflags};
 use super::meta::{Expr, expand_rules_matching};
 use crate::spam::dns::{Dns, QType, Subtest};
-use crate::spam::evals::{self, AddrLists, EvalConfig, EvalFn, UriHostLists};
+use crate::spam::evals::{self, AddrLists, EvalConfig, EvalFn, FreeMail, UriHostLists};
 use crate::spam::origin::OriginConfig;
 use crate::spam::regex::{EngineKind, Set, SetBuilder};
 use std::collections::{BTreeMap, HashMap};
@@ -392,7 +392,13 @@ impl Rules {
                 .iter()
                 .map(|(k, v)| (k.as_str(), v.as_str())),
         );
-        for (rule, reason) in bad_lists.into_iter().chain(bad_addrs) {
+        let (freemail, bad_freemail) = FreeMail::from_settings(
+            config
+                .settings
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+        );
+        for (rule, reason) in bad_lists.into_iter().chain(bad_addrs).chain(bad_freemail) {
             problems.push(Problem { rule, reason });
         }
 
@@ -602,6 +608,7 @@ impl Rules {
                 origin,
                 uri_hosts,
                 addrs,
+                freemail,
             },
         }
     }
