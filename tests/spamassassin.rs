@@ -139,6 +139,37 @@ fn excused() -> BTreeSet<String> {
         .collect()
 }
 
+/// Checks `data` with every rule (sub-rules included) and returns, for
+/// each rule that can agree ([`Rules::exact`]) and that either side hit,
+/// its name, whether SpamAssassin hit it and whether we did.
+fn compare(
+    rules: &Rules,
+    sa: &Hits,
+    data: &[u8],
+    features: &mut Features,
+    scratch: &mut Scratch,
+) -> Vec<(String, bool, bool)> {
+    let msg = Message::parse(data);
+    features.build(&msg, &filter::Limits::default());
+    let outcome = rules.check_all(&msg, features, scratch);
+    let ours: BTreeSet<&str> = outcome
+        .hits
+        .iter()
+        .chain(&outcome.subrules)
+        .map(|h| rules.rules()[h.rule as usize].name.as_str())
+        .collect();
+    let names: BTreeSet<&str> = ours
+        .iter()
+        .copied()
+        .chain(sa.keys().map(String::as_str))
+        .collect();
+    names
+        .into_iter()
+        .filter(|n| rules.exact(n))
+        .map(|n| (n.to_string(), sa.contains_key(n), ours.contains(n)))
+        .collect()
+}
+
 #[test]
 fn agrees_with_spamassassin() {
     if !have_spamassassin() {
@@ -167,33 +198,14 @@ fn agrees_with_spamassassin() {
     for file in &files {
         let Some(sa) = theirs.get(file) else { continue };
         let data = std::fs::read(file).unwrap();
-        let msg = Message::parse(&data);
-        features.build(&msg, &filter::Limits::default());
-        // Every sub-rule, not only those the metas needed.
-        let outcome = rules.check_all(&msg, &features, &mut scratch);
-        let ours: BTreeSet<&str> = outcome
-            .hits
-            .iter()
-            .chain(&outcome.subrules)
-            .map(|h| rules.rules()[h.rule as usize].name.as_str())
-            .collect();
-        let names: BTreeSet<&str> = ours
-            .iter()
-            .copied()
-            .chain(sa.keys().map(String::as_str))
-            .collect();
-        for name in names {
-            if !rules.exact(name) {
-                continue;
-            }
+        for (name, a, b) in compare(&rules, sa, &data, &mut features, &mut scratch) {
             compared += 1;
-            let (a, b) = (sa.contains_key(name), ours.contains(name));
             if a == b {
                 agreed += 1;
                 continue;
             }
             let e = diff
-                .entry(name.to_string())
+                .entry(name)
                 .or_insert((0, 0, file.display().to_string()));
             if a {
                 e.0 += 1;
@@ -349,30 +361,12 @@ welcomelist_uri_host good.example.com
     let mut wrong = Vec::new();
     for ((file, text), (name, _, _, _, want)) in files.iter().zip(&texts).zip(cases) {
         let sa = theirs.get(file).expect("SpamAssassin checked every case");
-        let msg = Message::parse(text.as_bytes());
-        features.build(&msg, &filter::Limits::default());
-        let outcome = rules.check_all(&msg, &features, &mut scratch);
-        let ours: BTreeSet<&str> = outcome
-            .hits
-            .iter()
-            .chain(&outcome.subrules)
-            .map(|h| rules.rules()[h.rule as usize].name.as_str())
-            .collect();
         for w in *want {
             assert!(sa.contains_key(*w), "{name}: SpamAssassin misses {w}");
         }
-        let names: BTreeSet<&str> = ours
-            .iter()
-            .copied()
-            .chain(sa.keys().map(String::as_str))
-            .collect();
-        for n in names {
-            if rules.exact(n) && !excused.contains(n) && sa.contains_key(n) != ours.contains(n) {
-                wrong.push(format!(
-                    "{name}: {n}: SpamAssassin {}, ours {}",
-                    sa.contains_key(n),
-                    ours.contains(n)
-                ));
+        for (n, a, b) in compare(&rules, sa, text.as_bytes(), &mut features, &mut scratch) {
+            if a != b && !excused.contains(&n) {
+                wrong.push(format!("{name}: {n}: SpamAssassin {a}, ours {b}"));
             }
         }
     }

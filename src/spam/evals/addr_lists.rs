@@ -264,7 +264,13 @@ impl AddrLists {
         let Some((n, g)) = self.lists.iter().find(|(n, _)| n == name) else {
             return false;
         };
-        let text = text.to_ascii_lowercase();
+        // Addresses mostly come lowercase already; copy only those that
+        // do not.
+        let text: std::borrow::Cow<'_, str> = if text.bytes().any(|b| b.is_ascii_uppercase()) {
+            text.to_ascii_lowercase().into()
+        } else {
+            text.into()
+        };
         if n.ends_with("_subject") {
             // Found anywhere in a line of the Subject.
             return g.globs.iter().any(|p| {

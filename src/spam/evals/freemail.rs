@@ -447,62 +447,88 @@ static BULK_SENDER: LazyLock<regex::Regex> = LazyLock::new(|| {
     .expect("fixed regex")
 });
 
+impl FreeMail {
+    /// The free mail addresses of a body, lowercased, as SpamAssassin's
+    /// FreeMail finds them: the first 20 `mailto:` links (`hrefs` may
+    /// hold other links too), then up to 40 addresses in the rendered
+    /// `lines` with quoted and linked addresses cut. `None` when the body
+    /// has too many addresses, or free mail ones, to be compared
+    /// (`freemail_max_body_emails`, `freemail_max_body_freemails`).
+    ///
+    /// ```
+    /// use filter::spam::evals::FreeMail;
+    ///
+    /// let (fm, _) = FreeMail::from_settings([("freemail_domains", "gmail.com")]);
+    /// let lines: [&[u8]; 2] = [b"Write to Joe@Gmail.com or sales@shop.example.com", b"<me@gmail.com>"];
+    /// let found = fm.body_freemails(["mailto:ann@gmail.com?subject=hi"], lines);
+    /// assert_eq!(found.unwrap(), ["ann@gmail.com", "joe@gmail.com"]);
+    /// ```
+    pub fn body_freemails<'t, 'l>(
+        &self,
+        hrefs: impl IntoIterator<Item = &'t str>,
+        lines: impl IntoIterator<Item = &'l [u8]>,
+    ) -> Option<Vec<String>> {
+        let mut found: Vec<String> = Vec::new();
+        let add = |found: &mut Vec<String>, e: &str| {
+            let e = e.to_ascii_lowercase();
+            if !found.contains(&e) {
+                found.push(e);
+            }
+        };
+        for href in hrefs {
+            if found.len() >= 20 {
+                break;
+            }
+            if href
+                .get(..7)
+                .is_some_and(|p| p.eq_ignore_ascii_case("mailto:"))
+                && let Some(&(7, end)) = emails(href).first()
+            {
+                add(&mut found, &href[7..end]);
+            }
+        }
+        'body: for line in lines {
+            let line = String::from_utf8_lossy(line);
+            let cut = cut_line(&line);
+            for (s, e) in emails(&cut) {
+                add(&mut found, &cut[s..e]);
+                if found.len() >= 40 {
+                    break 'body;
+                }
+            }
+        }
+        let (max_all, max_fm) = self.max_body;
+        let mut freemails = Vec::new();
+        for (n, e) in found.iter().enumerate() {
+            if n + 1 == max_all && self.skip_over_max {
+                return None;
+            }
+            if self.is_freemail(e) {
+                if freemails.len() + 1 == max_fm && self.skip_over_max {
+                    return None;
+                }
+                freemails.push(e.clone());
+            }
+        }
+        Some(freemails)
+    }
+}
+
 impl EvalCtx<'_, '_> {
-    /// The free mail addresses of the body, as SpamAssassin's FreeMail
-    /// finds them (`mailto:` links, then the rendered text with quoted and
-    /// linked addresses cut); `None` when the body has too many
-    /// addresses to be compared.
+    /// [`FreeMail::body_freemails`] of the message, memoized.
     fn body_freemails(&self) -> Option<&[String]> {
         self.memo
             .freemails
             .get_or_init(|| {
-                let fm = &self.cfg.freemail;
-                let mut found: Vec<String> = Vec::new();
-                let add = |found: &mut Vec<String>, e: &str| {
-                    let e = e.to_ascii_lowercase();
-                    if !found.contains(&e) {
-                        found.push(e);
-                    }
-                };
-                'html: for part in &self.features.html.per_part {
-                    for (href, _) in &part.facts.anchors {
-                        if href
-                            .get(..7)
-                            .is_some_and(|p| p.eq_ignore_ascii_case("mailto:"))
-                        {
-                            if let Some(&(7, end)) = emails(href).first() {
-                                add(&mut found, &href[7..end]);
-                            }
-                            if found.len() >= 20 {
-                                break 'html;
-                            }
-                        }
-                    }
-                }
-                'body: for line in self.features.body.iter() {
-                    let line = String::from_utf8_lossy(line);
-                    let cut = cut_line(&line);
-                    for (s, e) in emails(&cut) {
-                        add(&mut found, &cut[s..e]);
-                        if found.len() >= 40 {
-                            break 'body;
-                        }
-                    }
-                }
-                let (max_all, max_fm) = fm.max_body;
-                let mut freemails = Vec::new();
-                for (n, e) in found.iter().enumerate() {
-                    if n + 1 == max_all && fm.skip_over_max {
-                        return None;
-                    }
-                    if fm.is_freemail(e) {
-                        if freemails.len() + 1 == max_fm && fm.skip_over_max {
-                            return None;
-                        }
-                        freemails.push(e.clone());
-                    }
-                }
-                Some(freemails)
+                let hrefs = self
+                    .features
+                    .html
+                    .per_part
+                    .iter()
+                    .flat_map(|p| &p.facts.anchors)
+                    .map(|(href, _)| href.as_str());
+                let lines = self.features.body.iter();
+                self.cfg.freemail.body_freemails(hrefs, lines)
             })
             .as_deref()
     }
@@ -660,5 +686,66 @@ mod tests {
         assert!(fm.is_freemail("joe.bloggs99@gmail.com"));
         let (_, bad) = FreeMail::from_settings([("freemail_welcomelist", "nodots")]);
         assert_eq!(bad.len(), 1);
+    }
+
+    #[test]
+    fn body_limits() {
+        let lines = |addrs: &[&str]| -> Vec<Vec<u8>> {
+            addrs
+                .iter()
+                .map(|a| format!("write to {a} today").into_bytes())
+                .collect()
+        };
+        let body = |fm: &FreeMail, addrs: &[&str]| {
+            let l = lines(addrs);
+            fm.body_freemails([], l.iter().map(Vec::as_slice))
+        };
+        let (fm, _) = FreeMail::from_settings([("freemail_domains", "gmail.com")]);
+        // Defaults: at the 5th address, or the 3rd free mail one, the body
+        // is not compared; a repeated address counts once.
+        let four = [
+            "a@x.com",
+            "b@gmail.com",
+            "B@gmail.com",
+            "c@x.com",
+            "d@gmail.com",
+        ];
+        assert_eq!(body(&fm, &four).unwrap(), ["b@gmail.com", "d@gmail.com"]);
+        assert_eq!(
+            body(
+                &fm,
+                &["a@x.com", "b@x.com", "c@x.com", "d@x.com", "e@x.com"]
+            ),
+            None
+        );
+        assert_eq!(
+            body(&fm, &["a@gmail.com", "b@gmail.com", "c@gmail.com"]),
+            None
+        );
+        // The limits are settings, and skipping can be turned off.
+        let (fm, bad) = FreeMail::from_settings([
+            ("freemail_domains", "gmail.com"),
+            ("freemail_max_body_emails", "3"),
+            ("freemail_max_body_freemails", "x"),
+        ]);
+        assert_eq!(bad.len(), 1);
+        assert_eq!(body(&fm, &["a@x.com", "b@gmail.com", "c@x.com"]), None);
+        assert_eq!(
+            body(&fm, &["a@x.com", "b@gmail.com"]).unwrap(),
+            ["b@gmail.com"]
+        );
+        let (fm, _) = FreeMail::from_settings([
+            ("freemail_domains", "gmail.com"),
+            ("freemail_skip_when_over_max", "0"),
+        ]);
+        let many: Vec<String> = (0..50).map(|i| format!("u{i}@gmail.com")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        // At most 40 addresses are read from the text.
+        assert_eq!(body(&fm, &many).unwrap().len(), 40);
+        let hrefs: Vec<String> = (0..30).map(|i| format!("mailto:m{i}@gmail.com")).collect();
+        let found = fm
+            .body_freemails(hrefs.iter().map(String::as_str), [])
+            .unwrap();
+        assert_eq!(found.len(), 20, "at most 20 mailto: links");
     }
 }

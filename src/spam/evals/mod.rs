@@ -137,6 +137,38 @@ pub struct EvalConfig {
     pub freemail: FreeMail,
 }
 
+impl EvalConfig {
+    /// Everything the tests read from `(directive, value)` pairs in the
+    /// order the rule files give them (as
+    /// [`crate::spam::rules::Rules::settings`] keeps them); other
+    /// directives are ignored. Also returns, for each value that could
+    /// not be read (and is left out), the directive and why; a bad
+    /// network is reported under `trusted_networks`.
+    pub fn from_settings<'s>(
+        settings: impl IntoIterator<Item = (&'s str, &'s str)> + Clone,
+    ) -> (EvalConfig, Vec<(String, String)>) {
+        let (origin, bad_nets) = OriginConfig::from_settings(settings.clone());
+        let (uri_hosts, mut bad) = UriHostLists::from_settings(settings.clone());
+        let (addrs, bad_addrs) = AddrLists::from_settings(settings.clone());
+        let (freemail, bad_freemail) = FreeMail::from_settings(settings);
+        let nets = bad_nets
+            .into_iter()
+            .map(|e| ("trusted_networks".to_string(), e.to_string()));
+        bad = nets
+            .chain(bad)
+            .chain(bad_addrs)
+            .chain(bad_freemail)
+            .collect();
+        let cfg = EvalConfig {
+            origin,
+            uri_hosts,
+            addrs,
+            freemail,
+        };
+        (cfg, bad)
+    }
+}
+
 /// The configuration used when none is given: the boundary is inferred
 /// and there are no lists.
 static NO_CONFIG: std::sync::LazyLock<EvalConfig> = std::sync::LazyLock::new(EvalConfig::default);

@@ -17,7 +17,7 @@
 use super::ast::{Config, HeaderMods, HeaderTarget, Skipped, Target, Test, Tflags};
 use super::meta::{Expr, expand_rules_matching};
 use crate::spam::dns::{Dns, QType, Subtest};
-use crate::spam::evals::{self, AddrLists, EvalConfig, EvalFn, FreeMail, UriHostLists};
+use crate::spam::evals::{self, EvalConfig, EvalFn};
 use crate::spam::origin::OriginConfig;
 use crate::spam::regex::{EngineKind, Set, SetBuilder};
 use std::collections::{BTreeMap, HashMap};
@@ -368,37 +368,13 @@ impl Rules {
         let mut dns = Dns::default();
         let mut dns_rules = Vec::new();
         let zones = dns_zones(config);
-        let (origin, bad_nets) = OriginConfig::from_settings(
+        let (eval_cfg, bad_settings) = EvalConfig::from_settings(
             config
                 .settings
                 .iter()
                 .map(|(k, v)| (k.as_str(), v.as_str())),
         );
-        for e in bad_nets {
-            problems.push(Problem {
-                rule: "trusted_networks".into(),
-                reason: e.to_string(),
-            });
-        }
-        let (uri_hosts, bad_lists) = UriHostLists::from_settings(
-            config
-                .settings
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str())),
-        );
-        let (addrs, bad_addrs) = AddrLists::from_settings(
-            config
-                .settings
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str())),
-        );
-        let (freemail, bad_freemail) = FreeMail::from_settings(
-            config
-                .settings
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str())),
-        );
-        for (rule, reason) in bad_lists.into_iter().chain(bad_addrs).chain(bad_freemail) {
+        for (rule, reason) in bad_settings {
             problems.push(Problem { rule, reason });
         }
 
@@ -604,12 +580,7 @@ impl Rules {
             settings: config.settings.clone(),
             dns,
             dns_rules,
-            eval_cfg: EvalConfig {
-                origin,
-                uri_hosts,
-                addrs,
-                freemail,
-            },
+            eval_cfg,
         }
     }
 
