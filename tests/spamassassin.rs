@@ -373,6 +373,247 @@ welcomelist_uri_host good.example.com
     assert!(wrong.is_empty(), "{wrong:#?}");
 }
 
+/// SpamAssassin's ImageInfo rules (image counts, pixel coverage, text
+/// per pixel) on hand-made messages carrying GIF, PNG and JPEG parts:
+/// the rules hit as in SpamAssassin.
+#[test]
+fn images_agree_with_spamassassin() {
+    if !have_spamassassin() {
+        return;
+    }
+    // Only the bytes ImageInfo reads: a header with the size.
+    let gif = |w: u16, h: u16| {
+        let mut v = b"GIF89a".to_vec();
+        v.extend_from_slice(&w.to_le_bytes());
+        v.extend_from_slice(&h.to_le_bytes());
+        v.extend_from_slice(&[0xf7, 0, 0, 0, 0, 0]);
+        v
+    };
+    let png = |w: u32, h: u32| {
+        let mut v = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+        v.extend_from_slice(&w.to_be_bytes());
+        v.extend_from_slice(&h.to_be_bytes());
+        v.extend_from_slice(&[8, 6, 0, 0, 0, 1, 2, 3, 4, 0, 0, 0, 0]);
+        v.extend_from_slice(b"IEND");
+        v
+    };
+    let jpeg = |w: u16, h: u16| {
+        let mut v = vec![0xff, 0xd8, 0xff, 0xe0, 0, 16];
+        v.extend_from_slice(b"JFIF\0\x01\x01\0\0\x01\0\x01\0\0");
+        v.extend_from_slice(&[0xff, 0xc0, 0, 17, 8]);
+        v.extend_from_slice(&h.to_be_bytes());
+        v.extend_from_slice(&w.to_be_bytes());
+        v.extend_from_slice(&[3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1, 0xff, 0xd9]);
+        v
+    };
+    let part = |ty: &str, name: &str, data: &[u8], enc: &str| {
+        let body = if enc == "base64" {
+            let mut b = Vec::new();
+            filter::decode::base64::encode(data, &mut b);
+            String::from_utf8(b).unwrap()
+        } else {
+            data.iter().map(|b| format!("={b:02X}")).collect::<String>()
+        };
+        format!(
+            "--B\nContent-Type: {ty}; name=\"{name}\"\nContent-Transfer-Encoding: {enc}\n\
+             Content-Disposition: attachment; filename=\"{name}\"\n\n{body}\n"
+        )
+    };
+    let text = |t: &str| format!("--B\nContent-Type: text/plain\n\n{t}\n");
+    let html = |t: &str| {
+        format!(
+            "--B\nContent-Type: text/html\n\n<html><body>{t}<img src=\"cid:x\"></body></html>\n"
+        )
+    };
+    let short = "Hello, see the picture.";
+    let long = "All work and no play makes Jack a dull boy. ".repeat(60);
+    // (name, parts, rules SpamAssassin hits)
+    let cases: Vec<(&str, Vec<String>, &[&str])> = vec![
+        (
+            "one_gif",
+            vec![
+                text(short),
+                part("image/gif", "a.gif", &gif(600, 400), "base64"),
+            ],
+            &[
+                "__GIF_ATTACH_1",
+                "__GIF_AREA_180K",
+                "DC_GIF_UNO_LARGO",
+                "__DC_IMG_TEXT_RATIO",
+                "DC_IMAGE_SPAM_TEXT",
+                "__ONE_IMG",
+                "__IMG_LE_300K",
+            ],
+        ),
+        (
+            "big_gif",
+            vec![
+                text(short),
+                part("image/gif", "b.gif", &gif(800, 600), "base64"),
+            ],
+            &["__GIF_ATTACH_1", "__ONE_IMG"],
+        ),
+        (
+            "two_png",
+            vec![
+                html(short),
+                part("image/png", "a.png", &png(300, 300), "base64"),
+                part("image/png", "b.png", &png(300, 300), "base64"),
+            ],
+            &["__PNG_ATTACH_2P", "__PNG_AREA_180K", "__DC_PNG_MULTI_LARGO"],
+        ),
+        (
+            "jpeg",
+            vec![
+                text(&long),
+                part("image/jpeg", "c.jpg", &jpeg(300, 250), "base64"),
+            ],
+            &["__JPEG_ATTACH_1", "__ONE_IMG", "__IMG_LE_300K"],
+        ),
+        (
+            "jpg_type",
+            vec![
+                text(short),
+                part("image/jpg", "d.jpg", &png(300, 300), "base64"),
+            ],
+            &["__JPEG_ATTACH_1", "__ONE_IMG"],
+        ),
+        (
+            "not_base64",
+            vec![
+                text(short),
+                part("image/gif", "e.gif", &gif(600, 400), "quoted-printable"),
+            ],
+            &[],
+        ),
+        (
+            "mixed",
+            vec![
+                html(short),
+                part("image/gif", "f.gif", &gif(500, 400), "base64"),
+                part("image/jpeg", "g.jpg", &jpeg(100, 100), "base64"),
+            ],
+            &[
+                "__GIF_ATTACH_1",
+                "__GIF_AREA_180K",
+                "DC_GIF_UNO_LARGO",
+                "__JPEG_ATTACH_1",
+            ],
+        ),
+    ];
+    let dir = std::env::temp_dir().join(format!("libfilter-images-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (mut files, mut texts) = (Vec::new(), Vec::new());
+    for (name, parts, _) in &cases {
+        let f = dir.join(format!("{name}.eml"));
+        let msg = format!(
+            "Received: from mail.example.com (mail.example.com [192.0.2.1])\n\tby mx.example.net \
+             (Postfix) with ESMTP id 4A1; Mon, 3 Jun 2024 10:00:00 +0000\n\
+             From: a@example.com\nTo: b@example.net\nSubject: photos\n\
+             Date: Mon, 3 Jun 2024 09:59:00 +0000\nMessage-ID: <20240603095900.1@example.com>\n\
+             MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"B\"\n\n{}--B--\n",
+            parts.concat()
+        );
+        std::fs::write(&f, &msg).unwrap();
+        files.push(f);
+        texts.push(msg);
+    }
+    let theirs = spamassassin(&files);
+    let _ = std::fs::remove_dir_all(&dir);
+    let rules = stock_rules();
+    let excused = excused();
+    for rule in ["DC_GIF_UNO_LARGO", "__DC_IMG_HTML_RATIO", "__PNG_AREA_180K"] {
+        assert!(rules.exact(rule), "{rule} is compared");
+    }
+    let mut features = Features::default();
+    let mut scratch = Scratch::default();
+    let mut wrong = Vec::new();
+    for ((file, text), (name, _, want)) in files.iter().zip(&texts).zip(&cases) {
+        let sa = theirs.get(file).expect("SpamAssassin checked every case");
+        for w in *want {
+            assert!(sa.contains_key(*w), "{name}: SpamAssassin misses {w}");
+        }
+        for (n, a, b) in compare(&rules, sa, text.as_bytes(), &mut features, &mut scratch) {
+            if a != b && !excused.contains(&n) {
+                wrong.push(format!("{name}: {n}: SpamAssassin {a}, ours {b}"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
+/// `check_mailfrom_matches_rcvd` (`__RP_MATCHES_RCVD`, which many stock
+/// metas read): the envelope sender's registered domain against the
+/// handing relay's, as SpamAssassin cuts registered domains.
+#[test]
+fn mailfrom_matches_rcvd_agrees_with_spamassassin() {
+    if !have_spamassassin() {
+        return;
+    }
+    let cases: &[(&str, &str, &str, bool)] = &[
+        (
+            "same",
+            "bounce@mail.shop.example.com",
+            "out.shop.example.com",
+            true,
+        ),
+        (
+            "other",
+            "x@other.example.org",
+            "out.shop.example.com",
+            false,
+        ),
+        ("co_uk", "a@news.foo.co.uk", "mail.foo.co.uk", true),
+        ("co_uk_other", "a@news.foo.co.uk", "mail.bar.co.uk", false),
+        ("no_rdns", "a@example.com", "", false),
+        ("no_dot", "a@localhost", "localhost", false),
+        ("case", "A@Mail.Example.COM", "MX1.example.com", true),
+    ];
+    let dir = std::env::temp_dir().join(format!("libfilter-rp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (mut files, mut texts) = (Vec::new(), Vec::new());
+    for (name, sender, rdns, _) in cases {
+        let from = if rdns.is_empty() {
+            "unknown ([203.0.113.9])".to_string()
+        } else {
+            format!("{rdns} ({rdns} [203.0.113.9])")
+        };
+        let msg = format!(
+            "Return-Path: <{sender}>\nReceived: from {from}\n\tby mx.example.net (Postfix) \
+             with ESMTP id 4A1; Mon, 3 Jun 2024 10:00:00 +0000\n\
+             From: someone@example.com\nTo: b@example.net\nSubject: hello\n\
+             Date: Mon, 3 Jun 2024 09:59:00 +0000\nMessage-ID: <20240603095900.2@example.com>\n\n\
+             Hello there, a short note.\n"
+        );
+        let f = dir.join(format!("{name}.eml"));
+        std::fs::write(&f, &msg).unwrap();
+        files.push(f);
+        texts.push(msg);
+    }
+    let theirs = spamassassin(&files);
+    let _ = std::fs::remove_dir_all(&dir);
+    let rules = stock_rules();
+    let excused = excused();
+    assert!(rules.exact("__RP_MATCHES_RCVD"));
+    let mut features = Features::default();
+    let mut scratch = Scratch::default();
+    let mut wrong = Vec::new();
+    for ((file, text), (name, _, _, want)) in files.iter().zip(&texts).zip(cases) {
+        let sa = theirs.get(file).expect("SpamAssassin checked every case");
+        assert_eq!(
+            sa.contains_key("__RP_MATCHES_RCVD"),
+            *want,
+            "{name}: SpamAssassin"
+        );
+        for (n, a, b) in compare(&rules, sa, text.as_bytes(), &mut features, &mut scratch) {
+            if a != b && !excused.contains(&n) {
+                wrong.push(format!("{name}: {n}: SpamAssassin {a}, ours {b}"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
 /// The tdata messages and every tenth message of the public corpus,
 /// starting at its `first`.
 fn tdata_and_a_tenth(first: usize) -> Vec<PathBuf> {

@@ -55,6 +55,7 @@ pub mod features;
 pub mod html;
 pub mod origin;
 pub mod regex;
+pub mod registry;
 pub mod rules;
 pub mod uri;
 pub mod verdict;

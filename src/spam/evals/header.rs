@@ -725,28 +725,7 @@ pub fn check_ratware_envelope_from(ctx: &EvalCtx<'_, '_>, _: &Args) -> bool {
     if user.is_empty() || dom.is_empty() || !dom.contains('.') {
         return false;
     }
-    text::dom_user_at(from, &trim_domain(dom), user)
-}
-
-/// The registrable domain, approximately: the last two labels, or three
-/// when the second-level label is a common public suffix part (`co.uk`).
-pub(crate) fn trim_domain(host: &str) -> String {
-    let labels: Vec<&str> = host.trim_end_matches('.').split('.').collect();
-    if labels.len() <= 2 {
-        return host.to_string();
-    }
-    let sl = labels[labels.len() - 2].to_ascii_lowercase();
-    let n = if labels[labels.len() - 1].len() == 2
-        && [
-            "co", "com", "net", "org", "ac", "gov", "edu", "ne", "or", "gob",
-        ]
-        .contains(&sl.as_str())
-    {
-        3
-    } else {
-        2
-    };
-    labels[labels.len() - n..].join(".")
+    text::dom_user_at(from, &ctx.cfg.registry.trim_domain(dom), user)
 }
 
 /// The `example.com` of `x@a.b.example.com`, as check_equal_from_domains

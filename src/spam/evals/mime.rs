@@ -32,13 +32,15 @@ use crate::mime::{Decoder, Message, Origin, Part, PartKind};
 use crate::spam::html::{HtmlPart, Rendered, render};
 
 /// The parts SpamAssassin would see, with their indexes.
-fn sa_parts<'a, 'm>(msg: &'a Message<'m>) -> impl Iterator<Item = (usize, &'a Part<'m>)> + 'a {
+pub(super) fn sa_parts<'a, 'm>(
+    msg: &'a Message<'m>,
+) -> impl Iterator<Item = (usize, &'a Part<'m>)> + 'a {
     msg.walk()
         .filter(|(_, p)| !p.alternate && !matches!(p.origin, Origin::Inline(_) | Origin::Alternate))
 }
 
 /// The last value of header `name` of a part, lower case, trimmed.
-fn part_header(msg: &Message<'_>, p: &Part<'_>, name: &str) -> String {
+pub(super) fn part_header(msg: &Message<'_>, p: &Part<'_>, name: &str) -> String {
     msg.headers(p, name)
         .last()
         .map(|v| {

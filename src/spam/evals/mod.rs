@@ -25,9 +25,11 @@
 //!   auto-welcomelist are not here. What the rule files configure reaches
 //!   the tests through [`EvalConfig`]: the trust boundary
 //!   (`trusted_networks` and friends), the link hosts of
-//!   `enlist_uri_host`, the free mail domains (`freemail_domains`), and
-//!   the address and Subject lists (`welcomelist_from`,
-//!   `welcomelist_from_rcvd`, `all_spam_to`, `enlist_addrlist`, ...).
+//!   `enlist_uri_host`, the free mail domains (`freemail_domains`), the
+//!   address and Subject lists (`welcomelist_from`,
+//!   `welcomelist_from_rcvd`, `all_spam_to`, `enlist_addrlist`, ...) and
+//!   where registered domains end (`util_rb_2tld`, see
+//!   [`crate::spam::registry`]).
 //!   Tests that depend on a setting read nowhere else behave as under its
 //!   stock default: with `ok_locales all` and `ok_languages all` the
 //!   faraway-charset and language tests never hit.
@@ -83,6 +85,7 @@ mod body;
 mod freemail;
 mod header;
 mod html;
+mod images;
 mod mime;
 mod relay;
 mod text;
@@ -96,9 +99,11 @@ use std::sync::OnceLock;
 use super::Features;
 use crate::mime::Message;
 use crate::spam::origin::{Origin, OriginConfig};
+use crate::spam::registry::Registry;
 
 pub use addr_lists::AddrLists;
 pub use freemail::FreeMail;
+pub use images::image_size;
 pub use uri_hosts::UriHostLists;
 
 /// What an eval test sees: the message, its rendered features, and a memo
@@ -123,8 +128,9 @@ pub struct EvalCtx<'a, 'm> {
 
 /// What eval tests read from the rule files: the trust boundary
 /// (`trusted_networks` and friends), the lists of link hosts
-/// (`enlist_uri_host` and friends) and of addresses (`welcomelist_from`,
-/// `enlist_addrlist` and friends).
+/// (`enlist_uri_host` and friends), of free mail domains and of addresses
+/// (`welcomelist_from`, `enlist_addrlist` and friends), and the registry
+/// boundaries (`util_rb_2tld`, `util_rb_3tld`).
 #[derive(Debug, Clone, Default)]
 pub struct EvalConfig {
     /// The trust boundary the relay tests use.
@@ -135,6 +141,8 @@ pub struct EvalConfig {
     pub addrs: AddrLists,
     /// The free mail domains (`freemail_domains`).
     pub freemail: FreeMail,
+    /// Where registered domains end (`util_rb_2tld` and friends).
+    pub registry: Registry,
 }
 
 impl EvalConfig {
@@ -150,7 +158,8 @@ impl EvalConfig {
         let (origin, bad_nets) = OriginConfig::from_settings(settings.clone());
         let (uri_hosts, mut bad) = UriHostLists::from_settings(settings.clone());
         let (addrs, bad_addrs) = AddrLists::from_settings(settings.clone());
-        let (freemail, bad_freemail) = FreeMail::from_settings(settings);
+        let (freemail, bad_freemail) = FreeMail::from_settings(settings.clone());
+        let (registry, bad_registry) = Registry::from_settings(settings);
         let nets = bad_nets
             .into_iter()
             .map(|e| ("trusted_networks".to_string(), e.to_string()));
@@ -158,12 +167,14 @@ impl EvalConfig {
             .chain(bad)
             .chain(bad_addrs)
             .chain(bad_freemail)
+            .chain(bad_registry)
             .collect();
         let cfg = EvalConfig {
             origin,
             uri_hosts,
             addrs,
             freemail,
+            registry,
         };
         (cfg, bad)
     }
@@ -206,6 +217,8 @@ struct Memo {
     all_to: OnceCell<Vec<String>>,
     /// The body's free mail addresses (`None`: too many to compare).
     freemails: OnceCell<Option<Vec<String>>>,
+    /// The images, as ImageInfo counts them.
+    images: OnceCell<images::Images>,
 }
 
 impl<'a, 'm> EvalCtx<'a, 'm> {
@@ -364,6 +377,9 @@ pub struct Args {
     /// Each argument compiled as a regex; `None` inside when it does not
     /// compile.
     regexes: Vec<OnceLock<Option<fancy_regex::Regex>>>,
+    /// Declared as a `rawbody` rule: the tests that read SpamAssassin's
+    /// body array then read the raw one.
+    rawbody: bool,
 }
 
 impl Args {
@@ -375,7 +391,21 @@ impl Args {
             list,
             nums,
             regexes,
+            rawbody: false,
         }
+    }
+
+    /// The same arguments for a rule declared `rawbody` (as `image_to_text_ratio`
+    /// in `rawbody __DC_IMG_HTML_RATIO eval:image_to_text_ratio(...)`),
+    /// whose tests measure the undecorated text instead of the rendered.
+    pub fn on_rawbody(mut self) -> Args {
+        self.rawbody = true;
+        self
+    }
+
+    /// Whether the rule was declared `rawbody`.
+    pub(crate) fn is_rawbody(&self) -> bool {
+        self.rawbody
     }
 
     /// Argument `i` as a number, when it parses as one.
@@ -399,13 +429,16 @@ impl Args {
 
 impl Clone for Args {
     fn clone(&self) -> Args {
-        Args::new(self.list.clone())
+        Args {
+            rawbody: self.rawbody,
+            ..Args::new(self.list.clone())
+        }
     }
 }
 
 impl PartialEq for Args {
     fn eq(&self, other: &Args) -> bool {
-        self.list == other.list
+        self.list == other.list && self.rawbody == other.rawbody
     }
 }
 
@@ -556,6 +589,10 @@ const TABLE: &[(&str, EvalFn)] = &[
     ("check_language", body::check_language),
     ("check_ma_non_text", mime::check_ma_non_text),
     (
+        "check_mailfrom_matches_rcvd",
+        relay::check_mailfrom_matches_rcvd,
+    ),
+    (
         "check_messageid_not_usable",
         header::check_messageid_not_usable,
     ),
@@ -674,6 +711,12 @@ const TABLE: &[(&str, EvalFn)] = &[
     ("html_text_match", html::html_text_match),
     ("html_text_not_match", html::html_text_not_match),
     ("html_title_subject_ratio", html::html_title_subject_ratio),
+    ("image_count", images::image_count),
+    ("image_name_regex", images::image_name_regex),
+    ("image_named", images::image_named),
+    ("image_size_exact", images::image_size_exact),
+    ("image_size_range", images::image_size_range),
+    ("image_to_text_ratio", images::image_to_text_ratio),
     (
         "multipart_alternative_difference",
         mime::multipart_alternative_difference,
@@ -682,6 +725,7 @@ const TABLE: &[(&str, EvalFn)] = &[
         "multipart_alternative_difference_count",
         mime::multipart_alternative_difference_count,
     ),
+    ("pixel_coverage", images::pixel_coverage),
     ("similar_recipients", header::similar_recipients),
     ("sorted_recipients", header::sorted_recipients),
     ("subject_is_all_caps", header::subject_is_all_caps),

@@ -160,6 +160,43 @@ pub fn check_for_no_rdns_dotcom_helo(ctx: &EvalCtx<'_, '_>, _: &Args) -> bool {
         .is_some_and(|r| r.rdns.is_empty() && r.rdns_looked_up && is_dotcom_helo(&r.helo))
 }
 
+/// `check_mailfrom_matches_rcvd`: the envelope sender's registered
+/// domain is that of the reverse name of the relay that handed the
+/// message in: the first untrusted one, or any trusted one when all are
+/// trusted. A relay without a reverse name matches nothing.
+pub fn check_mailfrom_matches_rcvd(ctx: &EvalCtx<'_, '_>, _: &Args) -> bool {
+    let env = ctx.envelope_from();
+    let Some(addr) = crate::mime::address::parse_list(env.as_bytes())
+        .0
+        .into_iter()
+        .next()
+        .map(|a| a.email)
+    else {
+        return false;
+    };
+    // The part after the last `@`, with a dot inside it.
+    let Some(domain) = addr.rsplit_once('@').map(|(_, d)| d) else {
+        return false;
+    };
+    let dotted = domain
+        .char_indices()
+        .any(|(i, c)| c == '.' && i > 0 && i + 1 < domain.len());
+    if !dotted {
+        return false;
+    }
+    let chain = &ctx.origin().chain;
+    let relays = match chain.untrusted().first() {
+        Some(r) => std::slice::from_ref(r),
+        None => chain.trusted(),
+    };
+    let registry = &ctx.cfg.registry;
+    let ours = registry.trim_domain(domain);
+    relays
+        .iter()
+        .filter(|r| !r.rdns.is_empty())
+        .any(|r| registry.trim_domain(&r.rdns) == ours)
+}
+
 /// `check_for_forged_received_trail`: more than one untrusted hop says it
 /// was received `by` a host other than the one the next hop says it came
 /// `from`.

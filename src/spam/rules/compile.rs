@@ -482,13 +482,19 @@ impl Rules {
                             Err(e) => never(e),
                         }
                     }
-                    Test::Eval { function, args, .. } => match evals::lookup(function) {
+                    Test::Eval {
+                        function,
+                        args,
+                        target,
+                    } => match evals::lookup(function) {
                         Some(f) => {
                             stats.evals += 1;
-                            Kind::Eval {
-                                f,
-                                args: evals::Args::new(args.clone()),
-                            }
+                            let args = evals::Args::new(args.clone());
+                            let args = match target {
+                                Target::Rawbody => args.on_rawbody(),
+                                _ => args,
+                            };
+                            Kind::Eval { f, args }
                         }
                         None => {
                             stats
