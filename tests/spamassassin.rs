@@ -274,6 +274,7 @@ welcomelist_subject [weekly report]
 blocklist_subject *viagra*
 blocklist_uri_host evil.example.com
 welcomelist_uri_host good.example.com
+welcomelist_bounce_relays relay?.example.org
 ";
     let rcvd = |host: &str, ip: &str, rcpt: &str| {
         format!(
@@ -329,6 +330,27 @@ welcomelist_uri_host good.example.com
             &["FROM_PAYPAL_SPOOF", "__FROM_ADDRLIST_PAYPAL", "__REPLYTO_ADDRLIST_SUSPNTLD"],
         ),
         (
+            "bounce_ours",
+            &other,
+            "From: MAILER-DAEMON@mx.example.net\nTo: someone@example.net\nSubject: Undelivered Mail Returned to Sender\n".into(),
+            "\n> Received: by relay1.example.org (Postfix, from userid 1007) id 5B2; Mon, 3 Jun 2024\n",
+            &["__MY_SERVERS_FOUND", "__HAVE_BOUNCE_RELAYS"],
+        ),
+        (
+            "bounce_folded",
+            &other,
+            "From: MAILER-DAEMON@mx.example.net\nTo: someone@example.net\nSubject: failure notice\n".into(),
+            "Received: from [192.0.2.8]\n\tby relay2.example.org (Postfix) with ESMTP id 7C;\n\tMon, 3 Jun 2024\n",
+            &["__MY_SERVERS_FOUND", "__HAVE_BOUNCE_RELAYS"],
+        ),
+        (
+            "bounce_theirs",
+            &other,
+            "From: MAILER-DAEMON@mx.example.net\nTo: someone@example.net\nSubject: failure notice\n".into(),
+            "Received: by mail.elsewhere.example (Postfix) id 9D; Mon, 3 Jun 2024\n",
+            &["__HAVE_BOUNCE_RELAYS"],
+        ),
+        (
             "uri_hosts",
             &other,
             format!("From: x@example.com\n{to}"),
@@ -374,10 +396,11 @@ welcomelist_uri_host good.example.com
 }
 
 /// SpamAssassin's ImageInfo rules (image counts, pixel coverage, text
-/// per pixel) on hand-made messages carrying GIF, PNG and JPEG parts:
-/// the rules hit as in SpamAssassin.
+/// per pixel) on hand-made messages carrying GIF, PNG and JPEG parts,
+/// and HTTPS_HTTP_MISMATCH on links whose text shows another domain: the
+/// rules hit as in SpamAssassin.
 #[test]
-fn images_agree_with_spamassassin() {
+fn image_and_link_evals_agree_with_spamassassin() {
     if !have_spamassassin() {
         return;
     }
@@ -425,6 +448,7 @@ fn images_agree_with_spamassassin() {
             "--B\nContent-Type: text/html\n\n<html><body>{t}<img src=\"cid:x\"></body></html>\n"
         )
     };
+    let page = |t: &str| format!("--B\nContent-Type: text/html\n\n<html><body>{t}</body></html>\n");
     let short = "Hello, see the picture.";
     let long = "All work and no play makes Jack a dull boy. ".repeat(60);
     // (name, parts, rules SpamAssassin hits)
@@ -487,6 +511,27 @@ fn images_agree_with_spamassassin() {
             &[],
         ),
         (
+            "mismatch",
+            vec![page(
+                "<p>Sign in: <a href=\"http://login.evil-site.com/x\">https://www.paypal.com/signin</a></p>",
+            )],
+            &["HTTPS_HTTP_MISMATCH"],
+        ),
+        (
+            "same_domain",
+            vec![page(
+                "<p><a href=\"http://www.example.com/a\">https://example.com/a</a> and <a href=\"https://shop.example.com/\">https://shop.example.com</a></p>",
+            )],
+            &[],
+        ),
+        (
+            "by_address",
+            vec![page(
+                "<p><a href=\"http://192.0.2.7/x\">https://www.paypal.com/</a> <a href=\"http://a.example.net/\">https://198.51.100.1/</a></p>",
+            )],
+            &[],
+        ),
+        (
             "mixed",
             vec![
                 html(short),
@@ -522,7 +567,12 @@ fn images_agree_with_spamassassin() {
     let _ = std::fs::remove_dir_all(&dir);
     let rules = stock_rules();
     let excused = excused();
-    for rule in ["DC_GIF_UNO_LARGO", "__DC_IMG_HTML_RATIO", "__PNG_AREA_180K"] {
+    for rule in [
+        "DC_GIF_UNO_LARGO",
+        "__DC_IMG_HTML_RATIO",
+        "__PNG_AREA_180K",
+        "HTTPS_HTTP_MISMATCH",
+    ] {
         assert!(rules.exact(rule), "{rule} is compared");
     }
     let mut features = Features::default();

@@ -154,6 +154,7 @@ fn setting(key: &str) -> &str {
         "unwhitelist_from_rcvd" => "unwelcomelist_from_rcvd",
         "whitelist_subject" => "welcomelist_subject",
         "blacklist_subject" => "blocklist_subject",
+        "whitelist_bounce_relays" => "welcomelist_bounce_relays",
         k => k,
     }
 }
@@ -193,6 +194,7 @@ impl AddrLists {
                     | "unwelcomelist_from_rcvd"
                     | "welcomelist_subject"
                     | "blocklist_subject"
+                    | "welcomelist_bounce_relays"
             );
             if !known {
                 continue;
@@ -308,7 +310,7 @@ impl AddrLists {
     }
 
     /// Whether list `name` exists and holds a pattern.
-    fn nonempty(&self, name: &str) -> bool {
+    pub(super) fn nonempty(&self, name: &str) -> bool {
         self.lists
             .iter()
             .any(|(n, g)| n == name && !g.keys.is_empty())

@@ -202,6 +202,77 @@ pub fn html_text_not_match(ctx: &EvalCtx<'_, '_>, args: &Args) -> bool {
     })
 }
 
+/// `check_https_http_mismatch([MIN[, MAX]])`: in some HTML part, a link
+/// to an `http(s)://` host shows text that names another `https://`
+/// domain (registered domains compared; addresses and names under unknown
+/// top-level domains left out), and the part has at least MIN (default
+/// 1) and fewer than MAX such links with text, counted once per address.
+pub fn check_https_http_mismatch(ctx: &EvalCtx<'_, '_>, args: &Args) -> bool {
+    let min = arg_f(args, 0).filter(|&m| m != 0.0).unwrap_or(1.0);
+    let max = arg_f(args, 1);
+    let registry = &ctx.cfg.registry;
+    let is_ip = |h: &str| h.parse::<std::net::IpAddr>().is_ok();
+    // `scheme://HOST` of a link, or the `https://HOST` shown in its text.
+    let host_after = |s: &str, https_only: bool| -> Option<String> {
+        let lower = s.to_ascii_lowercase();
+        let (at, scheme) = if https_only {
+            (lower.find("https://")?, 8)
+        } else if lower.starts_with("https://") {
+            (0, 8)
+        } else if lower.starts_with("http://") {
+            (0, 7)
+        } else {
+            return None;
+        };
+        let rest = &s[at + scheme..];
+        let stop =
+            |c: char| matches!(c, '/' | ':' | '?' | '#') || (https_only && c.is_whitespace());
+        let host = &rest[..rest.find(stop).unwrap_or(rest.len())];
+        (!host.is_empty()).then(|| host.to_string())
+    };
+    stats(ctx).any(|h| {
+        // The texts of each address, in the order the addresses came.
+        let mut links: Vec<(&str, Vec<&str>)> = Vec::new();
+        for (href, text) in &h.anchors {
+            match links.iter_mut().find(|(k, _)| k == href) {
+                Some((_, texts)) => texts.push(text),
+                None => links.push((href, vec![text])),
+            }
+        }
+        let (mut hit, mut anchors) = (false, 0.0);
+        for (href, texts) in &links {
+            let Some(host) = host_after(href, false) else {
+                continue;
+            };
+            if is_ip(&host) {
+                continue;
+            }
+            let domain = registry.trim_domain(&host);
+            if !crate::spam::uri::is_domain_valid(&domain) {
+                continue;
+            }
+            anchors += 1.0;
+            hit = hit
+                || texts.iter().any(|t| {
+                    let Some(shown) = host_after(t, true) else {
+                        return false;
+                    };
+                    let shown = if is_ip(&shown) {
+                        shown
+                    } else {
+                        let d = registry.trim_domain(&shown);
+                        if !crate::spam::uri::is_domain_valid(&d) {
+                            return false;
+                        }
+                        d
+                    };
+                    shown != domain
+                });
+        }
+        hit && anchors >= min && max.is_none_or(|m| anchors < m)
+    })
+}
+
 /// `html_title_subject_ratio(RATIO)`: a title more than RATIO times as
 /// long as the Subject.
 pub fn html_title_subject_ratio(ctx: &EvalCtx<'_, '_>, args: &Args) -> bool {

@@ -82,6 +82,7 @@
 
 mod addr_lists;
 mod body;
+mod bounce;
 mod freemail;
 mod header;
 mod html;
@@ -585,6 +586,7 @@ const TABLE: &[(&str, EvalFn)] = &[
         addr_lists::check_from_in_welcomelist,
     ),
     ("check_header_count_range", header::check_header_count_range),
+    ("check_https_http_mismatch", html::check_https_http_mismatch),
     ("check_illegal_chars", header::check_illegal_chars),
     ("check_language", body::check_language),
     ("check_ma_non_text", mime::check_ma_non_text),
@@ -696,9 +698,18 @@ const TABLE: &[(&str, EvalFn)] = &[
     ),
     ("check_uri_host_listed", uri_hosts::check_uri_host_listed),
     (
+        "check_welcomelist_bounce_relays",
+        bounce::check_welcomelist_bounce_relays,
+    ),
+    (
+        "check_whitelist_bounce_relays",
+        bounce::check_welcomelist_bounce_relays,
+    ),
+    (
         "gated_through_received_hdr_remover",
         header::gated_through_received_hdr_remover,
     ),
+    ("have_any_bounce_relays", bounce::have_any_bounce_relays),
     ("helo_ip_mismatch", relay::helo_ip_mismatch),
     ("html_charset_faraway", html::html_charset_faraway),
     ("html_eval", html::html_eval),
