@@ -231,13 +231,16 @@ pub fn check_https_http_mismatch(ctx: &EvalCtx<'_, '_>, args: &Args) -> bool {
         (!host.is_empty()).then(|| host.to_string())
     };
     stats(ctx).any(|h| {
-        // The texts of each address, in the order the addresses came.
+        // The texts of each address, in the order the addresses came (a
+        // part may hold a hundred thousand links: no search per link).
         let mut links: Vec<(&str, Vec<&str>)> = Vec::new();
+        let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
         for (href, text) in &h.anchors {
-            match links.iter_mut().find(|(k, _)| k == href) {
-                Some((_, texts)) => texts.push(text),
-                None => links.push((href, vec![text])),
-            }
+            let k = *index.entry(href.as_str()).or_insert_with(|| {
+                links.push((href, Vec::new()));
+                links.len() - 1
+            });
+            links[k].1.push(text);
         }
         let (mut hit, mut anchors) = (false, 0.0);
         for (href, texts) in &links {
