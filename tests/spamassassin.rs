@@ -247,6 +247,49 @@ fn agrees_with_spamassassin() {
     );
 }
 
+/// Writes hand-made messages, `(name, text)`, to a temporary directory,
+/// runs SpamAssassin on them with the settings `extra_cf` read last, and
+/// checks them with `rules` (which should hold the same settings).
+/// Returns what SpamAssassin hit on each message, and every comparable,
+/// unexcused rule on which the two disagree.
+fn hand_made(
+    tag: &str,
+    extra_cf: &str,
+    rules: &Rules,
+    msgs: &[(&str, String)],
+) -> (Vec<Hits>, Vec<String>) {
+    let dir = std::env::temp_dir().join(format!("libfilter-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cf = dir.join("site.cf");
+    std::fs::write(&cf, extra_cf).unwrap();
+    let files: Vec<PathBuf> = msgs
+        .iter()
+        .map(|(name, text)| {
+            let f = dir.join(format!("{name}.eml"));
+            std::fs::write(&f, text).unwrap();
+            f
+        })
+        .collect();
+    let mut theirs = spamassassin_with(&files, Some(&cf));
+    let _ = std::fs::remove_dir_all(&dir);
+    let excused = excused();
+    let mut features = Features::default();
+    let mut scratch = Scratch::default();
+    let (mut hits, mut wrong) = (Vec::new(), Vec::new());
+    for (file, (name, text)) in files.iter().zip(msgs) {
+        let sa = theirs
+            .remove(file)
+            .expect("SpamAssassin checked every case");
+        for (n, a, b) in compare(rules, &sa, text.as_bytes(), &mut features, &mut scratch) {
+            if a != b && !excused.contains(&n) {
+                wrong.push(format!("{name}: {n}: SpamAssassin {a}, ours {b}"));
+            }
+        }
+        hits.push(sa);
+    }
+    (hits, wrong)
+}
+
 /// A site's lists (senders and recipients welcomed or blocked, with and
 /// without the relay they must come through, Subject patterns, link
 /// hosts), over hand-made messages that each meet some of them, together
@@ -358,38 +401,22 @@ welcomelist_bounce_relays relay?.example.org
             &["URI_HOST_IN_BLOCKLIST", "URI_HOST_IN_WELCOMELIST"],
         ),
     ];
-    let dir = std::env::temp_dir().join(format!("libfilter-site-lists-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let cf = dir.join("site.cf");
-    std::fs::write(&cf, SITE_CF).unwrap();
-    let (mut files, mut texts) = (Vec::new(), Vec::new());
-    for (name, received, headers, body, _) in cases {
-        let f = dir.join(format!("{name}.eml"));
-        let msg = format!(
-            "{received}{headers}Date: Mon, 3 Jun 2024 09:59:00 +0000\n\
-             Message-ID: <20240603095900.1234@example.org>\n\n\
-             Hello there, a short note.\n{body}\n"
-        );
-        std::fs::write(&f, &msg).unwrap();
-        files.push(f);
-        texts.push(msg);
-    }
-    let theirs = spamassassin_with(&files, Some(&cf));
-    let _ = std::fs::remove_dir_all(&dir);
+    let msgs: Vec<(&str, String)> = cases
+        .iter()
+        .map(|(name, received, headers, body, _)| {
+            let msg = format!(
+                "{received}{headers}Date: Mon, 3 Jun 2024 09:59:00 +0000\n\
+                 Message-ID: <20240603095900.1234@example.org>\n\n\
+                 Hello there, a short note.\n{body}\n"
+            );
+            (*name, msg)
+        })
+        .collect();
     let rules = stock_rules_and(SITE_CF);
-    let excused = excused();
-    let mut features = Features::default();
-    let mut scratch = Scratch::default();
-    let mut wrong = Vec::new();
-    for ((file, text), (name, _, _, _, want)) in files.iter().zip(&texts).zip(cases) {
-        let sa = theirs.get(file).expect("SpamAssassin checked every case");
+    let (theirs, wrong) = hand_made("site-lists", SITE_CF, &rules, &msgs);
+    for ((name, _, _, _, want), sa) in cases.iter().zip(&theirs) {
         for w in *want {
             assert!(sa.contains_key(*w), "{name}: SpamAssassin misses {w}");
-        }
-        for (n, a, b) in compare(&rules, sa, text.as_bytes(), &mut features, &mut scratch) {
-            if a != b && !excused.contains(&n) {
-                wrong.push(format!("{name}: {n}: SpamAssassin {a}, ours {b}"));
-            }
         }
     }
     assert!(wrong.is_empty(), "{wrong:#?}");
@@ -546,27 +573,21 @@ fn image_and_link_evals_agree_with_spamassassin() {
             ],
         ),
     ];
-    let dir = std::env::temp_dir().join(format!("libfilter-images-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (mut files, mut texts) = (Vec::new(), Vec::new());
-    for (name, parts, _) in &cases {
-        let f = dir.join(format!("{name}.eml"));
-        let msg = format!(
-            "Received: from mail.example.com (mail.example.com [192.0.2.1])\n\tby mx.example.net \
-             (Postfix) with ESMTP id 4A1; Mon, 3 Jun 2024 10:00:00 +0000\n\
-             From: a@example.com\nTo: b@example.net\nSubject: photos\n\
-             Date: Mon, 3 Jun 2024 09:59:00 +0000\nMessage-ID: <20240603095900.1@example.com>\n\
-             MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"B\"\n\n{}--B--\n",
-            parts.concat()
-        );
-        std::fs::write(&f, &msg).unwrap();
-        files.push(f);
-        texts.push(msg);
-    }
-    let theirs = spamassassin(&files);
-    let _ = std::fs::remove_dir_all(&dir);
+    let msgs: Vec<(&str, String)> = cases
+        .iter()
+        .map(|(name, parts, _)| {
+            let msg = format!(
+                "Received: from mail.example.com (mail.example.com [192.0.2.1])\n\tby mx.example.net \
+                 (Postfix) with ESMTP id 4A1; Mon, 3 Jun 2024 10:00:00 +0000\n\
+                 From: a@example.com\nTo: b@example.net\nSubject: photos\n\
+                 Date: Mon, 3 Jun 2024 09:59:00 +0000\nMessage-ID: <20240603095900.1@example.com>\n\
+                 MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"B\"\n\n{}--B--\n",
+                parts.concat()
+            );
+            (*name, msg)
+        })
+        .collect();
     let rules = stock_rules();
-    let excused = excused();
     for rule in [
         "DC_GIF_UNO_LARGO",
         "__DC_IMG_HTML_RATIO",
@@ -575,18 +596,10 @@ fn image_and_link_evals_agree_with_spamassassin() {
     ] {
         assert!(rules.exact(rule), "{rule} is compared");
     }
-    let mut features = Features::default();
-    let mut scratch = Scratch::default();
-    let mut wrong = Vec::new();
-    for ((file, text), (name, _, want)) in files.iter().zip(&texts).zip(&cases) {
-        let sa = theirs.get(file).expect("SpamAssassin checked every case");
+    let (theirs, wrong) = hand_made("images", "", &rules, &msgs);
+    for ((name, _, want), sa) in cases.iter().zip(&theirs) {
         for w in *want {
             assert!(sa.contains_key(*w), "{name}: SpamAssassin misses {w}");
-        }
-        for (n, a, b) in compare(&rules, sa, text.as_bytes(), &mut features, &mut scratch) {
-            if a != b && !excused.contains(&n) {
-                wrong.push(format!("{name}: {n}: SpamAssassin {a}, ours {b}"));
-            }
         }
     }
     assert!(wrong.is_empty(), "{wrong:#?}");
@@ -619,47 +632,33 @@ fn mailfrom_matches_rcvd_agrees_with_spamassassin() {
         ("no_dot", "a@localhost", "localhost", false),
         ("case", "A@Mail.Example.COM", "MX1.example.com", true),
     ];
-    let dir = std::env::temp_dir().join(format!("libfilter-rp-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (mut files, mut texts) = (Vec::new(), Vec::new());
-    for (name, sender, rdns, _) in cases {
-        let from = if rdns.is_empty() {
-            "unknown ([203.0.113.9])".to_string()
-        } else {
-            format!("{rdns} ({rdns} [203.0.113.9])")
-        };
-        let msg = format!(
-            "Return-Path: <{sender}>\nReceived: from {from}\n\tby mx.example.net (Postfix) \
-             with ESMTP id 4A1; Mon, 3 Jun 2024 10:00:00 +0000\n\
-             From: someone@example.com\nTo: b@example.net\nSubject: hello\n\
-             Date: Mon, 3 Jun 2024 09:59:00 +0000\nMessage-ID: <20240603095900.2@example.com>\n\n\
-             Hello there, a short note.\n"
-        );
-        let f = dir.join(format!("{name}.eml"));
-        std::fs::write(&f, &msg).unwrap();
-        files.push(f);
-        texts.push(msg);
-    }
-    let theirs = spamassassin(&files);
-    let _ = std::fs::remove_dir_all(&dir);
+    let msgs: Vec<(&str, String)> = cases
+        .iter()
+        .map(|(name, sender, rdns, _)| {
+            let from = if rdns.is_empty() {
+                "unknown ([203.0.113.9])".to_string()
+            } else {
+                format!("{rdns} ({rdns} [203.0.113.9])")
+            };
+            let msg = format!(
+                "Return-Path: <{sender}>\nReceived: from {from}\n\tby mx.example.net (Postfix) \
+                 with ESMTP id 4A1; Mon, 3 Jun 2024 10:00:00 +0000\n\
+                 From: someone@example.com\nTo: b@example.net\nSubject: hello\n\
+                 Date: Mon, 3 Jun 2024 09:59:00 +0000\nMessage-ID: <20240603095900.2@example.com>\n\n\
+                 Hello there, a short note.\n"
+            );
+            (*name, msg)
+        })
+        .collect();
     let rules = stock_rules();
-    let excused = excused();
     assert!(rules.exact("__RP_MATCHES_RCVD"));
-    let mut features = Features::default();
-    let mut scratch = Scratch::default();
-    let mut wrong = Vec::new();
-    for ((file, text), (name, _, _, want)) in files.iter().zip(&texts).zip(cases) {
-        let sa = theirs.get(file).expect("SpamAssassin checked every case");
+    let (theirs, wrong) = hand_made("rp", "", &rules, &msgs);
+    for ((name, _, _, want), sa) in cases.iter().zip(&theirs) {
         assert_eq!(
             sa.contains_key("__RP_MATCHES_RCVD"),
             *want,
             "{name}: SpamAssassin"
         );
-        for (n, a, b) in compare(&rules, sa, text.as_bytes(), &mut features, &mut scratch) {
-            if a != b && !excused.contains(&n) {
-                wrong.push(format!("{name}: {n}: SpamAssassin {a}, ours {b}"));
-            }
-        }
     }
     assert!(wrong.is_empty(), "{wrong:#?}");
 }
