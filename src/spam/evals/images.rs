@@ -44,6 +44,7 @@ use super::header::arg_f;
 use super::mime::{part_header, sa_parts};
 use super::{Args, EvalCtx};
 use crate::decode::Encoding;
+use crate::defect::Defects;
 use crate::mime::{Message, PartKind};
 
 /// The image types, in the order of the counters.
@@ -56,7 +57,8 @@ pub(crate) struct Images {
     count: [u64; 3],
     /// Per type: the pixels of those whose size could be read.
     area: [f64; 3],
-    /// Type, height and width of each image whose size could be read.
+    /// Type, height and width of the images whose sizes could be read,
+    /// each distinct one once.
     sizes: Vec<(usize, u64, u64)>,
     /// The file names of those images.
     names: Vec<String>,
@@ -92,19 +94,17 @@ impl Images {
                 continue;
             }
             images.count[kind] += 1;
-            data.clear();
-            let body = msg.body(p);
-            crate::decode::decode(Encoding::Base64, body, &mut data, body.len());
-            if let Some((h, w)) = image_size(TYPES[kind], &data) {
+            if let Some((h, w)) = base64_image_size(TYPES[kind], msg.body(p), &mut data) {
                 images.area[kind] += (h * w) as f64;
-                if !images.sizes.contains(&(kind, h, w)) {
-                    images.sizes.push((kind, h, w));
-                }
+                images.sizes.push((kind, h, w));
                 if let Some(name) = msg.filename(p).filter(|n| !n.is_empty()) {
                     images.names.push(name.into_owned());
                 }
             }
         }
+        // Distinct sizes: the tests ask whether any image has one.
+        images.sizes.sort_unstable();
+        images.sizes.dedup();
         images
     }
 
@@ -129,60 +129,100 @@ impl Images {
 /// bytes start `data`, read as SpamAssassin's ImageInfo reads them; `None`
 /// when they cannot be read or one is zero.
 pub fn image_size(kind: &str, data: &[u8]) -> Option<(u64, u64)> {
+    read_size(kind, data, true).unwrap_or(None)
+}
+
+/// The answer depends on bytes past the end of a prefix.
+#[derive(Debug, PartialEq, Eq)]
+struct More;
+
+/// [`image_size`] of an image whose first bytes are `data`: all of it when
+/// `complete`, and otherwise a prefix, where [`More`] says that the answer
+/// depends on what follows. An answer given for a prefix is the answer for
+/// every image that starts with it: each reader asks for more whenever the
+/// full-image reading would look past the prefix.
+fn read_size(kind: &str, data: &[u8], complete: bool) -> Result<Option<(u64, u64)>, More> {
+    // Bytes up to `end` are there, or the image has no more.
+    let need = |end: usize| {
+        if complete || end <= data.len() {
+            Ok(())
+        } else {
+            Err(More)
+        }
+    };
     let be16 = |i: usize| -> Option<u64> {
         Some(u64::from(u16::from_be_bytes(
             data.get(i..i + 2)?.try_into().ok()?,
         )))
     };
-    let (h, w) = match kind {
+    let be32 = |i: usize| -> Option<u64> {
+        Some(u64::from(u32::from_be_bytes(
+            data.get(i..i + 4)?.try_into().ok()?,
+        )))
+    };
+    let size = match kind {
         "gif" => {
+            need(10)?;
             if !(data.starts_with(b"GIF87a") || data.starts_with(b"GIF89a")) {
-                return None;
+                return Ok(None);
             }
             let le16 = |i: usize| -> Option<u64> {
                 Some(u64::from(u16::from_le_bytes(
                     data.get(i..i + 2)?.try_into().ok()?,
                 )))
             };
-            (le16(8)?, le16(6)?)
+            le16(8).zip(le16(6))
         }
         "png" => {
+            need(8)?;
             if !data.starts_with(b"\x89PNG\r\n\x1a\n") {
-                return None;
+                return Ok(None);
             }
-            let be32 = |i: usize| -> Option<u64> {
-                Some(u64::from(u32::from_be_bytes(
-                    data.get(i..i + 4)?.try_into().ok()?,
-                )))
-            };
             // The plugin reads a chunk header every eight bytes and does
             // not skip a chunk's data: IHDR is the first chunk.
             let mut found = None;
-            for pos in (8..data.len()).step_by(8) {
-                let ty = data.get(pos + 4..(pos + 8).min(data.len()))?;
+            let mut pos = 8;
+            while !complete || pos < data.len() {
+                // A header and IHDR's two sizes.
+                need(pos + 16)?;
+                let Some(ty) = data.get(pos + 4..(pos + 8).min(data.len())) else {
+                    return Ok(None);
+                };
                 if ty == b"IEND" {
                     break;
                 }
                 if ty == b"IHDR" && be32(pos) == Some(13) {
-                    found = Some((be32(pos + 12)?, be32(pos + 8)?));
+                    found = be32(pos + 12).zip(be32(pos + 8));
+                    if found.is_none() {
+                        return Ok(None);
+                    }
                     break;
                 }
+                pos += 8;
             }
-            found?
+            found
         }
         "jpeg" => {
+            need(2)?;
             if !data.starts_with(b"\xff\xd8") {
-                return None;
+                return Ok(None);
             }
             let mut pos = 2;
             let mut found = None;
-            while let (Some(&0xff), Some(&mark), Some(len)) =
-                (data.get(pos), data.get(pos + 1), be16(pos + 2))
-            {
+            loop {
+                need(pos + 4)?;
+                let (Some(&0xff), Some(&mark), Some(len)) =
+                    (data.get(pos), data.get(pos + 1), be16(pos + 2))
+                else {
+                    break;
+                };
                 if mark == 0xda || mark == 0xd9 || len < 2 {
                     break;
                 }
                 pos += 4;
+                // The whole segment: a frame's sizes are in it, and the
+                // next marker follows it.
+                need(pos + len as usize - 2)?;
                 let start = pos.min(data.len());
                 let block = start..(pos + len as usize - 2).min(data.len()).max(start);
                 let frame = matches!(mark, 0xc0..=0xc3 | 0xc5..=0xc7 | 0xc9..=0xcb | 0xcd..=0xcf);
@@ -197,11 +237,33 @@ pub fn image_size(kind: &str, data: &[u8]) -> Option<(u64, u64)> {
                 }
                 pos = block.end;
             }
-            found?
+            found
         }
-        _ => return None,
+        _ => None,
     };
-    (h != 0 && w != 0).then_some((h, w))
+    Ok(size.filter(|&(h, w)| h != 0 && w != 0))
+}
+
+/// The first decoded bytes tried for an image's size: a GIF's and a PNG's
+/// are in the first 30, a JPEG's after its application segments.
+const FIRST_PREFIX: usize = 256;
+
+/// [`image_size`] of the base64 image `body`, decoding into `data` only
+/// as much of it as the answer needs: a prefix, four times longer each
+/// time the reader asks for more. A multi-megabyte photo costs a few
+/// hundred bytes of decoding, not the whole image.
+fn base64_image_size(kind: &str, body: &[u8], data: &mut Vec<u8>) -> Option<(u64, u64)> {
+    let mut want = FIRST_PREFIX;
+    loop {
+        data.clear();
+        let d = crate::decode::decode(Encoding::Base64, body, data, want);
+        let complete = !d.contains(Defects::DECODED_SIZE_LIMIT);
+        match read_size(kind, data, complete) {
+            Ok(size) => return size,
+            // An incomplete decoding filled `want` bytes, so this grows.
+            Err(More) => want = want.saturating_mul(4),
+        }
+    }
 }
 
 impl EvalCtx<'_, '_> {
@@ -368,6 +430,101 @@ mod tests {
             if let Some((h, w)) = image_size(TYPES[k], &d) {
                 proptest::prop_assert!(h > 0 && w > 0 && h <= u32::MAX as u64 && w <= u32::MAX as u64);
             }
+        }
+    }
+
+    fn b64(data: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        crate::decode::base64::encode(data, &mut out);
+        out
+    }
+
+    #[test]
+    fn a_large_image_is_sized_from_a_prefix() {
+        let mut big = png(1200, 900);
+        big.resize(1 << 20, 0x5a);
+        let mut data = Vec::new();
+        assert_eq!(
+            base64_image_size("png", &b64(&big), &mut data),
+            Some((900, 1200))
+        );
+        assert!(data.len() <= FIRST_PREFIX, "decoded {} bytes", data.len());
+        // A JPEG whose frame follows a 60 KB application segment: the
+        // prefix grows until it holds the frame.
+        let mut photo = jpeg(4000, 3000, 60_000);
+        photo.resize(1 << 20, 0);
+        assert_eq!(
+            base64_image_size("jpeg", &b64(&photo), &mut data),
+            Some((3000, 4000))
+        );
+        assert!(data.len() < 1 << 18, "decoded {} bytes", data.len());
+    }
+
+    /// Every place a JPEG's frame or a PNG's IHDR can fall against the
+    /// first two prefix lengths, straddling each of them included.
+    #[test]
+    fn structures_across_prefix_ends_are_read_whole() {
+        let mut data = Vec::new();
+        for app in 2..1100 {
+            let img = jpeg(640, 480, app);
+            assert_eq!(
+                base64_image_size("jpeg", &b64(&img), &mut data),
+                Some((480, 640)),
+                "application segment of {app}"
+            );
+        }
+        for pad in 0..140 {
+            let mut img = b"\x89PNG\r\n\x1a\n".to_vec();
+            for _ in 0..pad {
+                img.extend_from_slice(b"\0\0\0\0tEXt");
+            }
+            img.extend_from_slice(&png(640, 480)[8..]);
+            assert_eq!(
+                base64_image_size("png", &b64(&img), &mut data),
+                Some((480, 640)),
+                "{pad} chunks before IHDR"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        /// Reading a prefix answers as reading the whole image does: with
+        /// images of every type, real structures cut or padded anywhere,
+        /// and bytes of no structure at all.
+        #[test]
+        fn prefix_reading_agrees_with_whole_reading(
+            k in 0usize..3,
+            size in (1u16..3000, 1u16..3000),
+            app in 2u16..2000,
+            cut in 0usize..3000,
+            tail in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600),
+            chunk_pad in 0usize..40,
+        ) {
+            let mut img = match k {
+                0 => {
+                    let mut g = b"GIF89a".to_vec();
+                    g.extend_from_slice(&size.0.to_le_bytes());
+                    g.extend_from_slice(&size.1.to_le_bytes());
+                    g
+                }
+                1 => {
+                    // Chunks of stride-aligned padding before IHDR.
+                    let mut p = b"\x89PNG\r\n\x1a\n".to_vec();
+                    for _ in 0..chunk_pad {
+                        p.extend_from_slice(b"\0\0\0\0tEXt");
+                    }
+                    p.extend_from_slice(&png(size.0.into(), size.1.into())[8..]);
+                    p
+                }
+                _ => jpeg(size.0, size.1, app),
+            };
+            img.truncate(cut.max(1));
+            img.extend_from_slice(&tail);
+            let mut data = Vec::new();
+            proptest::prop_assert_eq!(
+                base64_image_size(TYPES[k], &b64(&img), &mut data),
+                image_size(TYPES[k], &img)
+            );
         }
     }
 
