@@ -386,3 +386,50 @@ fn stock_rules_without_net_ask_nothing() {
     );
     assert_eq!(report, before);
 }
+
+/// A rule file's registry list reaches both places that cut host names
+/// outside the evals: the URI block list's query and a header rule's
+/// `:domain`. The built-in list has no `demon.co.uk`; SpamAssassin's
+/// 20_aux_tlds.cf lists it as a three-label suffix, so a customer's
+/// domain under it keeps its own label.
+#[test]
+fn registry_lists_cut_link_and_header_domains() {
+    let rules = |extra: &str| {
+        let mut b = EngineBuilder::new().net(true);
+        b.rules_str(
+            "rb.cf",
+            &format!(
+                "{extra}\n\
+                 urirhssub URIBL_BLACK multi.uribl.example. A 2\n\
+                 body URIBL_BLACK eval:check_uridnsbl('URIBL_BLACK')\n\
+                 tflags URIBL_BLACK net\n\
+                 score URIBL_BLACK 0 1.5 0 1.5\n\
+                 header FROM_DEMON_SHOP From:domain =~ /^shop\\.demon\\.co\\.uk$/\n\
+                 score FROM_DEMON_SHOP 1.0\n\
+                 header FROM_DEMON From:domain =~ /^demon\\.co\\.uk$/\n\
+                 score FROM_DEMON 1.0\n"
+            ),
+        );
+        b.build()
+    };
+    let msg = b"From: Sales <sales@mail.shop.demon.co.uk>\nTo: b@example.com\n\
+Subject: offer\n\nSee http://www.shop.demon.co.uk/buy now.\n";
+    let run = |e: std::sync::Arc<filter::Engine>| {
+        let report = e.scanner().scan(msg);
+        let q: Vec<String> = report
+            .spam
+            .as_ref()
+            .unwrap()
+            .queries()
+            .iter()
+            .map(|q| q.name.clone())
+            .collect();
+        (q, names(&report))
+    };
+    let (q, hit) = run(rules(""));
+    assert_eq!(q, ["demon.co.uk.multi.uribl.example"]);
+    assert_eq!(hit, ["FROM_DEMON"]);
+    let (q, hit) = run(rules("util_rb_2tld co.uk\nutil_rb_3tld demon.co.uk"));
+    assert_eq!(q, ["shop.demon.co.uk.multi.uribl.example"]);
+    assert_eq!(hit, ["FROM_DEMON_SHOP"]);
+}

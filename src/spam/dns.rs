@@ -99,6 +99,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use super::regex::{Native, native_regex};
 use crate::mime::{Message, address};
+use crate::spam::registry::Registry;
 
 /// The record type a query asks for.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -571,6 +572,8 @@ struct Test {
 pub struct Dns {
     sets: Vec<Set>,
     tests: Vec<Test>,
+    /// Where links' hosts are cut to the names asked.
+    registry: Registry,
 }
 
 /// Most names asked per message: a message with a thousand links does not
@@ -578,6 +581,12 @@ pub struct Dns {
 pub const MAX_QUERIES: usize = 64;
 
 impl Dns {
+    /// Cuts links' hosts with `registry` (the rule files' `util_rb_2tld`
+    /// and `util_rb_3tld`) rather than the built-in list.
+    pub fn set_registry(&mut self, registry: Registry) {
+        self.registry = registry;
+    }
+
     /// Adds (or finds) the IP set `name` (SpamAssassin's set name, suffix
     /// included) on `zone`, and returns its index.
     pub fn ip_set(&mut self, name: &str, zone: &str) -> u32 {
@@ -657,7 +666,11 @@ impl Dns {
     /// [`Dns::queries`], with askdns templates filled from `tags` too.
     pub fn queries_with(&self, m: &Lookup<'_>, tags: &Tags) -> Vec<Query> {
         let mut out: Vec<(String, QType, u32)> = Vec::new();
-        let mut domains: Vec<String> = m.uri_hosts.iter().filter_map(|h| registrable(h)).collect();
+        let mut domains: Vec<String> = m
+            .uri_hosts
+            .iter()
+            .filter_map(|h| registrable_in(&self.registry, h))
+            .collect();
         domains.sort();
         domains.dedup();
         for (i, set) in self.sets.iter().enumerate() {
@@ -824,19 +837,18 @@ pub fn reversed(a: &IpAddr) -> Option<String> {
     }
 }
 
-/// Public suffixes of two labels common in mail; a host under one of them
-/// keeps three labels.
-const TWO_LABEL_SUFFIXES: &[&str] = &[
-    "ac.jp", "ac.uk", "co.id", "co.il", "co.in", "co.jp", "co.kr", "co.nz", "co.th", "co.uk",
-    "co.za", "com.ar", "com.au", "com.br", "com.cn", "com.hk", "com.mx", "com.my", "com.pl",
-    "com.ru", "com.sg", "com.tr", "com.tw", "com.ua", "gov.uk", "ne.jp", "net.au", "net.cn",
-    "or.jp", "org.au", "org.uk",
-];
-
 /// The registrable domain of a link's host (`www.Example.co.uk` →
-/// `example.co.uk`), an IP address as it is, or `None` for a name that
-/// is not a valid domain under a known top-level domain.
+/// `example.co.uk`) under the built-in registry list, an IP address as it
+/// is, or `None` for a name that is not a valid domain under a known
+/// top-level domain. [`Dns::queries`] cuts with the rule set's list
+/// instead ([`Dns::set_registry`]).
 pub fn registrable(host: &str) -> Option<String> {
+    registrable_in(Registry::builtin(), host)
+}
+
+/// [`registrable`] under `registry`, as SpamAssassin's `uri_to_domain`
+/// cuts a link's host.
+fn registrable_in(registry: &Registry, host: &str) -> Option<String> {
     let h = host.trim().trim_end_matches('.').to_ascii_lowercase();
     if h.parse::<IpAddr>().is_ok() {
         return Some(h);
@@ -844,25 +856,12 @@ pub fn registrable(host: &str) -> Option<String> {
     if !super::uri::is_domain_valid(&h) || !super::uri::is_fqdn_valid(&h) {
         return None;
     }
-    let labels: Vec<&str> = h.split('.').collect();
-    let n = labels.len();
-    let two = labels[n - 2..].join(".");
-    let keep = if TWO_LABEL_SUFFIXES.binary_search(&two.as_str()).is_ok() {
-        3
-    } else {
-        2
-    };
-    (n >= keep).then(|| labels[n - keep..].join("."))
+    Some(registry.trim_domain(&h))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn suffixes_sorted() {
-        assert!(TWO_LABEL_SUFFIXES.windows(2).all(|w| w[0] < w[1]));
-    }
 
     #[test]
     fn subtests() {
@@ -965,6 +964,42 @@ mod tests {
         assert!(!hits.contains(&sbl));
         // No answers, no hits.
         assert!(dns.hits(&q, &[]).is_empty());
+    }
+
+    #[test]
+    fn link_domains_are_cut_with_the_rule_sets_registry() {
+        let mut dns = Dns::default();
+        let s = dns.uri_set("U", "u.example");
+        dns.test(s, Subtest::Listed);
+        let hosts = [
+            "www.example.demon.co.uk".to_string(),
+            "a.b.example.com.au".to_string(),
+        ];
+        let asked = |dns: &Dns| -> Vec<String> {
+            dns.queries(&Lookup {
+                uri_hosts: &hosts,
+                ..Lookup::default()
+            })
+            .into_iter()
+            .map(|q| q.name)
+            .collect()
+        };
+        // The built-in list knows com.au and co.uk, not demon.co.uk.
+        assert_eq!(
+            asked(&dns),
+            ["demon.co.uk.u.example", "example.com.au.u.example"]
+        );
+        // SpamAssassin's stock 20_aux_tlds.cf lists demon.co.uk as a
+        // three-label suffix; without com.au listed, that host is cut
+        // to its last two labels.
+        let (r, bad) =
+            Registry::from_settings([("util_rb_2tld", "co.uk"), ("util_rb_3tld", "demon.co.uk")]);
+        assert!(bad.is_empty());
+        dns.set_registry(r);
+        assert_eq!(
+            asked(&dns),
+            ["com.au.u.example", "example.demon.co.uk.u.example"]
+        );
     }
 
     #[test]

@@ -58,6 +58,7 @@
 
 use super::html::{self, HtmlPart, Rendered};
 use super::origin;
+use super::registry::Registry;
 use super::rules::ast::HeaderMods;
 use super::uri::{self, TextUris};
 use crate::decode::Encoding;
@@ -479,9 +480,9 @@ impl Features {
     ///   `:addr` and `:name`).
     /// * `:host`: the host of each value (after the last `@` with `:addr`,
     ///   else of an address in it, else its first word that is a valid host
-    ///   name); `:domain`: that host without its leftmost labels (two kept,
-    ///   three under a two-letter country code with a generic second level
-    ///   such as `co.uk`; SpamAssassin uses its registry list). `:ip` /
+    ///   name); `:domain`: that host's registered domain, as
+    ///   SpamAssassin's `trim_domain` cuts it (see
+    ///   [`Registry`]). `:ip` /
     ///   `:revip`: the first IPv4 address in each value, reversed for
     ///   `:revip`. Values without one are dropped.
     /// * `EnvelopeFrom`: the envelope sender the Received line of the last
@@ -498,11 +499,27 @@ impl Features {
     /// without `trusted_networks`. The rules read the relay pseudo-headers
     /// from their [`EvalCtx`](crate::spam::evals::EvalCtx) instead, with
     /// the boundary their configuration sets.
+    ///
+    /// `:domain` cuts hosts with the built-in registry list
+    /// ([`Registry::builtin`]); [`Features::header_in`] takes a rule set's.
     pub fn header<'m>(
         &self,
         msg: &Message<'m>,
         name: &str,
         mods: HeaderMods,
+    ) -> Option<Cow<'m, [u8]>> {
+        self.header_in(msg, name, mods, Registry::builtin())
+    }
+
+    /// [`Features::header`], with `:domain` cutting hosts under `registry`
+    /// (the rule files' `util_rb_2tld` and `util_rb_3tld`), as
+    /// SpamAssassin's `trim_domain` does.
+    pub fn header_in<'m>(
+        &self,
+        msg: &Message<'m>,
+        name: &str,
+        mods: HeaderMods,
+        registry: &Registry,
     ) -> Option<Cow<'m, [u8]>> {
         let root = msg.root();
         let vals: Vec<Cow<'m, [u8]>> = if name == "ALL" {
@@ -610,8 +627,13 @@ impl Features {
             for v in &vals {
                 let line = String::from_utf8_lossy(v);
                 let found = if mods.host || mods.domain {
-                    find_host(&line, mods.addr)
-                        .map(|h| if mods.domain { trim_domain(&h) } else { h })
+                    find_host(&line, mods.addr).map(|h| {
+                        if mods.domain {
+                            registry.trim_domain(&h)
+                        } else {
+                            h
+                        }
+                    })
                 } else {
                     find_ipv4(&line).map(|ip| {
                         if mods.revip {
@@ -1454,28 +1476,6 @@ fn find_host(line: &str, after_addr: bool) -> Option<String> {
     }
     line.split(|c: char| c.is_whitespace() || "()<>[];,\"'@=".contains(c))
         .find_map(clean)
-}
-
-/// `:domain`: the host without its leftmost labels. Without the registry
-/// list of two-level suffixes this keeps two labels, or three when the
-/// second-level label is a short generic one (`co.uk`, `com.au`).
-fn trim_domain(host: &str) -> String {
-    let labels: Vec<&str> = host.split('.').collect();
-    if labels.len() <= 2 {
-        return host.to_string();
-    }
-    let n = labels.len();
-    let sld = labels[n - 2].to_ascii_lowercase();
-    let keep = if labels[n - 1].len() == 2
-        && matches!(
-            sld.as_str(),
-            "co" | "com" | "net" | "org" | "ac" | "gov" | "edu" | "ne" | "or" | "go"
-        ) {
-        3
-    } else {
-        2
-    };
-    labels[n - keep..].join(".")
 }
 
 /// The first dotted-quad IPv4 address in the line, not part of a longer

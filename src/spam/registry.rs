@@ -6,7 +6,8 @@
 //! about the registered domain rather than the whole host name: whether
 //! an envelope sender's domain is the domain of the relay that handed the
 //! message over (`check_mailfrom_matches_rcvd`), which name a link's host
-//! is listed under in a URI block list.
+//! is listed under in a URI block list ([`crate::spam::dns`]), what a
+//! header rule's `:domain` modifier reads.
 //!
 //! SpamAssassin reads the suffixes from its rule files: `util_rb_2tld
 //! co.uk com.au ...` and `util_rb_3tld demon.co.uk ...` (about 650 lines
@@ -15,7 +16,9 @@
 //! does, including its rules for the United States' locality domains
 //! (`ci.boston.ma.us`, `pvt.k12.ca.us`). Without any of those directives,
 //! as with the embedded default rules, a short list of the suffixes most
-//! common in mail stands in.
+//! common in mail stands in ([`Registry::builtin`]). A rule set's list
+//! reaches all three places that cut names, so they agree with each
+//! other and with SpamAssassin.
 //!
 //! ```
 //! use filter::spam::registry::Registry;
@@ -150,6 +153,14 @@ impl Registry {
         // The label before the suffix belongs to the domain.
         let start = start.saturating_sub(1);
         (parts[..start].join("."), parts[start..].join("."))
+    }
+
+    /// The built-in list, shared: what every cut uses when no rule file
+    /// gives one (a link's domain for a URI block list, the `:domain`
+    /// header modifier, outside a rule set).
+    pub fn builtin() -> &'static Registry {
+        static BUILTIN: std::sync::LazyLock<Registry> = std::sync::LazyLock::new(Registry::default);
+        &BUILTIN
     }
 
     /// The registered domain of `name` ([`Registry::split_domain`]).

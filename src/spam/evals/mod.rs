@@ -339,6 +339,11 @@ impl<'a, 'm> EvalCtx<'a, 'm> {
         )
     }
 
+    /// The rule set's registry boundaries.
+    pub(crate) fn registry(&self) -> &Registry {
+        &self.cfg.registry
+    }
+
     /// The `EnvelopeFrom` pseudo-header: the envelope sender the last
     /// untrusted hop recorded, else the envelope headers; empty when none.
     pub(crate) fn envelope_from(&self) -> &str {

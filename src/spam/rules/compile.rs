@@ -377,6 +377,7 @@ impl Rules {
         for (rule, reason) in bad_settings {
             problems.push(Problem { rule, reason });
         }
+        dns.set_registry(eval_cfg.registry.clone());
 
         for def in &config.rules {
             let idx = rules.len() as u32;

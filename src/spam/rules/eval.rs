@@ -886,7 +886,7 @@ fn header_value<'c>(
     }
     let one = |name: &str| match ctx.decoded_fields().header(msg, name, mods) {
         Some(v) => v,
-        None => features.header(msg, name, mods),
+        None => features.header_in(msg, name, mods, ctx.registry()),
     };
     match target {
         HeaderTarget::All => one("ALL"),
@@ -897,7 +897,7 @@ fn header_value<'c>(
             let e = ctx.envelope_from();
             (!e.is_empty()).then_some(Cow::Borrowed(e.as_bytes()))
         }
-        HeaderTarget::MessageId => features.header(msg, "MESSAGEID", mods),
+        HeaderTarget::MessageId => features.header_in(msg, "MESSAGEID", mods, ctx.registry()),
         HeaderTarget::Named(names) if names.len() == 1 => one(&names[0]),
         HeaderTarget::Named(names) => {
             buf.clear();
