@@ -522,3 +522,28 @@ proptest::proptest! {
         let _ = f.mime_header(&msg, "Content-Type", false);
     }
 }
+
+/// SpamAssassin cuts links longer than 8,192 characters and remembers
+/// that it did (`uri_truncated`, read by URI_TRUNCATED): in an HTML
+/// attribute, and in a link found in the text once canonicalized. The
+/// flag does not outlive the message it was set for.
+#[test]
+fn long_links_are_cut_and_flagged() {
+    let long = format!("http://www.example.com/{}", "a".repeat(9000));
+    let html = format!(
+        "Content-Type: text/html\n\n<html><body><a href=\"{long}\">more</a></body></html>\n"
+    );
+    let (f, _) = build(html.as_bytes());
+    assert!(f.uri_truncated);
+    assert!(f.uris.iter().all(|u| u.len() <= 8192));
+    assert!(
+        f.uris.iter().any(|u| u.len() == 8192),
+        "the cut link is kept"
+    );
+    let short = "Content-Type: text/html\n\n<a href=\"http://www.example.com/x\">x</a>\n";
+    let mut f2 = f;
+    let msg = Message::parse(short.as_bytes());
+    f2.clear();
+    f2.build(&msg, &Limits::default());
+    assert!(!f2.uri_truncated);
+}

@@ -258,6 +258,9 @@ pub struct Features {
     pub visible_body: Text,
     /// The invisible HTML text, split like `body`, without the Subject.
     pub invisible_body: Text,
+    /// A link was longer than SpamAssassin's `MAX_URI_LENGTH` (8,192) and
+    /// was cut: in an HTML attribute, or once canonicalized.
+    pub uri_truncated: bool,
     /// The Bayes classifier's probability that the message is spam, when
     /// the engine has a model ([`crate::spam::bayes::SharedModel`]); set
     /// by the scanner after [`Features::build`], read by `check_bayes`.
@@ -301,6 +304,7 @@ impl Features {
         self.html = HtmlFacts::default();
         self.visible_body.clear();
         self.invisible_body.clear();
+        self.uri_truncated = false;
         self.bayes = None;
     }
 
@@ -386,6 +390,7 @@ impl Features {
                     push_cut(&mut sc.invisible, &r.invisible);
                     sc.html_uris.extend(r.uris.iter().cloned());
                     let mut p = std::mem::take(&mut r.part);
+                    self.uri_truncated |= p.uri_truncated;
                     p.ratio = (!sc.decoded.is_empty()).then(|| {
                         (sc.decoded.len() as f64 - p.html_length as f64) / sc.decoded.len() as f64
                     });
@@ -435,7 +440,7 @@ impl Features {
             sc.text_uris.scan(line, &mut sc.found);
         }
         for u in &sc.found {
-            let variants = uri::canonicalize(u);
+            let variants = uri::canonicalize_flagging(u, &mut self.uri_truncated);
             if variants.iter().any(|v| uri::has_domain(v)) {
                 for v in variants {
                     if sc.seen.insert(v.clone()) {
@@ -445,7 +450,7 @@ impl Features {
             }
         }
         for u in &sc.html_uris {
-            for v in uri::canonicalize(u) {
+            for v in uri::canonicalize_flagging(u, &mut self.uri_truncated) {
                 if sc.seen.insert(v.clone()) {
                     self.uris.push(v.as_bytes());
                 }

@@ -293,6 +293,12 @@ fn decode_numeric_refs(s: &str) -> String {
 /// (trimmed) and every variant rules should also see, each once.
 /// `#frag`, `?query`, `/path` and one-character URIs come back alone.
 pub fn canonicalize(uri: &str) -> Vec<String> {
+    canonicalize_flagging(uri, &mut false)
+}
+
+/// [`canonicalize`], setting `truncated` when a variant was longer than
+/// [`MAX_URI_LENGTH`] and came back cut (SpamAssassin's `uri_truncated`).
+pub(crate) fn canonicalize_flagging(uri: &str, truncated: &mut bool) -> Vec<String> {
     let mut uris: Vec<String> = vec![uri.to_string()];
     let mut nuris: Vec<String> = Vec::new();
     let mut k = 0;
@@ -358,6 +364,7 @@ pub fn canonicalize(uri: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for u in uris.into_iter().chain(nuris) {
         let u = if u.len() > MAX_URI_LENGTH {
+            *truncated = true;
             let mut e = MAX_URI_LENGTH;
             while !u.is_char_boundary(e) {
                 e -= 1;

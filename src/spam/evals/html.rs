@@ -366,3 +366,10 @@ mod tests {
         assert!(compare(1.0, "!= 0") && compare(300.0, "< 384") && !compare(1.0, "; drop"));
     }
 }
+
+/// `check_uri_truncated()`: a link longer than SpamAssassin's 8,192
+/// characters was cut, in an HTML attribute or once canonicalized
+/// (URIEval).
+pub fn check_uri_truncated(ctx: &EvalCtx<'_, '_>, _: &Args) -> bool {
+    ctx.features.uri_truncated
+}

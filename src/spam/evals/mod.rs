@@ -702,6 +702,7 @@ const TABLE: &[(&str, EvalFn)] = &[
         uri_hosts::check_uri_host_in_welcomelist,
     ),
     ("check_uri_host_listed", uri_hosts::check_uri_host_listed),
+    ("check_uri_truncated", html::check_uri_truncated),
     (
         "check_welcomelist_bounce_relays",
         bounce::check_welcomelist_bounce_relays,
