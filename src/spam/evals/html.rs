@@ -318,6 +318,13 @@ pub fn html_range(ctx: &EvalCtx<'_, '_>, args: &Args) -> bool {
         })
 }
 
+/// `check_uri_truncated()`: a link longer than SpamAssassin's 8,192
+/// characters was cut, in an HTML attribute or once canonicalized
+/// (URIEval).
+pub fn check_uri_truncated(ctx: &EvalCtx<'_, '_>, _: &Args) -> bool {
+    ctx.features.uri_truncated
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -365,11 +372,4 @@ mod tests {
     fn compare_reads_only_operators_and_numbers() {
         assert!(compare(1.0, "!= 0") && compare(300.0, "< 384") && !compare(1.0, "; drop"));
     }
-}
-
-/// `check_uri_truncated()`: a link longer than SpamAssassin's 8,192
-/// characters was cut, in an HTML attribute or once canonicalized
-/// (URIEval).
-pub fn check_uri_truncated(ctx: &EvalCtx<'_, '_>, _: &Args) -> bool {
-    ctx.features.uri_truncated
 }
