@@ -63,6 +63,11 @@ fn a(s: &str) -> Ipv4Addr {
     s.parse().unwrap()
 }
 
+/// The names a report asks to look up ([`asked`] without the types).
+fn query_names(r: &filter::Report) -> Vec<String> {
+    asked(r).into_iter().map(|(n, _)| n).collect()
+}
+
 fn names(r: &filter::Report) -> Vec<String> {
     let v = r.spam.as_ref().unwrap();
     v.symbols.iter().map(|s| s.name.clone()).collect()
@@ -164,14 +169,7 @@ fn stock_rules_ask_spamhaus() {
     };
     let mut sc = e.scanner();
     let mut report = sc.scan(MSG);
-    let q: Vec<String> = report
-        .spam
-        .as_ref()
-        .unwrap()
-        .queries()
-        .iter()
-        .map(|q| q.name.clone())
-        .collect();
+    let q = query_names(&report);
     let mut distinct = q.clone();
     distinct.dedup();
     assert_eq!(distinct, q, "each name asked once");
@@ -416,15 +414,7 @@ fn registry_lists_cut_link_and_header_domains() {
 Subject: offer\n\nSee http://www.shop.demon.co.uk/buy now.\n";
     let run = |e: std::sync::Arc<filter::Engine>| {
         let report = e.scanner().scan(msg);
-        let q: Vec<String> = report
-            .spam
-            .as_ref()
-            .unwrap()
-            .queries()
-            .iter()
-            .map(|q| q.name.clone())
-            .collect();
-        (q, names(&report))
+        (query_names(&report), names(&report))
     };
     let (q, hit) = run(rules(""));
     assert_eq!(q, ["demon.co.uk.multi.uribl.example"]);

@@ -48,9 +48,7 @@ pub fn check_welcomelist_bounce_relays(ctx: &EvalCtx<'_, '_>, _: &Args) -> bool 
         return true;
     }
     let raw = ctx.msg.body(ctx.msg.root());
-    received_blocks(raw)
-        .iter()
-        .any(|block| names_in(block).any(listed))
+    any_received_block(raw, |block| names_in(block).any(listed))
 }
 
 /// Whether `line` starts `Received:` after any `>` and spaces.
@@ -100,31 +98,33 @@ fn names_in(text: &[u8]) -> impl Iterator<Item = &[u8]> {
     names(text, is_space)
 }
 
-/// The raw body's Received headers, from the first line that starts one
-/// (after any `>` and spaces): from there on, each line that does not
-/// start with white space begins a block and the lines that do are
-/// joined to it (with nothing between, as SpamAssassin joins them); the
-/// blocks that start `Received:` are returned. A body without `Received:`
-/// anywhere has none.
-fn received_blocks(raw: &[u8]) -> Vec<Vec<u8>> {
+/// Whether `f` holds for one of the raw body's Received headers, read
+/// from the first line that starts one (after any `>` and spaces): from
+/// there on, each line that does not start with white space begins a
+/// block and the lines that do are joined to it (with nothing between, as
+/// SpamAssassin joins them); the blocks that start `Received:` are given
+/// to `f`, one at a time in one buffer, until it says yes. A body without
+/// `Received:` anywhere has none.
+fn any_received_block(raw: &[u8], mut f: impl FnMut(&[u8]) -> bool) -> bool {
     let has = memchr::memchr_iter(b':', raw)
         .any(|i| i >= 8 && raw[i - 8..i].eq_ignore_ascii_case(b"received"));
     if !has {
-        return Vec::new();
+        return false;
     }
     let Some(first) = raw.split(|&b| b == b'\n').position(received_line) else {
-        return Vec::new();
+        return false;
     };
-    let mut blocks: Vec<Vec<u8>> = Vec::new();
-    for (k, line) in raw.split(|&b| b == b'\n').skip(first).enumerate() {
-        let joined = k > 0 && line.first().is_some_and(|&b| is_space(b));
-        match blocks.last_mut() {
-            Some(b) if joined => b.extend_from_slice(line),
-            _ => blocks.push(line.to_vec()),
+    let mut block: Vec<u8> = Vec::new();
+    for line in raw.split(|&b| b == b'\n').skip(first) {
+        if block.is_empty() || !line.first().is_some_and(|&b| is_space(b)) {
+            if received_line(&block) && f(&block) {
+                return true;
+            }
+            block.clear();
         }
+        block.extend_from_slice(line);
     }
-    blocks.retain(|b| received_line(b));
-    blocks
+    received_line(&block) && f(&block)
 }
 
 #[cfg(test)]
@@ -151,13 +151,19 @@ mod tests {
         assert_eq!(ws, [&b"mail.example.com"[..]]);
     }
 
+    fn received_blocks(raw: &[u8]) -> Vec<String> {
+        let mut out = Vec::new();
+        any_received_block(raw, |b| {
+            out.push(String::from_utf8_lossy(b).into_owned());
+            false
+        });
+        out
+    }
+
     #[test]
     fn blocks_join_continuations() {
         let raw = b"hello\n  indented\n> Received: from a\n\tby relay.example.org (Postfix)\nX-Other: x.y.z here\n\tmore\nReceived: by b.example.com id 1\n";
-        let blocks: Vec<String> = received_blocks(raw)
-            .iter()
-            .map(|b| String::from_utf8_lossy(b).into_owned())
-            .collect();
+        let blocks = received_blocks(raw);
         assert_eq!(
             blocks,
             [

@@ -202,6 +202,30 @@ pub fn html_text_not_match(ctx: &EvalCtx<'_, '_>, args: &Args) -> bool {
     })
 }
 
+/// The host of `scheme://HOST` at the start of a link (http or https),
+/// or, with `https_only`, of the first `https://HOST` in a link's text,
+/// ending at white space too; schemes in any case.
+fn host_after(s: &str, https_only: bool) -> Option<&str> {
+    let b = s.as_bytes();
+    let starts = |at: usize, p: &[u8]| {
+        b.get(at..at + p.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(p))
+    };
+    let rest = if https_only {
+        let at = (0..b.len()).find(|&i| starts(i, b"https://"))?;
+        &s[at + 8..]
+    } else if starts(0, b"https://") {
+        &s[8..]
+    } else if starts(0, b"http://") {
+        &s[7..]
+    } else {
+        return None;
+    };
+    let stop = |c: char| matches!(c, '/' | ':' | '?' | '#') || (https_only && c.is_whitespace());
+    let host = &rest[..rest.find(stop).unwrap_or(rest.len())];
+    (!host.is_empty()).then_some(host)
+}
+
 /// `check_https_http_mismatch([MIN[, MAX]])`: in some HTML part, a link
 /// to an `http(s)://` host shows text that names another `https://`
 /// domain (registered domains compared; addresses and names under unknown
@@ -212,24 +236,6 @@ pub fn check_https_http_mismatch(ctx: &EvalCtx<'_, '_>, args: &Args) -> bool {
     let max = arg_f(args, 1);
     let registry = &ctx.cfg.registry;
     let is_ip = |h: &str| h.parse::<std::net::IpAddr>().is_ok();
-    // `scheme://HOST` of a link, or the `https://HOST` shown in its text.
-    let host_after = |s: &str, https_only: bool| -> Option<String> {
-        let lower = s.to_ascii_lowercase();
-        let (at, scheme) = if https_only {
-            (lower.find("https://")?, 8)
-        } else if lower.starts_with("https://") {
-            (0, 8)
-        } else if lower.starts_with("http://") {
-            (0, 7)
-        } else {
-            return None;
-        };
-        let rest = &s[at + scheme..];
-        let stop =
-            |c: char| matches!(c, '/' | ':' | '?' | '#') || (https_only && c.is_whitespace());
-        let host = &rest[..rest.find(stop).unwrap_or(rest.len())];
-        (!host.is_empty()).then(|| host.to_string())
-    };
     stats(ctx).any(|h| {
         // The texts of each address, in the order the addresses came (a
         // part may hold a hundred thousand links: no search per link).
@@ -247,10 +253,10 @@ pub fn check_https_http_mismatch(ctx: &EvalCtx<'_, '_>, args: &Args) -> bool {
             let Some(host) = host_after(href, false) else {
                 continue;
             };
-            if is_ip(&host) {
+            if is_ip(host) {
                 continue;
             }
-            let domain = registry.trim_domain(&host);
+            let domain = registry.trim_domain(host);
             if !crate::spam::uri::is_domain_valid(&domain) {
                 continue;
             }
@@ -260,10 +266,10 @@ pub fn check_https_http_mismatch(ctx: &EvalCtx<'_, '_>, args: &Args) -> bool {
                     let Some(shown) = host_after(t, true) else {
                         return false;
                     };
-                    let shown = if is_ip(&shown) {
-                        shown
+                    let shown = if is_ip(shown) {
+                        shown.to_string()
                     } else {
-                        let d = registry.trim_domain(&shown);
+                        let d = registry.trim_domain(shown);
                         if !crate::spam::uri::is_domain_valid(&d) {
                             return false;
                         }
