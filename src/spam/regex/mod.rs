@@ -606,6 +606,8 @@ struct Gated {
 pub struct SetBuilder {
     matchers: Vec<Matcher>,
     literals: Vec<prefilter::Required>,
+    /// Per pattern, the second set of [`prefilter::required_pair`].
+    seconds: Vec<Option<prefilter::Lits>>,
     gates: Vec<Option<Box<Gated>>>,
     /// The distinct string sets of the gates, each with a gate on it that
     /// needs as many occurrences as the most any pattern on it needs.
@@ -674,11 +676,11 @@ impl SetBuilder {
         let node = possessive::plain_runs(&node);
         // The native syntax tree is built once: for the matcher, the
         // prefilter and the whole-text form.
-        let (matcher, hir, kind, req) = match perl::native_hir(&node) {
+        let (matcher, hir, kind, req, second) = match perl::native_hir(&node) {
             Ok(hir) => {
-                let req = prefilter::Required::of(&hir);
+                let (req, second) = prefilter::Required::with_second(&hir);
                 let matcher = native_matcher(&hir, &req, self.short)?;
-                (matcher, hir, EngineKind::Native, req)
+                (matcher, hir, EngineKind::Native, req, second)
             }
             // A pattern that opens with look-aheads: the prefilter and the
             // whole-text form read its native rest, which every match is a
@@ -688,10 +690,11 @@ impl SetBuilder {
                 rest,
                 EngineKind::Fallback,
                 req,
+                None,
             ),
             Err(_) => {
                 let hir = perl::relaxed_hir(&node);
-                let req = prefilter::Required::of(&hir);
+                let (req, second) = prefilter::Required::with_second(&hir);
                 let matcher = match lead::Lead::new(&node) {
                     Some(lead) => Matcher::Lead(Box::new(lead)),
                     None => {
@@ -701,7 +704,7 @@ impl SetBuilder {
                         Matcher::Fallback(Box::new(fb))
                     }
                 };
-                (matcher, hir, EngineKind::Fallback, req)
+                (matcher, hir, EngineKind::Fallback, req, second)
             }
         };
         // `(?m)^...`: every match starts a line.
@@ -712,6 +715,7 @@ impl SetBuilder {
                     .look_set_prefix()
                     .contains(regex_syntax::hir::Look::StartLF),
         );
+        self.seconds.push(second);
         self.literals.push(req);
         // The prefilter's strings are those of `hir`, and so is the
         // longest match of the regex that runs near them.
@@ -762,7 +766,7 @@ impl SetBuilder {
 
     /// Compiles the prefilter.
     pub fn build(self) -> Set {
-        let prefilter = Prefilter::with_required(&self.literals);
+        let prefilter = Prefilter::with_required(&self.literals, &self.seconds);
         let mut whole: Vec<Option<Whole>> = Vec::new();
         let mut sieves: Vec<Option<Native>> = Vec::new();
         let mut counters: Vec<Option<Counter>> = Vec::new();

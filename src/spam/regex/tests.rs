@@ -492,6 +492,48 @@ fn joined(lines: &[String], apart: bool) -> (Vec<u8>, Vec<(u32, u32)>) {
     (buf, ranges)
 }
 
+/// A pattern whose parts each need a string of their own is a candidate
+/// only where both the prefilter's set and a second part's set occur: on a
+/// line with one of them it does not run.
+#[test]
+fn second_sets_keep_patterns_off_lines_with_one_part() {
+    let p = r"\b(?:was|were)\s(?:\w+\s){0,2}(?:randomly\s)?(?:selected|chosen)\b";
+    let (node, _) = perl::parse(p.as_bytes(), "i").unwrap();
+    let hir = perl::native_hir(&node).unwrap();
+    let (first, second) = prefilter::required_pair(&hir);
+    assert_eq!(first, prefilter::required(&hir));
+    assert_ne!(first, second);
+    assert!(second.is_some());
+    // A set the first one implies adds nothing.
+    let (node, _) = perl::parse(b"selected[a-z]+", "").unwrap();
+    let hir = perl::native_hir(&node).unwrap();
+    assert_eq!(prefilter::required_pair(&hir).1, None);
+
+    let mut b = SetBuilder::lines();
+    let (id, _) = b.add(p, "i").unwrap();
+    let set = b.build();
+    let lines = [
+        "it was a sunny day",
+        "you were randomly selected",
+        "the selected few",
+        "WERE   CHOSEN",
+    ];
+    let (buf, ranges) = joined(&lines.map(String::from), true);
+    let mut pairs = Vec::new();
+    set.candidate_lines(&buf, &ranges, &mut pairs, &mut SetScratch::default());
+    let named: Vec<u32> = pairs
+        .iter()
+        .filter(|c| c.id == id)
+        .map(|c| c.line)
+        .collect();
+    assert_eq!(named, [1, 3]);
+    let mut cands = Vec::new();
+    set.candidates(lines[0].as_bytes(), &mut cands);
+    assert!(cands.is_empty());
+    set.candidates(lines[1].as_bytes(), &mut cands);
+    assert_eq!(cands, [id]);
+}
+
 /// SpamAssassin's `__E_LIKE_LETTER` shape gets an automaton counter, one
 /// with a line break or a look-around does not.
 #[test]
@@ -1024,6 +1066,45 @@ proptest! {
                         pairs.contains(&(id, i as u32)) || pairs.contains(&(id, ALL_LINES)),
                         "{} {:?}", id, l
                     );
+                }
+            }
+        }
+    }
+
+    /// Patterns of several parts, each with strings of its own (so that
+    /// they get a second set), on lines that hold some of those strings:
+    /// whenever a pattern matches inside a line, `candidate_lines` names
+    /// that line, and `candidates` of the line names the pattern.
+    #[test]
+    fn paired_prefilter_is_sound(
+        ps in prop::collection::vec(
+            (prop::collection::vec("(abc|bca|cab|xyz|zyx)", 2..4),
+             prop_oneof![Just("."), Just(r"\s*"), Just(".{0,4}"), Just("(?:a|b)?"), Just("")],
+             flags()),
+            1..6),
+        lines in prop::collection::vec("(abc|bca|cab|xyz|zyx|ABC|XYZ| |a|\n){0,12}", 0..6),
+        apart in any::<bool>(),
+    ) {
+        let mut b = SetBuilder::lines();
+        let mut ids = Vec::new();
+        for (words, sep, f) in &ps {
+            if let Ok((id, _)) = b.add(&words.join(sep), f) {
+                ids.push(id);
+            }
+        }
+        let set = b.build();
+        let (buf, ranges) = joined(&lines, apart);
+        let mut pairs = Vec::new();
+        set.candidate_lines(&buf, &ranges, &mut pairs, &mut SetScratch::default());
+        let pairs: Vec<(u32, u32)> = pairs.iter().map(|c| (c.id, c.line)).collect();
+        prop_assert!(pairs.windows(2).all(|w| w[0] < w[1]));
+        for (i, l) in lines.iter().enumerate() {
+            let mut cands = Vec::new();
+            set.candidates(l.as_bytes(), &mut cands);
+            for &id in &ids {
+                if set.count(id, l.as_bytes(), 1, &mut Budget::new(10)) > 0 {
+                    prop_assert!(pairs.contains(&(id, i as u32)) || pairs.contains(&(id, ALL_LINES)), "{:?} {} {:?}", ps[id as usize], id, l);
+                    prop_assert!(cands.contains(&id), "{:?} {:?}", ps[id as usize], l);
                 }
             }
         }
