@@ -489,6 +489,21 @@ fn concat(
         }
         best = better(best, seen(i.best));
         if let Some(e) = &i.exact {
+            // One string (a literal, a letter under /i): grown in place,
+            // as the product would give it, without a new set per letter.
+            if let [x] = &e[..]
+                && run.len() <= MAX_SET
+            {
+                for s in &mut run {
+                    s.extend_from_slice(x);
+                }
+                // A common suffix keeps strings distinct, but not always in
+                // order (`a` < `ab`, `az` > `abz`).
+                if !run.is_sorted() {
+                    run.sort_unstable();
+                }
+                continue;
+            }
             if let Some(p) = product(&run, e) {
                 run = p;
                 continue;
