@@ -1259,9 +1259,9 @@ pub struct Prefilter {
     /// Patterns with a set for plain text only ([`Required::Plain`] and
     /// [`Required::Skeleton`]): candidates on every text that is not plain.
     cond: Vec<u32>,
-    /// Patterns with a second set ([`required_pair`]), sorted. Pattern `id`'s second set
-    /// is in `text` under the id `n + id`: a candidate only where both
-    /// sets are found.
+    /// Patterns with a second set ([`required_pair`]), sorted. Pattern
+    /// `id`'s second set is in `text` under the id `n + id`: a candidate
+    /// only where both sets are found.
     paired: Vec<u32>,
     /// Number of patterns.
     n: usize,
@@ -1361,13 +1361,7 @@ impl Prefilter {
     pub fn candidates_with(&self, text: &[u8], out: &mut Vec<u32>, scratch: &mut Scratch) {
         let bits = &mut scratch.bits;
         bits.clear();
-        // Room for the second sets' ids, `n + id`.
-        let ids = if self.paired.is_empty() {
-            self.n
-        } else {
-            2 * self.n
-        };
-        bits.resize(ids.div_ceil(64), 0);
+        bits.resize(self.ids().div_ceil(64), 0);
         for &id in &self.always {
             bits[id as usize / 64] |= 1 << (id % 64);
         }
@@ -1482,12 +1476,7 @@ impl Prefilter {
             }
             (scratch.skel, scratch.spans) = (skel, spans);
         }
-        let ids = if self.paired.is_empty() {
-            self.n
-        } else {
-            2 * self.n
-        };
-        sort_by_pattern(&mut out[start..], ids, scratch);
+        sort_by_pattern(&mut out[start..], self.ids(), scratch);
         // One per pattern and line: the earliest end, the latest start. A
         // pattern named with every line (sorted last among its own) keeps
         // no line of its own: the places found on a line need not bound a
@@ -1515,6 +1504,16 @@ impl Prefilter {
         out.truncate(w);
         if !self.paired.is_empty() {
             self.keep_paired(out, start);
+        }
+    }
+
+    /// How many ids the automaton reports: the patterns', and with second
+    /// sets, theirs too (`n + id`).
+    fn ids(&self) -> usize {
+        if self.paired.is_empty() {
+            self.n
+        } else {
+            2 * self.n
         }
     }
 

@@ -492,6 +492,14 @@ fn joined(lines: &[String], apart: bool) -> (Vec<u8>, Vec<(u32, u32)>) {
     (buf, ranges)
 }
 
+/// `candidate_lines` of `lines` (see [`joined`]) as (pattern, line) pairs.
+fn line_pairs(set: &Set, lines: &[String], apart: bool) -> Vec<(u32, u32)> {
+    let (buf, ranges) = joined(lines, apart);
+    let mut pairs = Vec::new();
+    set.candidate_lines(&buf, &ranges, &mut pairs, &mut SetScratch::default());
+    pairs.iter().map(|c| (c.id, c.line)).collect()
+}
+
 /// A pattern whose parts each need a string of their own is a candidate
 /// only where both the prefilter's set and a second part's set occur: on a
 /// line with one of them it does not run.
@@ -518,13 +526,10 @@ fn second_sets_keep_patterns_off_lines_with_one_part() {
         "the selected few",
         "WERE   CHOSEN",
     ];
-    let (buf, ranges) = joined(&lines.map(String::from), true);
-    let mut pairs = Vec::new();
-    set.candidate_lines(&buf, &ranges, &mut pairs, &mut SetScratch::default());
-    let named: Vec<u32> = pairs
-        .iter()
-        .filter(|c| c.id == id)
-        .map(|c| c.line)
+    let named: Vec<u32> = line_pairs(&set, &lines.map(String::from), true)
+        .into_iter()
+        .filter(|&(p, _)| p == id)
+        .map(|(_, line)| line)
         .collect();
     assert_eq!(named, [1, 3]);
     let mut cands = Vec::new();
@@ -1053,10 +1058,7 @@ proptest! {
             ids.push(id);
         }
         let set = b.build();
-        let (buf, ranges) = joined(&lines, apart);
-        let mut pairs = Vec::new();
-        set.candidate_lines(&buf, &ranges, &mut pairs, &mut SetScratch::default());
-        let pairs: Vec<(u32, u32)> = pairs.iter().map(|c| (c.id, c.line)).collect();
+        let pairs = line_pairs(&set, &lines, apart);
         prop_assert!(pairs.windows(2).all(|w| w[0] < w[1]));
         for &id in &ids {
             for (i, l) in lines.iter().enumerate() {
@@ -1086,25 +1088,23 @@ proptest! {
         apart in any::<bool>(),
     ) {
         let mut b = SetBuilder::lines();
-        let mut ids = Vec::new();
+        let mut added = Vec::new();
         for (words, sep, f) in &ps {
-            if let Ok((id, _)) = b.add(&words.join(sep), f) {
-                ids.push(id);
+            let p = words.join(sep);
+            if let Ok((id, _)) = b.add(&p, f) {
+                added.push((id, p, *f));
             }
         }
         let set = b.build();
-        let (buf, ranges) = joined(&lines, apart);
-        let mut pairs = Vec::new();
-        set.candidate_lines(&buf, &ranges, &mut pairs, &mut SetScratch::default());
-        let pairs: Vec<(u32, u32)> = pairs.iter().map(|c| (c.id, c.line)).collect();
+        let pairs = line_pairs(&set, &lines, apart);
         prop_assert!(pairs.windows(2).all(|w| w[0] < w[1]));
         for (i, l) in lines.iter().enumerate() {
             let mut cands = Vec::new();
             set.candidates(l.as_bytes(), &mut cands);
-            for &id in &ids {
-                if set.count(id, l.as_bytes(), 1, &mut Budget::new(10)) > 0 {
-                    prop_assert!(pairs.contains(&(id, i as u32)) || pairs.contains(&(id, ALL_LINES)), "{:?} {} {:?}", ps[id as usize], id, l);
-                    prop_assert!(cands.contains(&id), "{:?} {:?}", ps[id as usize], l);
+            for (id, p, f) in &added {
+                if set.count(*id, l.as_bytes(), 1, &mut Budget::new(10)) > 0 {
+                    prop_assert!(pairs.contains(&(*id, i as u32)) || pairs.contains(&(*id, ALL_LINES)), "{} /{} {:?}", p, f, l);
+                    prop_assert!(cands.contains(id), "{} /{} {:?}", p, f, l);
                 }
             }
         }
@@ -1177,10 +1177,7 @@ proptest! {
         }
         let set = b.build();
         let lines: Vec<String> = lines.iter().map(|l| l.concat()).collect();
-        let (buf, ranges) = joined(&lines, true);
-        let mut pairs = Vec::new();
-        set.candidate_lines(&buf, &ranges, &mut pairs, &mut SetScratch::default());
-        let pairs: Vec<(u32, u32)> = pairs.iter().map(|c| (c.id, c.line)).collect();
+        let pairs = line_pairs(&set, &lines, true);
         for &id in &ids {
             for (i, l) in lines.iter().enumerate() {
                 let mut budget = Budget::new(10);
