@@ -15,6 +15,13 @@
 //! The details follow SpamAssassin 4.0.1, because its rules were written
 //! against them:
 //!
+//! * **Leaves.** A leaf inside a multipart has its raw lines longer than
+//!   2048 bytes (with the line break) cut into lines of 2048 bytes before
+//!   it is transfer-decoded, as SpamAssassin's MIME parser cuts them: in
+//!   an unencoded HTML part written on one line, a link or a word may then
+//!   hold a line break. A single-part message's body is not cut. (The
+//!   parser cuts long header lines of such parts too; those are read
+//!   whole here.)
 //! * **Body.** Every leaf, in depth-first order, adds a newline to the text
 //!   gathered so far (when that is not empty); text/plain and text/html
 //!   leaves (or leaves named `*.htm(l)`) then add their text, cut near
@@ -337,13 +344,28 @@ impl Features {
             // decoded.
             let limit = limits.max_decoded_part.min(left);
             sc.decoded.clear();
-            if part.encoding == Encoding::QuotedPrintable {
+            let body = msg.body(part);
+            // The line break after the body, which belongs to the
+            // boundary (or ends the message).
+            let tail = match msg.input().get(part.body.end..) {
+                Some([b'\r', b'\n', ..]) => 2,
+                Some([b'\r' | b'\n', ..]) => 1,
+                _ => 0,
+            };
+            let split = in_multipart(msg, part) && has_long_line(body, tail);
+            if split || part.encoding == Encoding::QuotedPrintable {
                 sc.pre.clear();
-                sc.pre.extend_from_slice(msg.body(part));
-                strip_ws_before_nl(&mut sc.pre);
+                if split {
+                    split_long_lines(body, tail, &mut sc.pre);
+                } else {
+                    sc.pre.extend_from_slice(body);
+                }
+                if part.encoding == Encoding::QuotedPrintable {
+                    strip_ws_before_nl(&mut sc.pre);
+                }
                 crate::decode::decode(part.encoding, &sc.pre, &mut sc.decoded, limit);
             } else {
-                crate::decode::decode(part.encoding, msg.body(part), &mut sc.decoded, limit);
+                crate::decode::decode(part.encoding, body, &mut sc.decoded, limit);
             }
             left -= sc.decoded.len().min(left);
             // SpamAssassin keeps the line break before a boundary as part
@@ -815,6 +837,66 @@ fn is_html_name(name: &str) -> bool {
     [".htm", ".html", ".shtm", ".shtml"]
         .iter()
         .any(|e| l.ends_with(e))
+}
+
+/// Whether `part` lies inside a multipart, at any depth.
+fn in_multipart(msg: &Message<'_>, part: &Part<'_>) -> bool {
+    let parts = msg.parts();
+    let mut up = part.parent;
+    // Each step goes to a part parsed before this one: at most
+    // `parts.len()` steps.
+    for _ in 0..parts.len() {
+        let Some(p) = up.and_then(|i| parts.get(i as usize)) else {
+            return false;
+        };
+        if p.kind == PartKind::Multipart {
+            return true;
+        }
+        up = p.parent;
+    }
+    false
+}
+
+/// Whether a line of `body` is longer than [`MAX_LINE`] bytes with its
+/// line break, the last line's being the `tail` bytes after `body`.
+fn has_long_line(body: &[u8], tail: usize) -> bool {
+    let mut start = 0;
+    for nl in memchr::memchr_iter(b'\n', body) {
+        if nl + 1 - start > MAX_LINE {
+            return true;
+        }
+        start = nl + 1;
+    }
+    body.len() - start + tail > MAX_LINE
+}
+
+/// Writes `body`, the raw body of a part inside a multipart, to `out`
+/// with its long lines split as SpamAssassin's MIME parser splits them
+/// before decoding: while a line (with its line break) is longer than
+/// [`MAX_LINE`] bytes, its first `MAX_LINE` bytes become a line of their
+/// own, with a `\n` added. So a line of exactly 2048 bytes before its
+/// `\n` is followed by an empty line. The last line's break is the
+/// `tail` bytes after `body`; a piece that would end inside that break
+/// (2047 bytes and CRLF) is left whole.
+fn split_long_lines(body: &[u8], tail: usize, out: &mut Vec<u8>) {
+    let mut start = 0;
+    while start < body.len() {
+        let (end, virt) = match memchr::memchr(b'\n', &body[start..]) {
+            Some(i) => (start + i + 1, 0),
+            None => (body.len(), tail),
+        };
+        let mut at = start;
+        while end + virt - at > MAX_LINE {
+            if at + MAX_LINE > end {
+                break;
+            }
+            out.extend_from_slice(&body[at..at + MAX_LINE]);
+            out.push(b'\n');
+            at += MAX_LINE;
+        }
+        out.extend_from_slice(&body[at..end]);
+        start = end;
+    }
 }
 
 fn crlf_to_lf(v: &mut Vec<u8>) {
@@ -1607,6 +1689,105 @@ mod tests {
             normalize_ws(&t, &mut out);
             prop_assert_eq!(out, normalize_ws_naive(&t));
         }
+    }
+
+    /// SpamAssassin's loop over a part's lines, each with its line break
+    /// (`body` then `tail`): while a line is longer than 2048 bytes, its
+    /// first 2048 go out with a `\n`; the break after the body is taken
+    /// off again at the end.
+    fn split_naive(body: &[u8], tail: &[u8]) -> Vec<u8> {
+        let mut all = body.to_vec();
+        all.extend_from_slice(tail);
+        let mut out = Vec::new();
+        for line in all.split_inclusive(|&b| b == b'\n') {
+            let mut line = line;
+            while line.len() > MAX_LINE {
+                out.extend_from_slice(&line[..MAX_LINE]);
+                out.push(b'\n');
+                line = &line[MAX_LINE..];
+            }
+            out.extend_from_slice(line);
+        }
+        out.truncate(out.len() - tail.len());
+        out
+    }
+
+    proptest! {
+        /// Splitting agrees with SpamAssassin's loop, lines near and at
+        /// the limit included, and the check for long lines says whether
+        /// it changes anything.
+        #[test]
+        fn long_lines_split_as_spamassassin_splits_them(
+            lens in prop::collection::vec(
+                prop::sample::select(vec![0usize, 1, 7, 2046, 2047, 2048, 2049, 4095, 4096, 4097, 6200]),
+                1..5,
+            ),
+            tail in 0usize..2,
+            cr in any::<bool>(),
+        ) {
+            let mut body = Vec::new();
+            for (k, &n) in lens.iter().enumerate() {
+                if k > 0 {
+                    body.extend_from_slice(if cr { b"\r\n" } else { b"\n" });
+                }
+                body.extend((0..n).map(|i| b'a' + (i % 26) as u8));
+            }
+            let tail_bytes: &[u8] = if tail == 1 { b"\n" } else { b"" };
+            let mut out = Vec::new();
+            split_long_lines(&body, tail, &mut out);
+            let want = split_naive(&body, tail_bytes);
+            prop_assert_eq!(&out, &want);
+            prop_assert_eq!(has_long_line(&body, tail), want != body);
+        }
+    }
+
+    /// A last line whose CRLF after the body would be cut in two (2047
+    /// bytes, then CRLF: SpamAssassin makes a line of the bytes and the
+    /// CR) stays whole; with the break counted, 2048 bytes and a CRLF
+    /// still split.
+    #[test]
+    fn a_break_after_the_body_is_not_cut() {
+        let body = vec![b'x'; 2047];
+        let mut out = Vec::new();
+        split_long_lines(&body, 2, &mut out);
+        assert_eq!(out, body);
+        assert!(has_long_line(&body, 2));
+        let body = vec![b'x'; 2048];
+        out.clear();
+        split_long_lines(&body, 2, &mut out);
+        assert_eq!(out.len(), 2049);
+        assert_eq!(out.last(), Some(&b'\n'));
+    }
+
+    /// Only the parts inside a multipart have their long lines split, as
+    /// SpamAssassin's MIME parser splits them: a single-part message's
+    /// body stays as it is.
+    #[test]
+    fn long_lines_split_only_inside_multiparts() {
+        let word = "w".repeat(3000);
+        let single = format!("Subject: s\n\n{word}\n");
+        let (msg, f) = built(&single);
+        assert!(!in_multipart(&msg, &msg.parts()[0]));
+        assert_eq!(f.rawbody.buf, format!("{word}\n").into_bytes());
+        let multi = format!(
+            "Subject: s\nContent-Type: multipart/mixed; boundary=B\n\n--B\n\n{word}\n--B--\n"
+        );
+        let (msg, f) = built(&multi);
+        let leaf = msg
+            .parts()
+            .iter()
+            .find(|p| p.kind == PartKind::Leaf)
+            .unwrap();
+        assert!(in_multipart(&msg, leaf));
+        let want = format!("{}\n{}\n", &word[..2048], &word[2048..]);
+        assert_eq!(f.rawbody.buf, want.into_bytes());
+    }
+
+    fn built(raw: &str) -> (Message<'_>, Features) {
+        let msg = Message::parse(raw.as_bytes());
+        let mut f = Features::default();
+        f.build(&msg, &crate::Limits::default());
+        (msg, f)
     }
 
     /// The arithmetic test picks ASCII white space and the three lead
