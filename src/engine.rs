@@ -997,6 +997,38 @@ mod tests {
         assert_eq!(scanner.scan_many(&[&small, &large])[1], reports[2]);
     }
 
+    /// A panic in the middle of the rules (one made on purpose in a body
+    /// rule, once the message's candidates are computed and the scratch
+    /// is half filled) leaves the scanner as good as new: the next
+    /// messages, the failed one among them, get the reports a fresh
+    /// scanner gives them. The C boundary turns the panic into `LF_PANIC`
+    /// (`capi::tests::a_panic_becomes_a_status`).
+    #[test]
+    fn a_panic_mid_scan_leaves_the_scanner_clean() {
+        use crate::spam::rules::eval::PANIC_IN_TEXT;
+        let spam = format!(
+            "From: a@b\r\nTo: c@d\r\nSubject: cheap\r\nMessage-ID: <1@b>\r\n\r\n\
+             Buy {}agra now: cheap pills, click here!\r\n",
+            "vi"
+        );
+        let ham = b"From: a@b\r\nTo: c@d\r\nSubject: lunch\r\n\r\nSee you at noon.\r\n";
+        let engine = EngineBuilder::new().build();
+        let fresh = |m: &[u8]| engine.scanner().scan_message(m);
+        let mut scanner = engine.scanner();
+        let before = scanner.scan_message(spam.as_bytes());
+        assert!(before.spam.as_ref().is_some_and(|v| !v.symbols.is_empty()));
+        PANIC_IN_TEXT.with(|p| p.set(true));
+        let failed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            scanner.scan_message(spam.as_bytes())
+        }));
+        assert!(failed.is_err());
+        assert!(!PANIC_IN_TEXT.with(|p| p.get()), "a text rule ran");
+        assert_eq!(scanner.scan_message(ham), fresh(ham));
+        let after = scanner.scan_message(spam.as_bytes());
+        assert_eq!(after, fresh(spam.as_bytes()));
+        assert_eq!(after, before);
+    }
+
     #[test]
     fn mail_is_told_from_files() {
         assert!(looks_like_mail(

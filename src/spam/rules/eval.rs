@@ -50,6 +50,14 @@ use crate::spam::regex::{ALL_LINES, Budget, Candidate, Native, SetScratch, Whole
 use std::borrow::Cow;
 use std::cell::Cell;
 
+#[cfg(test)]
+thread_local! {
+    /// Set by a test: the next text rule this thread runs panics once its
+    /// text's candidates are computed, as a bug there would (see
+    /// `engine::tests`).
+    pub(crate) static PANIC_IN_TEXT: Cell<bool> = const { Cell::new(false) };
+}
+
 /// Header groups of at most this many regexes skip the literal prefilter.
 const SMALL_GROUP: usize = 4;
 
@@ -689,6 +697,10 @@ impl<'p> Pass<'p, '_, '_> {
     /// Matches of text rule `id` in slot `slot`, up to the rule's maximum.
     fn text(&mut self, slot: usize, id: u32, rule: &super::compile::Rule) -> usize {
         let range = self.candidates(slot, id);
+        #[cfg(test)]
+        if PANIC_IN_TEXT.with(|p| p.replace(false)) {
+            panic!("a text rule failed (on purpose)");
+        }
         if range.is_empty() {
             return 0;
         }
