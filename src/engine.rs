@@ -1006,11 +1006,8 @@ mod tests {
     #[test]
     fn a_panic_mid_scan_leaves_the_scanner_clean() {
         use crate::spam::rules::eval::PANIC_IN_TEXT;
-        let spam = format!(
-            "From: a@b\r\nTo: c@d\r\nSubject: cheap\r\nMessage-ID: <1@b>\r\n\r\n\
-             Buy {}agra now: cheap pills, click here!\r\n",
-            "vi"
-        );
+        let spam = "From: a@b\r\nTo: c@d\r\nSubject: cheap\r\nMessage-ID: <1@b>\r\n\r\n\
+                    Buy viagra now: cheap pills, click here!\r\n";
         let ham = b"From: a@b\r\nTo: c@d\r\nSubject: lunch\r\n\r\nSee you at noon.\r\n";
         let engine = EngineBuilder::new().build();
         let fresh = |m: &[u8]| engine.scanner().scan_message(m);

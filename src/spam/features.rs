@@ -339,9 +339,6 @@ impl Features {
                 self.parts.push(facts);
                 continue;
             }
-            // SpamAssassin's quoted-printable decoder first deletes the
-            // blanks at the end of each line (RFC 2045), before `=20`s are
-            // decoded.
             let limit = limits.max_decoded_part.min(left);
             sc.decoded.clear();
             let body = msg.body(part);
@@ -352,7 +349,11 @@ impl Features {
                 Some([b'\r' | b'\n', ..]) => 1,
                 _ => 0,
             };
-            let split = in_multipart(msg, part) && has_long_line(body, tail);
+            // Base64 decoding skips line breaks, so the cut changes nothing
+            // there: the large parts (attachments) are not read for it.
+            let split = part.encoding != Encoding::Base64
+                && in_multipart(msg, part)
+                && has_long_line(body, tail);
             if split || part.encoding == Encoding::QuotedPrintable {
                 sc.pre.clear();
                 if split {
@@ -360,6 +361,9 @@ impl Features {
                 } else {
                     sc.pre.extend_from_slice(body);
                 }
+                // SpamAssassin's quoted-printable decoder first deletes the
+                // blanks at the end of each line (RFC 2045), before `=20`s
+                // are decoded.
                 if part.encoding == Encoding::QuotedPrintable {
                     strip_ws_before_nl(&mut sc.pre);
                 }
@@ -371,7 +375,7 @@ impl Features {
             // SpamAssassin keeps the line break before a boundary as part
             // of the body; it survives decoding unless the body is base64.
             if !matches!(part.encoding, Encoding::Base64)
-                && matches!(msg.input().get(part.body.end), Some(b'\r' | b'\n'))
+                && tail > 0
                 && sc.decoded.len() < limits.max_decoded_part
             {
                 sc.decoded.push(b'\n');
@@ -1781,6 +1785,17 @@ mod tests {
         assert!(in_multipart(&msg, leaf));
         let want = format!("{}\n{}\n", &word[..2048], &word[2048..]);
         assert_eq!(f.rawbody.buf, want.into_bytes());
+        // Base64 skips line breaks: its long lines need no cut.
+        let mut b64 = Vec::new();
+        crate::decode::base64::encode(word.as_bytes(), &mut b64);
+        let b64 = String::from_utf8(b64).unwrap().replace(['\r', '\n'], "");
+        assert!(b64.len() > MAX_LINE);
+        let encoded = format!(
+            "Subject: s\nContent-Type: multipart/mixed; boundary=B\n\n--B\n\
+             Content-Transfer-Encoding: base64\n\n{b64}\n--B--\n"
+        );
+        let (_, f) = built(&encoded);
+        assert_eq!(f.rawbody.buf, format!("{word}\n").into_bytes());
     }
 
     fn built(raw: &str) -> (Message<'_>, Features) {
