@@ -56,6 +56,18 @@
 //! gives those rules a set too: on the stock body rules, 32 rules run on
 //! every text instead of 39.
 //!
+//! A skeleton is not only for plain text. A rule whose look-alikes are
+//! ASCII or character references (`(?:i|&iuml;)`, `__DRUGS_ERECTILE10`),
+//! with separators that take any non-word byte, keeps its letters in the
+//! skeleton of any text: `&iuml;` leaves `iuml`, and the `&`, `;` and
+//! 8-bit bytes go. Such a rule ([`required_letters`]) need not run on
+//! every line that is not plain, which in HTML is nearly every line, but
+//! only where its letters are. This is tried before the plain-text sets
+//! and takes 2.4% off a corpus message (callgrind, stock rules, every 15th
+//! message: 4.77 to 4.66 million instructions on the first pass, 3.47 to
+//! 3.39 warm). A look-alike spelled with UTF-8 homoglyphs leaves nothing
+//! of that letter, and stays a plain-text rule.
+//!
 //! The automaton also says where the strings are. Every match holds one
 //! of its pattern's strings, so a pattern whose matches are at most `n`
 //! bytes long matches inside a line only within `n` bytes of a string
@@ -772,6 +784,11 @@ pub fn required_skeleton(hir: &Hir) -> Option<Vec<Vec<u8>>> {
     strings_or_never(hir, &|h| skeleton(&plain(h)))
 }
 
+/// Like [`required_skeleton`], but for matches in any text, plain or not.
+pub fn required_letters(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+    strings_or_never(hir, &skeleton)
+}
+
 /// Drops strings that contain another string of the set.
 ///
 /// Shortest first, a string is kept when none of the kept ones occurs in
@@ -1111,13 +1128,16 @@ pub enum Required {
     /// Every match in plain text, with everything but ASCII letters and
     /// digits deleted (the *skeleton*), contains one of these.
     Skeleton(Lits),
+    /// Every match, in any text, with everything but ASCII letters and
+    /// digits deleted, contains one of these ([`required_letters`]).
+    Letters(Lits),
     /// Nothing usable: a candidate everywhere.
     Nothing,
 }
 
 impl Required {
-    /// The best of [`required`], [`required_plain`] and
-    /// [`required_skeleton`] for `hir`.
+    /// The best of [`required`], [`required_letters`], [`required_plain`]
+    /// and [`required_skeleton`] for `hir`.
     pub fn of(hir: &Hir) -> Required {
         Required::with_second(hir).0
     }
@@ -1128,6 +1148,8 @@ impl Required {
         let (first, second) = required_pair(hir);
         let req = if let Some(l) = first {
             Required::Strings(l)
+        } else if let Some(l) = required_letters(hir) {
+            Required::Letters(l)
         } else if let Some(l) = required_plain(hir) {
             Required::Plain(l)
         } else if let Some(l) = required_skeleton(hir) {
@@ -1263,6 +1285,9 @@ pub struct Prefilter {
     /// `id`'s second set is in `text` under the id `n + id`: a candidate
     /// only where both sets are found.
     paired: Vec<u32>,
+    /// Whether a pattern has [`Required::Letters`]: the skeleton is then
+    /// searched in text that is not plain too.
+    letters: bool,
     /// Number of patterns.
     n: usize,
 }
@@ -1293,7 +1318,7 @@ impl Prefilter {
         let mut cond = Vec::new();
         for (id, r) in req.iter().enumerate() {
             match r {
-                Required::Strings(_) => {}
+                Required::Strings(_) | Required::Letters(_) => {}
                 Required::Plain(_) | Required::Skeleton(_) => cond.push(id as u32),
                 Required::Nothing => always.push(id as u32),
             }
@@ -1311,7 +1336,7 @@ impl Prefilter {
                 })),
         );
         let skel = Index::build(req.iter().enumerate().filter_map(|(id, r)| match r {
-            Required::Skeleton(l) => Some((id as u32, l)),
+            Required::Skeleton(l) | Required::Letters(l) => Some((id as u32, l)),
             _ => None,
         }));
         match (text, skel) {
@@ -1321,6 +1346,7 @@ impl Prefilter {
                 always,
                 cond,
                 paired,
+                letters: req.iter().any(|r| matches!(r, Required::Letters(_))),
                 n,
             },
             // Too many strings for any automaton. Keep soundness: every
@@ -1331,6 +1357,7 @@ impl Prefilter {
                 always: (0..n as u32).collect(),
                 cond: Vec::new(),
                 paired: Vec::new(),
+                letters: false,
                 n,
             },
         }
@@ -1375,7 +1402,7 @@ impl Prefilter {
             let folded = fold(text, &mut scratch.folded);
             self.text.mark(folded, bits, &mut scratch.seen);
         }
-        if plain && self.skel.ac.is_some() {
+        if (plain || self.letters) && self.skel.ac.is_some() {
             scratch.skel.clear();
             skeleton_of(text, &mut scratch.skel);
             self.skel.mark(&scratch.skel, bits, &mut scratch.seen);

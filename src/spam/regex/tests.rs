@@ -410,6 +410,55 @@ fn look_alike_words_with_vanishing_letters_are_not_always_candidates() {
     }
 }
 
+/// A look-alike word whose letters are spelled in ASCII or as character
+/// references, with separators that take any non-word byte
+/// (`__DRUGS_ERECTILE10`'s shape), keeps its letters in the skeleton of
+/// any text: it is a candidate on a line that is not plain only where
+/// those letters are, not on every such line.
+#[test]
+fn letters_keep_look_alikes_off_lines_that_are_not_plain() {
+    let p = r"\b_{0,3}V[_\W]?(?:i|\&iuml\;)[_\W]?(?:a|\&agrave|\&aring)\;?[_\W]?g[_\W]?r[_\W]?(?:a|\&agrave|\&aring)\b";
+    let (node, _) = perl::parse(p.as_bytes(), "i").unwrap();
+    let hir = perl::native_hir(&node).unwrap();
+    assert!(matches!(
+        prefilter::Required::of(&hir),
+        prefilter::Required::Letters(_)
+    ));
+    let mut b = SetBuilder::lines();
+    let (id, _) = b.add(p, "i").unwrap();
+    let set = b.build();
+    assert_eq!(set.always_candidates(), 0);
+    assert_eq!(set.plain_only_candidates(), 0);
+    for (line, want) in [
+        ("V&iuml;&agrave;gra", true),
+        ("buy v.i.a.g.r.a now", true),
+        ("caf\u{e9}: V&iuml;_a g r&aring;", true),
+        ("caf\u{e9} &amp; cr\u{e8}me br\u{fb}l\u{e9}e", false),
+        ("&nbsp;&nbsp; a line of markup &copy; 2004", false),
+        ("plain words only", false),
+    ] {
+        let buf = format!("{line}\n");
+        let mut pairs = Vec::new();
+        set.candidate_lines(
+            buf.as_bytes(),
+            &[(0, line.len() as u32)],
+            &mut pairs,
+            &mut SetScratch::default(),
+        );
+        assert_eq!(!pairs.is_empty(), want, "{line}: {pairs:?}");
+        let mut c = Vec::new();
+        set.candidates(line.as_bytes(), &mut c);
+        assert_eq!(c.contains(&id), want, "{line}");
+        if want {
+            assert_eq!(
+                set.count(id, line.as_bytes(), 1, &mut Budget::new(10)),
+                1,
+                "{line}"
+            );
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Property tests
 
@@ -1182,6 +1231,59 @@ proptest! {
             for (i, l) in lines.iter().enumerate() {
                 let mut budget = Budget::new(10);
                 if set.count(id, l.as_bytes(), 1, &mut budget) > 0 {
+                    prop_assert!(
+                        pairs.contains(&(id, i as u32)) || pairs.contains(&(id, ALL_LINES)),
+                        "{} {:?}", id, l
+                    );
+                    let mut c = Vec::new();
+                    set.candidates(l.as_bytes(), &mut c);
+                    prop_assert!(c.contains(&id), "{} {:?}", id, l);
+                }
+            }
+        }
+    }
+
+    /// Look-alike words spelled in ASCII or with character references,
+    /// with separators that take any non-word byte: the skeleton of any
+    /// text ([`prefilter::Required::Letters`]) against the oracle of
+    /// running every pattern on every line, on lines with references,
+    /// 8-bit bytes and `&` about.
+    #[test]
+    fn letters_prefilter_is_sound(
+        words in prop::collection::vec(prop::collection::vec(0usize..5, 3..6), 1..4),
+        gap in prop_oneof![Just(""), Just(r"[_\W]?"), Just(r"\W{0,2}"), Just(r"[_\W]{0,3}")],
+        lines in prop::collection::vec(
+            prop::collection::vec(prop_oneof![
+                Just("a"), Just("p"), Just("l"), Just("1"), Just("e"), Just("3"), Just("x"),
+                Just("&#97;"), Just("&agrave;"), Just("&#108;"), Just("&eacute;"), Just("&times;"),
+                Just("\u{e0}"), Just("\u{e9}"), Just("&"), Just(";"), Just(" "), Just("_"),
+                Just("."), Just("ap"), Just("pl"), Just("97"),
+            ], 0..14),
+            0..8,
+        ),
+    ) {
+        // Tags for a, p, l, e, x: ASCII and character references only.
+        const TAGS: [&str; 5] = [
+            r"(?:[aA@]|&\#97;|&agrave;)",
+            r"(?:[pP]|&\#112;)",
+            r"(?:[lL1]|&\#108;)",
+            r"(?:[eE3]|&eacute;)",
+            r"(?:[xX]|&times;)",
+        ];
+        let mut b = SetBuilder::lines();
+        let mut ids = Vec::new();
+        for w in &words {
+            let p: Vec<&str> = w.iter().map(|&i| TAGS[i]).collect();
+            if let Ok((id, _)) = b.add(&p.join(gap), "i") {
+                ids.push(id);
+            }
+        }
+        let set = b.build();
+        let lines: Vec<String> = lines.iter().map(|l| l.concat()).collect();
+        let pairs = line_pairs(&set, &lines, true);
+        for &id in &ids {
+            for (i, l) in lines.iter().enumerate() {
+                if set.count(id, l.as_bytes(), 1, &mut Budget::new(10)) > 0 {
                     prop_assert!(
                         pairs.contains(&(id, i as u32)) || pairs.contains(&(id, ALL_LINES)),
                         "{} {:?}", id, l
