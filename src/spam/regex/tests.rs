@@ -391,14 +391,7 @@ fn look_alike_words_with_vanishing_letters_are_not_always_candidates() {
         ("nothing to see in this line", false),
         ("a paragraph of ordinary words", false),
     ] {
-        let buf = format!("{line}\n");
-        let mut pairs = Vec::new();
-        set.candidate_lines(
-            buf.as_bytes(),
-            &[(0, line.len() as u32)],
-            &mut pairs,
-            &mut SetScratch::default(),
-        );
+        let pairs = line_pairs(&set, &[line.to_string()], true);
         assert_eq!(!pairs.is_empty(), want, "{line}: {pairs:?}");
         if want {
             assert_eq!(
@@ -437,14 +430,7 @@ fn letters_keep_look_alikes_off_lines_that_are_not_plain() {
         ("&nbsp;&nbsp; a line of markup &copy; 2004", false),
         ("plain words only", false),
     ] {
-        let buf = format!("{line}\n");
-        let mut pairs = Vec::new();
-        set.candidate_lines(
-            buf.as_bytes(),
-            &[(0, line.len() as u32)],
-            &mut pairs,
-            &mut SetScratch::default(),
-        );
+        let pairs = line_pairs(&set, &[line.to_string()], true);
         assert_eq!(!pairs.is_empty(), want, "{line}: {pairs:?}");
         let mut c = Vec::new();
         set.candidates(line.as_bytes(), &mut c);
@@ -547,6 +533,45 @@ fn line_pairs(set: &Set, lines: &[String], apart: bool) -> Vec<(u32, u32)> {
     let mut pairs = Vec::new();
     set.candidate_lines(&buf, &ranges, &mut pairs, &mut SetScratch::default());
     pairs.iter().map(|c| (c.id, c.line)).collect()
+}
+
+/// The oracle of the look-alike prefilter tests: words of `tags` (indexes
+/// into it) joined by `gap`, each a pattern of one set, and lines made of
+/// pieces. Whenever a pattern matches in a line, `candidate_lines` names
+/// that line or every line, and `candidates` names the pattern.
+fn tags_prefilter_is_sound(
+    tags: &[&str],
+    words: &[Vec<usize>],
+    gap: &str,
+    lines: &[Vec<&str>],
+) -> Result<(), TestCaseError> {
+    let mut b = SetBuilder::lines();
+    let mut ids = Vec::new();
+    for w in words {
+        let p: Vec<&str> = w.iter().map(|&i| tags[i]).collect();
+        if let Ok((id, _)) = b.add(&p.join(gap), "i") {
+            ids.push(id);
+        }
+    }
+    let set = b.build();
+    let lines: Vec<String> = lines.iter().map(|l| l.concat()).collect();
+    let pairs = line_pairs(&set, &lines, true);
+    for &id in &ids {
+        for (i, l) in lines.iter().enumerate() {
+            if set.count(id, l.as_bytes(), 1, &mut Budget::new(10)) > 0 {
+                prop_assert!(
+                    pairs.contains(&(id, i as u32)) || pairs.contains(&(id, ALL_LINES)),
+                    "{} {:?}",
+                    id,
+                    l
+                );
+                let mut c = Vec::new();
+                set.candidates(l.as_bytes(), &mut c);
+                prop_assert!(c.contains(&id), "{} {:?}", id, l);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A pattern whose parts each need a string of their own is a candidate
@@ -1216,31 +1241,7 @@ proptest! {
             r"(?:[eE3]|\xc3\xa9)",
             r"(?:[xX]|><)",
         ];
-        let mut b = SetBuilder::lines();
-        let mut ids = Vec::new();
-        for w in &words {
-            let p: Vec<&str> = w.iter().map(|&i| TAGS[i]).collect();
-            if let Ok((id, _)) = b.add(&p.join(gap), "i") {
-                ids.push(id);
-            }
-        }
-        let set = b.build();
-        let lines: Vec<String> = lines.iter().map(|l| l.concat()).collect();
-        let pairs = line_pairs(&set, &lines, true);
-        for &id in &ids {
-            for (i, l) in lines.iter().enumerate() {
-                let mut budget = Budget::new(10);
-                if set.count(id, l.as_bytes(), 1, &mut budget) > 0 {
-                    prop_assert!(
-                        pairs.contains(&(id, i as u32)) || pairs.contains(&(id, ALL_LINES)),
-                        "{} {:?}", id, l
-                    );
-                    let mut c = Vec::new();
-                    set.candidates(l.as_bytes(), &mut c);
-                    prop_assert!(c.contains(&id), "{} {:?}", id, l);
-                }
-            }
-        }
+        tags_prefilter_is_sound(&TAGS, &words, gap, &lines)?;
     }
 
     /// Look-alike words spelled in ASCII or with character references,
@@ -1270,30 +1271,7 @@ proptest! {
             r"(?:[eE3]|&eacute;)",
             r"(?:[xX]|&times;)",
         ];
-        let mut b = SetBuilder::lines();
-        let mut ids = Vec::new();
-        for w in &words {
-            let p: Vec<&str> = w.iter().map(|&i| TAGS[i]).collect();
-            if let Ok((id, _)) = b.add(&p.join(gap), "i") {
-                ids.push(id);
-            }
-        }
-        let set = b.build();
-        let lines: Vec<String> = lines.iter().map(|l| l.concat()).collect();
-        let pairs = line_pairs(&set, &lines, true);
-        for &id in &ids {
-            for (i, l) in lines.iter().enumerate() {
-                if set.count(id, l.as_bytes(), 1, &mut Budget::new(10)) > 0 {
-                    prop_assert!(
-                        pairs.contains(&(id, i as u32)) || pairs.contains(&(id, ALL_LINES)),
-                        "{} {:?}", id, l
-                    );
-                    let mut c = Vec::new();
-                    set.candidates(l.as_bytes(), &mut c);
-                    prop_assert!(c.contains(&id), "{} {:?}", id, l);
-                }
-            }
-        }
+        tags_prefilter_is_sound(&TAGS, &words, gap, &lines)?;
     }
 
     /// A pattern whose matches start lines runs one anchored attempt on a
@@ -1384,10 +1362,7 @@ proptest! {
         line.push_str(&post);
         let mut budget = Budget::new(10);
         if set.count(id, line.as_bytes(), 1, &mut budget) > 0 {
-            let mut pairs = Vec::new();
-            let buf = format!("{line}\n");
-            set.candidate_lines(buf.as_bytes(), &[(0, line.len() as u32)], &mut pairs, &mut SetScratch::default());
-            let pairs: Vec<(u32, u32)> = pairs.iter().map(|c| (c.id, c.line)).collect();
+            let pairs = line_pairs(&set, &[line.clone()], true);
             prop_assert!(pairs == [(id, 0)] || pairs == [(id, ALL_LINES)], "{:?} {:?}", line, pairs);
             let mut c = Vec::new();
             set.candidates(line.as_bytes(), &mut c);
