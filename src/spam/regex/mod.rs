@@ -87,6 +87,7 @@ pub mod prefilter;
 pub mod sieve;
 pub mod split;
 pub mod starts;
+pub mod trim;
 
 #[cfg(test)]
 mod tests;
@@ -670,10 +671,41 @@ impl SetBuilder {
         pattern: &[u8],
         flags: &str,
     ) -> Result<(u32, EngineKind), RegexError> {
+        self.add_with(pattern, flags, false)
+    }
+
+    /// [`SetBuilder::add`] for a pattern that will only be asked whether a
+    /// text holds a match ([`Set::count`] up to 1, as a rule without
+    /// `tflags multiple` asks): the optional parts it starts with are left
+    /// out (see [`trim`]). Asked for more, it may count differently.
+    pub fn add_yes_no(
+        &mut self,
+        pattern: &str,
+        flags: &str,
+    ) -> Result<(u32, EngineKind), RegexError> {
+        self.add_with(pattern.as_bytes(), flags, true)
+    }
+
+    fn add_with(
+        &mut self,
+        pattern: &[u8],
+        flags: &str,
+        yes_no: bool,
+    ) -> Result<(u32, EngineKind), RegexError> {
         let id = u32::try_from(self.matchers.len())
             .map_err(|_| RegexError::Unsupported("too many patterns".into()))?;
         let (node, _groups) = perl::parse(pattern, flags)?;
-        let node = possessive::plain_runs(&node);
+        let node = if possessive::has_runs(&node) {
+            possessive::plain_runs(&node)
+        } else {
+            node
+        };
+        // A trimmed pattern keeps the count gate of the whole: a text
+        // that holds a match of one holds a match of the other.
+        let (node, untrimmed) = match yes_no.then(|| trim::start(&node)).flatten() {
+            Some(trimmed) => (trimmed, Some(node)),
+            None => (node, None),
+        };
         // The native syntax tree is built once: for the matcher, the
         // prefilter and the whole-text form.
         let (matcher, hir, kind, req, second) = match perl::native_hir(&node) {
@@ -726,23 +758,26 @@ impl SetBuilder {
                 .maximum_len()
                 .and_then(|n| u32::try_from(n).ok()),
         });
-        let gate = prefilter::CountGate::strings_of(&hir).and_then(|(n, strings)| {
-            let k = match self.gate_strings.iter().position(|(s, _)| *s == strings) {
-                Some(k) => k,
-                None => {
-                    let gate = prefilter::CountGate::new(n, &strings)?;
-                    self.gate_strings.push((strings, gate));
-                    self.gate_strings.len() - 1
+        let whole = untrimmed.as_ref().map(perl::relaxed_hir);
+        let gate = prefilter::CountGate::strings_of(whole.as_ref().unwrap_or(&hir)).and_then(
+            |(n, strings)| {
+                let k = match self.gate_strings.iter().position(|(s, _)| *s == strings) {
+                    Some(k) => k,
+                    None => {
+                        let gate = prefilter::CountGate::new(n, &strings)?;
+                        self.gate_strings.push((strings, gate));
+                        self.gate_strings.len() - 1
+                    }
+                };
+                // One automaton for all gates on the same strings.
+                let most = &mut self.gate_strings[k].1;
+                let gate = most.needing(n);
+                if n > most.needs() {
+                    *most = gate.needing(n);
                 }
-            };
-            // One automaton for all gates on the same strings.
-            let most = &mut self.gate_strings[k].1;
-            let gate = most.needing(n);
-            if n > most.needs() {
-                *most = gate.needing(n);
-            }
-            Some((gate, k as u32))
-        });
+                Some((gate, k as u32))
+            },
+        );
         self.gates.push(gate.map(|(gate, shared)| {
             // A pattern with a count gate repeats a large part: its yes/no
             // questions run one attempt at a time.

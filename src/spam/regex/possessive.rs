@@ -45,6 +45,22 @@ pub fn plain_runs(node: &Node) -> Node {
     walk(node, ByteSet::FULL)
 }
 
+/// Whether `node` has a possessive run or an atomic group, which
+/// [`plain_runs`] may change: most patterns have none, and need not be
+/// walked and copied.
+pub fn has_runs(node: &Node) -> bool {
+    node.any(&mut |n| {
+        matches!(
+            n,
+            Node::Atomic(_)
+                | Node::Repeat {
+                    possessive: true,
+                    ..
+                }
+        )
+    })
+}
+
 /// `node`, where `follow` holds every byte that what comes after it may
 /// consume first.
 fn walk(node: &Node, follow: ByteSet) -> Node {

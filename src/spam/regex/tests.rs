@@ -445,6 +445,44 @@ fn letters_keep_look_alikes_off_lines_that_are_not_plain() {
     }
 }
 
+#[test]
+fn letters_stop_reading_long_patterns() {
+    // Letters that may be UTF-8 look-alikes, which a skeleton drops, and
+    // then a word spelled with separators and references: the word's
+    // letters are required.
+    let pattern = |n: usize| {
+        format!(
+            r"{}V[_\W]?(?:i|\&iuml\;)[_\W]?(?:a|\&agrave)\;?[_\W]?g[_\W]?r[_\W]?a",
+            r"(?:x|\xce\x91)".repeat(n)
+        )
+    };
+    let (node, _) = perl::parse(pattern(10).as_bytes(), "").unwrap();
+    let hir = perl::native_hir(&node).unwrap();
+    assert!(prefilter::required_letters(&hir).is_some());
+    // Past `LETTERS_LEAVES` leaves the walk stops: what it has not read
+    // may be anything, and there was nothing in what it read.
+    let long = pattern(prefilter::LETTERS_LEAVES as usize);
+    let (node, _) = perl::parse(long.as_bytes(), "").unwrap();
+    let hir = perl::native_hir(&node).unwrap();
+    assert_eq!(prefilter::required_letters(&hir), None);
+    // It keeps its set for plain text, and is a candidate where it matches.
+    assert!(matches!(
+        prefilter::Required::of(&hir),
+        prefilter::Required::Plain(_)
+    ));
+    let text = format!(
+        "{}V.i.a.g.r.a",
+        "x".repeat(prefilter::LETTERS_LEAVES as usize)
+    );
+    let mut b = SetBuilder::lines();
+    let (id, _) = b.add(&long, "").unwrap();
+    let set = b.build();
+    let mut c = Vec::new();
+    set.candidates(text.as_bytes(), &mut c);
+    assert_eq!(c, [id]);
+    assert_eq!(set.count(id, text.as_bytes(), 1, &mut Budget::new(10)), 1);
+}
+
 // ---------------------------------------------------------------------------
 // Property tests
 
@@ -2695,5 +2733,106 @@ fn gates_on_the_same_strings_share_a_count() {
                 );
             }
         }
+    }
+}
+
+proptest! {
+    /// A pattern with its optional start left out ([`trim`]) holds a
+    /// match in the same texts as the whole, by the backtracking engine
+    /// on both; and a set's yes/no answer for a pattern added with
+    /// [`SetBuilder::add_yes_no`] is the whole's.
+    #[test]
+    fn trimmed_patterns_match_the_same_texts(
+        front in prop_oneof![
+            Just(""), Just("(?:your\\s)?"), Just("a*"), Just("(?:b|c\\s?)*"),
+            Just("(?:x|)"), Just("\\b?"), Just("(a)?"), Just("(?>a*)"), Just("a*+"),
+            Just("(?:(a)|b)*"),
+        ],
+        mid in pattern(),
+        back in prop_oneof![
+            Just(""), Just("\\s*"), Just("(?:c?b)?"), Just("(?=a)?"), Just("(?:\\.|$)?"),
+            Just("\\1"), Just("(?:a|\\1)"),
+        ],
+        times in prop_oneof![Just(""), Just("{2}"), Just("{1,3}"), Just("+")],
+        f in flags(),
+        t in prop_oneof![text(), prop::collection::vec(prop::sample::select(&b"abAB c\n"[..]), 0..14)],
+    ) {
+        let p = format!("(?:{front}(?:{mid}){back}){times}");
+        let Ok((node, _)) = perl::parse(p.as_bytes(), f) else { return Ok(()) };
+        let Ok(whole) = Fallback::new(&node) else { return Ok(()) };
+        let Ok(want) = whole.count(&t, 1) else { return Ok(()) };
+        if let Some(trimmed) = trim::start(&node) {
+            let cut = Fallback::new(&trimmed).unwrap();
+            if let Ok(got) = cut.count(&t, 1) {
+                prop_assert_eq!(got, want, "{} /{} trimmed to {} on {:?}", p, f, perl::fancy(&trimmed), t);
+            }
+        }
+        let mut b = SetBuilder::new();
+        let (id, _) = b.add_yes_no(&p, f).unwrap();
+        let set = b.build();
+        let mut budget = Budget::new(10);
+        prop_assert_eq!(set.count(id, &t, 1, &mut budget), want, "set: {} /{} on {:?}", p, f, t);
+    }
+}
+
+#[test]
+fn optional_starts_are_left_out() {
+    let trimmed = |p: &[u8]| {
+        let (node, _) = perl::parse(p, "").unwrap();
+        trim::start(&node).map(|t| perl::fancy(&t))
+    };
+    let fancy = |p: &[u8]| perl::fancy(&perl::parse(p, "").unwrap().0);
+    // SpamAssassin's form rules: the optional `<FF_YOUR>` in front, also
+    // in the first pass of a repeat.
+    assert_eq!(
+        trimmed(br"(?:your\s)?(?:full\s){0,3}name:"),
+        Some(fancy(b"name:"))
+    );
+    assert_eq!(
+        trimmed(br"(?:(?:your\s)?name:\s*){3}"),
+        Some(fancy(br"(?:name:\s*)(?:(?:your\s)?name:\s*){2}"))
+    );
+    // Without backreferences, captures are only groups.
+    assert_eq!(trimmed(br"(a)?name"), Some(fancy(b"name")));
+    assert_eq!(
+        trimmed(br"(?:(?:your\s)?name){1,3}"),
+        Some(fancy(br"(?:name)(?:(?:your\s)?name){0,2}"))
+    );
+    // Tests, captures, backreferences and runs that keep what they take
+    // stay: leaving them out would change which texts match, or what `\1`
+    // names.
+    for p in [
+        &br"\bname"[..],
+        br"(?=n)?name",
+        br"(a)?name\1",
+        br"(?:(a)?name){2}\1",
+        br"(?>a*)ab",
+        br"a*+ab",
+        br"name$",
+        br"a*",
+        br"name",
+        br"((?:your\s)?name){2}",
+    ] {
+        assert_eq!(trimmed(p), None, "{p:?}");
+    }
+    // Where it counts: a rule without `multiple` is added trimmed, and its
+    // count gate is the whole pattern's.
+    let form = r"(?:(?:your\s)?(?:name|city|phone)[:,]?\s*){3}";
+    let mut b = SetBuilder::new();
+    let (yes_no, _) = b.add_yes_no(form, "i").unwrap();
+    let (counted, _) = b.add(form, "i").unwrap();
+    let set = b.build();
+    assert_eq!(
+        set.gate(yes_no).map(|g| g.1),
+        set.gate(counted).map(|g| g.1)
+    );
+    let mut budget = Budget::new(10);
+    for (text, want) in [
+        (&b"Send us your name, your city, phone:"[..], 1),
+        (b"name city", 0),
+        (b"your your name, your city, your phone", 1),
+    ] {
+        assert_eq!(set.count(yes_no, text, 1, &mut budget), want, "{text:?}");
+        assert_eq!(set.count(counted, text, 1, &mut budget), want, "{text:?}");
     }
 }

@@ -412,7 +412,7 @@ impl Rules {
                             if_unset: if_unset.clone(),
                         };
                         let g = group_of(&mut header_keys, &mut header_b, key);
-                        match add(&mut header_b[g], re) {
+                        match add(&mut header_b[g], re, tflags.multiple) {
                             Ok((id, engine)) => {
                                 count_engine(&mut stats, engine);
                                 Kind::Header {
@@ -435,7 +435,7 @@ impl Rules {
                     }
                     Test::Regex { target, re } => {
                         match TEXT_TARGETS.iter().position(|t| t == target) {
-                            Some(slot) => match add(&mut text_b[slot], re) {
+                            Some(slot) => match add(&mut text_b[slot], re, tflags.multiple) {
                                 Ok((id, engine)) => {
                                     count_engine(&mut stats, engine);
                                     Kind::Text {
@@ -453,7 +453,7 @@ impl Rules {
                         raw,
                         negate,
                         re,
-                    } => match add(&mut mime_b, re) {
+                    } => match add(&mut mime_b, re, tflags.multiple) {
                         Ok((id, engine)) => {
                             count_engine(&mut stats, engine);
                             let key =
@@ -674,12 +674,22 @@ impl Rules {
 
 /// Adds a rule's regex to a set. SpamAssassin 4's capture templates
 /// (`%{NAME}`, filled at run time from another rule's named capture) are
-/// not supported: such rules never hit.
-fn add(b: &mut SetBuilder, re: &super::ast::PerlRe) -> Result<(u32, EngineKind), String> {
+/// not supported: such rules never hit. A rule without `multiple` only
+/// asks whether a text holds a match (see [`SetBuilder::add_yes_no`]).
+fn add(
+    b: &mut SetBuilder,
+    re: &super::ast::PerlRe,
+    multiple: bool,
+) -> Result<(u32, EngineKind), String> {
     if re.pattern.contains("%{") {
         return Err("capture templates (%{NAME}) are not supported".into());
     }
-    b.add(&re.pattern, &re.flags).map_err(|e| e.to_string())
+    let added = if multiple {
+        b.add(&re.pattern, &re.flags)
+    } else {
+        b.add_yes_no(&re.pattern, &re.flags)
+    };
+    added.map_err(|e| e.to_string())
 }
 
 fn count_engine(stats: &mut Stats, engine: EngineKind) {
