@@ -759,25 +759,24 @@ impl SetBuilder {
                 .and_then(|n| u32::try_from(n).ok()),
         });
         let whole = untrimmed.as_ref().map(perl::relaxed_hir);
-        let gate = prefilter::CountGate::strings_of(whole.as_ref().unwrap_or(&hir)).and_then(
-            |(n, strings)| {
-                let k = match self.gate_strings.iter().position(|(s, _)| *s == strings) {
-                    Some(k) => k,
-                    None => {
-                        let gate = prefilter::CountGate::new(n, &strings)?;
-                        self.gate_strings.push((strings, gate));
-                        self.gate_strings.len() - 1
-                    }
-                };
-                // One automaton for all gates on the same strings.
-                let most = &mut self.gate_strings[k].1;
-                let gate = most.needing(n);
-                if n > most.needs() {
-                    *most = gate.needing(n);
+        let gated = whole.as_ref().unwrap_or(&hir);
+        let gate = prefilter::CountGate::strings_of(gated).and_then(|(n, strings)| {
+            let k = match self.gate_strings.iter().position(|(s, _)| *s == strings) {
+                Some(k) => k,
+                None => {
+                    let gate = prefilter::CountGate::new(n, &strings)?;
+                    self.gate_strings.push((strings, gate));
+                    self.gate_strings.len() - 1
                 }
-                Some((gate, k as u32))
-            },
-        );
+            };
+            // One automaton for all gates on the same strings.
+            let most = &mut self.gate_strings[k].1;
+            let gate = most.needing(n);
+            if n > most.needs() {
+                *most = gate.needing(n);
+            }
+            Some((gate, k as u32))
+        });
         self.gates.push(gate.map(|(gate, shared)| {
             // A pattern with a count gate repeats a large part: its yes/no
             // questions run one attempt at a time.

@@ -795,17 +795,14 @@ pub fn required_skeleton(hir: &Hir) -> Option<Vec<Vec<u8>>> {
 /// stock rules has 254 leaves.
 pub fn required_letters(hir: &Hir) -> Option<Vec<Vec<u8>>> {
     let left = std::cell::Cell::new(LETTERS_LEAVES);
+    let anything = Hir::repetition(regex_syntax::hir::Repetition {
+        min: 0,
+        max: None,
+        greedy: true,
+        sub: Box::new(Hir::dot(regex_syntax::hir::Dot::AnyByte)),
+    });
     strings_or_never(hir, &|h| match left.get() {
-        0 => Hir::repetition(regex_syntax::hir::Repetition {
-            min: 0,
-            max: None,
-            greedy: true,
-            sub: Box::new(Hir::class(Class::Bytes(
-                regex_syntax::hir::ClassBytes::new([regex_syntax::hir::ClassBytesRange::new(
-                    0, 255,
-                )]),
-            ))),
-        }),
+        0 => anything.clone(),
         n => {
             left.set(n - 1);
             skeleton(h)
