@@ -51,9 +51,52 @@ pub struct ScanArgs {
     /// skipped and count as not listed.
     #[arg(long)]
     pub dns: bool,
+    /// Also scan the paths listed in FILE, one per line, `-` for standard
+    /// input, after those given as arguments. Each is scanned as the line
+    /// arrives, so one process can serve another for as long as it keeps
+    /// the pipe open. An empty line asks for everything before it: the
+    /// messages waiting in a batch are scanned, their lines written, then
+    /// one empty line, and the output is flushed.
+    #[arg(long, value_name = "FILE")]
+    pub files_from: Option<PathBuf>,
     /// Files, mbox files, Maildir folders, directories or `-`.
-    #[arg(required = true, value_name = "PATH")]
+    #[arg(required_unless_present = "files_from", value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+}
+
+/// What `scan` is asked for, in order: a path to scan, or (an empty line
+/// of `--files-from`) to finish and flush what was asked before.
+enum Ask {
+    Path(PathBuf),
+    Sync,
+}
+
+/// The lines of `--files-from FILE` as they are read. A read error ends
+/// the list and is reported.
+fn listed(file: &std::path::Path) -> io::Result<impl Iterator<Item = Ask>> {
+    use std::io::BufRead;
+    let reader: Box<dyn BufRead> = if file.as_os_str() == "-" {
+        Box::new(io::stdin().lock())
+    } else {
+        Box::new(io::BufReader::new(std::fs::File::open(file)?))
+    };
+    let name = file.to_string_lossy().into_owned();
+    Ok(reader.split(b'\n').map_while(move |line| match line {
+        Ok(mut l) => {
+            if l.last() == Some(&b'\r') {
+                l.pop();
+            }
+            Some(if l.is_empty() {
+                Ask::Sync
+            } else {
+                Ask::Path(PathBuf::from(String::from_utf8_lossy(&l).into_owned()))
+            })
+        }
+        Err(e) => {
+            eprintln!("filterscan: {name}: {e}");
+            None
+        }
+    }))
 }
 
 /// Looks up the DNS names a report's verdict asks for (A records, with the
@@ -261,8 +304,29 @@ pub fn scan(args: ScanArgs) -> ExitCode {
             batch.clear();
             Ok(())
         };
-        for arg in &args.paths {
-            let (files, errors) = input::expand(arg);
+        let listed: Box<dyn Iterator<Item = Ask>> = match &args.files_from {
+            None => Box::new(std::iter::empty()),
+            Some(f) => match listed(f) {
+                Ok(it) => Box::new(it),
+                Err(e) => {
+                    eprintln!("filterscan: {}: {e}", f.to_string_lossy());
+                    failed = true;
+                    Box::new(std::iter::empty())
+                }
+            },
+        };
+        let asked = args.paths.iter().cloned().map(Ask::Path).chain(listed);
+        for ask in asked {
+            let arg = match ask {
+                Ask::Path(p) => p,
+                Ask::Sync => {
+                    flush(&mut batch, &mut out)?;
+                    writeln!(out)?;
+                    out.flush()?;
+                    continue;
+                }
+            };
+            let (files, errors) = input::expand(&arg);
             for (path, e) in errors {
                 eprintln!("filterscan: {}: {e}", path.to_string_lossy());
                 failed = true;

@@ -908,6 +908,72 @@ fn scan_reads_stdin() {
     );
 }
 
+/// `--files-from -`: each empty line is answered (the messages before it,
+/// then an empty line) while the pipe stays open, so one process can
+/// serve another; the names given as arguments come first.
+#[test]
+fn scan_files_from_answers_each_empty_line_before_the_next_is_asked() {
+    use std::io::{BufRead, BufReader};
+    let t = TempDir::new("scan-files-from");
+    let clean = t.write("clean.eml", MULTIPART);
+    let infected = t.write("att.eml", &with_attachment("eicar.com", &eicar()));
+    let first = t.write("first.txt", b"given as an argument\n");
+    let missing = t.path().join("does-not-exist");
+    let mut child = Command::new(BIN)
+        .args(["scan", "--files-from", "-"])
+        .arg(&first)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn filterscan");
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    // Everything up to the next empty line of output.
+    let mut answer = |names: &[&Path]| -> Vec<String> {
+        for n in names {
+            writeln!(stdin, "{}", n.display()).unwrap();
+        }
+        writeln!(stdin).unwrap();
+        stdin.flush().unwrap();
+        let mut lines = Vec::new();
+        loop {
+            let mut l = String::new();
+            assert_ne!(stdout.read_line(&mut l).unwrap(), 0, "output ended");
+            if l == "\n" {
+                return lines;
+            }
+            lines.push(l.trim_end().to_string());
+        }
+    };
+    assert_eq!(
+        answer(&[&clean]),
+        [
+            format!("{}: OK", first.display()),
+            format!("{}: OK", clean.display())
+        ]
+    );
+    let second = answer(&[&missing, &infected]);
+    assert_eq!(second.len(), 1, "{second:?}");
+    assert!(
+        second[0].starts_with(&format!("{}: ", infected.display()))
+            && second[0].ends_with(" FOUND"),
+        "{second:?}"
+    );
+    assert_eq!(answer(&[]), Vec::<String>::new());
+    drop(stdin);
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    // The missing file is reported and the scan goes on; exit 2 says so.
+    assert_eq!(status.code(), Some(2), "{rest}{err}");
+    assert!(err.contains(&missing.display().to_string()), "{err}");
+    assert!(rest.contains("\nScanned files: 3\n"), "{rest}");
+    assert!(rest.contains("\nInfected files: 1\n"), "{rest}");
+}
+
 #[test]
 fn scan_calls_the_sample_spam_spam_with_the_default_rules() {
     let offer = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/offer.eml");

@@ -6,11 +6,17 @@
 # process loads the rules once and checks every file, so this runs at the
 # speed of one spamd child.
 #
+# With no arguments it reads the file names from standard input, one per
+# line, and checks each as it arrives; an empty line makes it write an
+# empty line and flush its output (as `filterscan scan --files-from -`
+# does), so that another program can time it slice by slice.
+#
 # Used by tests/spamassassin.rs and scripts/bench-spamassassin.py.
 use strict;
 use warnings;
 use Mail::SpamAssassin;
 use Time::HiRes qw(time);
+use IO::Handle;
 
 # SA_CHECK_EXTRA_CF names a file of further settings, read last (a
 # site's lists, say).
@@ -32,7 +38,14 @@ $sa->init(1);
 
 my $t0 = time;
 my $n = 0;
-for my $path (@ARGV) {
+my $next = @ARGV ? sub { shift @ARGV } : sub { scalar <STDIN> };
+while (defined(my $path = $next->())) {
+    $path =~ s/\r?\n\z//;
+    if ($path eq '') {
+        print "\n";
+        STDOUT->flush();
+        next;
+    }
     open(my $fh, '<', $path) or do { print STDERR "$path: $!\n"; next };
     binmode $fh;
     local $/;
