@@ -181,7 +181,8 @@ def spamassassin(files, cache, hits):
                 f.writelines("\t".join(r) + "\n" for r in rows)
     for r in rows:
         if len(r) >= 3:
-            hits[r[0]] = {t for t in r[2].split(",") if t}
+            # SpamAssassin's TESTS tag reads "none" when nothing hit.
+            hits[r[0]] = {t for t in r[2].split(",") if t and t != "none"}
     return {r[0]: float(r[1]) >= 5.0 for r in rows if len(r) >= 2}, cpu, wall, warm
 
 

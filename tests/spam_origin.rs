@@ -1031,6 +1031,98 @@ Subject: x\r\n\r\nx\r\n";
     );
 }
 
+/// SpamAssassin's last trusted and internal relay indexes count the
+/// Received lines read as no hop (unparseable, local) while the boundary
+/// is not crossed, and none after it.
+#[test]
+fn relay_indexes_count_lines_read_as_no_hop_inside_the_boundary() {
+    let hop = |ip: &str| {
+        format!("from h.example.net (h.example.net [{ip}]) by mx.example.org with SMTP id A")
+    };
+    let (cfg, errors) = OriginConfig::from_settings([
+        ("trusted_networks", "198.51.100.0/24 203.0.113.0/24"),
+        ("internal_networks", "198.51.100.0/24"),
+    ]);
+    assert!(errors.is_empty());
+    let lines = [
+        "this is no received line".to_string(),
+        hop("198.51.100.2"),
+        hop("203.0.113.7"),
+        "neither is this one".to_string(),
+        hop("192.0.2.1"),
+        "nor this".to_string(),
+    ];
+    let chain = Chain::build(lines.iter().map(String::as_str), [], &cfg);
+    assert_eq!(chain.relays.len(), 3);
+    // Trusted: the first four lines; internal: the first two.
+    assert_eq!(
+        (chain.last_trusted_index, chain.last_internal_index),
+        (3, 1)
+    );
+    let none = Chain::build(std::iter::empty(), [], &cfg);
+    assert_eq!(
+        (none.last_trusted_index, none.last_internal_index),
+        (-1, -1)
+    );
+}
+
+/// `ALL-TRUSTED`, `ALL-INTERNAL`, `ALL-UNTRUSTED` and `ALL-EXTERNAL`:
+/// the header block split at the Received line after the last trusted
+/// (internal) one, that line in both halves, as SpamAssassin's
+/// `get_all_hdrs_in_rcvd_index_range` splits it. The stock
+/// `__DOS_RELAYED_EXT` asks whether two Received lines are external.
+#[test]
+fn all_pseudo_headers_split_the_block_at_the_boundary() {
+    let raw = b"X-Top: 1\r\n\
+Received: from mx2.example.org (mx2.example.org [198.51.100.2]) by mx1.example.org \
+(Postfix) with ESMTP id A; Mon, 3 Jun 2024 10:00:02 +0000\r\n\
+X-Mid: 2\r\n\
+Received: from dsl-203-0-113-7.example.net (dsl-203-0-113-7.example.net [203.0.113.7]) \
+by mx2.example.org (Postfix) with SMTP id B; Mon, 3 Jun 2024 10:00:01 +0000\r\n\
+Received: from h.example.net (h.example.net [203.0.113.9]) by dsl-203-0-113-7.example.net \
+with SMTP id C; Mon, 3 Jun 2024 10:00:00 +0000\r\n\
+Subject: x\r\n\r\nx\r\n";
+    let rules = "header T_EXT_TWO ALL-EXTERNAL =~ /(?:^|\\n)Received:\\s.+\\nReceived:\\s/s\n\
+                 header T_EXT_TOP ALL-EXTERNAL =~ /^X-Top:/m\n\
+                 header T_TRUSTED_MID ALL-TRUSTED =~ /^X-Mid:/m\n\
+                 header T_UNTRUSTED_MID ALL-UNTRUSTED =~ /^X-Mid:/m\n\
+                 header T_INTERNAL_SUBJ ALL-INTERNAL =~ /^Subject:/m\n\
+                 header T_LOWER all-external =~ /Received/\n\
+                 header T_EXT_RAW ALL-EXTERNAL:raw =~ /^Received: from h\\.example\\.net /m\n";
+    let scores: String = rules
+        .lines()
+        .map(|l| format!("score {} 1\n", l.split_whitespace().nth(1).unwrap()))
+        .collect();
+    let hits = |extra: &str| {
+        let mut b = EngineBuilder::new().defaults(false);
+        b.rules_str("t.cf", &format!("{extra}{rules}{scores}"));
+        let v = b.build().scanner().scan_message(raw).spam.unwrap();
+        let mut n: Vec<String> = v.symbols.iter().map(|s| s.name.clone()).collect();
+        n.sort();
+        n
+    };
+    // Inferred: trust ends at the first line, so the whole chain is
+    // untrusted and external, and the trusted half is the fields down to
+    // the first Received line.
+    assert_eq!(hits(""), ["T_EXT_RAW", "T_EXT_TWO", "T_UNTRUSTED_MID"]);
+    // Our MX trusted and internal: the boundary moves down one line.
+    assert_eq!(
+        hits("trusted_networks 198.51.100.0/24\n"),
+        ["T_EXT_RAW", "T_EXT_TWO", "T_TRUSTED_MID"]
+    );
+    // The zombie's network trusted too: one external Received line is
+    // left.
+    assert_eq!(
+        hits("trusted_networks 198.51.100.0/24 203.0.113.7\n"),
+        ["T_EXT_RAW", "T_TRUSTED_MID"]
+    );
+    // Trusted but not internal: the external half starts higher.
+    assert_eq!(
+        hits("trusted_networks 198.51.100.0/24 203.0.113.7\ninternal_networks 198.51.100.0/24\n"),
+        ["T_EXT_RAW", "T_EXT_TWO", "T_TRUSTED_MID"]
+    );
+}
+
 #[test]
 fn envelope_from_prefers_the_last_untrusted_hop() {
     // SpamAssassin takes the envelope sender the last untrusted hop's

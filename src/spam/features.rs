@@ -1373,6 +1373,49 @@ impl DecodedFields {
         d
     }
 
+    /// SpamAssassin's `ALL-TRUSTED`, `ALL-INTERNAL`, `ALL-UNTRUSTED` and
+    /// `ALL-EXTERNAL` (`get_all_hdrs_in_rcvd_index_range`): the fields as
+    /// `ALL` writes them, from the Received field numbered `from` (from
+    /// the top, 0 the first; `None` for the first field) down to the one
+    /// numbered `to`, included, and no further (`None` for the last
+    /// field). `None` when no field is in the range; with `raw`, each
+    /// field as written.
+    pub(crate) fn received_range(
+        &self,
+        msg: &Message<'_>,
+        from: Option<isize>,
+        to: Option<isize>,
+        raw: bool,
+    ) -> Option<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut at: isize = -1;
+        for (i, f) in msg.fields(msg.root()).iter().enumerate() {
+            let name = msg.field_name(f);
+            if name.eq_ignore_ascii_case(b"Received") {
+                at += 1;
+            }
+            if from.is_some_and(|s| at < s) {
+                continue;
+            }
+            out.extend_from_slice(name);
+            if raw {
+                out.push(b':');
+                out.extend_from_slice(msg.field_raw(f));
+                if !out.ends_with(b"\n") {
+                    out.push(b'\n');
+                }
+            } else {
+                out.extend_from_slice(b": ");
+                out.extend_from_slice(self.value(i));
+            }
+            // The range ends with its last Received field itself.
+            if to == Some(at) {
+                break;
+            }
+        }
+        (!out.is_empty()).then_some(out)
+    }
+
     /// Field `i`'s decoded value and its `\n`.
     fn value(&self, i: usize) -> &[u8] {
         let start = i.checked_sub(1).map_or(0, |j| self.ends[j] as usize);

@@ -241,6 +241,27 @@ pub struct Chain {
     /// How many Received lines were read in all (hops, local handovers
     /// and unparseable ones).
     pub lines: usize,
+    /// SpamAssassin's `last_trusted_relay_index`: how many Received lines,
+    /// from the top, were read inside the trust boundary (hops, and the
+    /// lines read as no hop while still inside), less one. The
+    /// `ALL-TRUSTED` and `ALL-UNTRUSTED` pseudo-headers split the header
+    /// block at the Received line after it.
+    pub last_trusted_index: isize,
+    /// `last_internal_relay_index`, the same for the internal networks
+    /// (`ALL-INTERNAL`, `ALL-EXTERNAL`).
+    pub last_internal_index: isize,
+}
+
+/// One Received line (or synthetic originating hop) as [`Chain::mark`]
+/// reads it. Unboxed: there is one per line, and a hop moves into the
+/// chain as it is.
+#[allow(clippy::large_enum_variant)]
+enum Item {
+    Hop(Relay),
+    /// A mail fetcher's handover.
+    Fetcher,
+    /// A local handover or an unparseable line.
+    NoHop,
 }
 
 impl Chain {
@@ -252,20 +273,26 @@ impl Chain {
         originating: impl IntoIterator<Item = IpAddr>,
         cfg: &OriginConfig,
     ) -> Chain {
-        let mut c = Chain::default();
-        // `None` marks a mail fetcher's line.
-        let mut items: Vec<Option<Relay>> = Vec::new();
+        let mut c = Chain {
+            last_trusted_index: -1,
+            last_internal_index: -1,
+            ..Chain::default()
+        };
+        let mut items: Vec<Item> = Vec::new();
         for l in lines {
             c.lines += 1;
-            match parse(l) {
-                Parsed::Hop(h) => items.push(Some(Relay::from_hop(&h))),
-                Parsed::Local => {}
-                Parsed::Unparseable => c.unparseable += 1,
-                Parsed::Fetcher => items.push(None),
-            }
+            items.push(match parse(l) {
+                Parsed::Hop(h) => Item::Hop(Relay::from_hop(&h)),
+                Parsed::Local => Item::NoHop,
+                Parsed::Unparseable => {
+                    c.unparseable += 1;
+                    Item::NoHop
+                }
+                Parsed::Fetcher => Item::Fetcher,
+            });
         }
         for ip in originating {
-            items.push(Some(Relay {
+            items.push(Item::Hop(Relay {
                 ip: ip.to_string(),
                 addr: Some(ip),
                 synthetic: true,
@@ -279,15 +306,23 @@ impl Chain {
     /// Marks each relay trusted/internal/msa as SpamAssassin's
     /// `parse_received_headers` does; a fetcher's line met while every
     /// relay so far is trusted drops them (the parse restarts below it).
-    fn mark(&mut self, items: Vec<Option<Relay>>, cfg: &OriginConfig) {
+    /// A line that is no hop counts towards the last trusted and internal
+    /// indexes while the boundaries are not yet crossed, as there.
+    fn mark(&mut self, items: Vec<Item>, cfg: &OriginConfig) {
         let configured = cfg.trusted.is_some() || cfg.internal.is_some();
         let (mut in_trusted, mut in_internal, mut found_msa) = (true, true, false);
         for item in items {
-            let Some(mut r) = item else {
-                if self.relays.last().is_none_or(|r| r.trusted) {
-                    self.relays.clear();
+            let mut r = match item {
+                Item::Hop(r) => r,
+                Item::Fetcher | Item::NoHop => {
+                    if matches!(item, Item::Fetcher) && self.relays.last().is_none_or(|r| r.trusted)
+                    {
+                        self.relays.clear();
+                    }
+                    self.last_trusted_index += isize::from(in_trusted);
+                    self.last_internal_index += isize::from(in_internal);
+                    continue;
                 }
-                continue;
             };
             let r = &mut r;
             let auth = !r.auth.is_empty();
@@ -312,6 +347,8 @@ impl Chain {
             }
             r.trusted = in_trusted;
             r.internal = in_internal;
+            self.last_trusted_index += isize::from(in_trusted);
+            self.last_internal_index += isize::from(in_internal);
             self.relays.push(std::mem::take(r));
         }
     }

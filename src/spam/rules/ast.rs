@@ -23,7 +23,10 @@ pub struct PerlRe {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum HeaderTarget {
     /// One named header (`Subject`), or several joined with `|` in the rule
-    /// (`From|To`): all the names, as written.
+    /// (`From|To`): all the names, as written. SpamAssassin's
+    /// pseudo-headers `X-Spam-Relays-*` and `ALL-TRUSTED`, `ALL-INTERNAL`,
+    /// `ALL-UNTRUSTED`, `ALL-EXTERNAL` are names too, made when the rules
+    /// read them.
     Named(Vec<String>),
     /// `ALL`: the whole header block.
     All,

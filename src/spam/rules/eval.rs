@@ -896,6 +896,16 @@ fn header_value<'c>(
         // One value, no trailing newline, present even when empty.
         return Some(Cow::Borrowed(ctx.relays_header(which).as_bytes()));
     }
+    if let HeaderTarget::Named(names) = target
+        && let [name] = &names[..]
+        && let Some(range) = received_range(ctx, name)
+    {
+        let (from, to) = range;
+        return ctx
+            .decoded_fields()
+            .received_range(msg, from, to, mods.raw)
+            .map(Cow::Owned);
+    }
     let one = |name: &str| match ctx.decoded_fields().header(msg, name, mods) {
         Some(v) => v,
         None => features.header_in(msg, name, mods, ctx.registry()),
@@ -926,6 +936,24 @@ fn header_value<'c>(
             any.then(|| Cow::Owned(buf.clone()))
         }
     }
+}
+
+/// Which Received fields the pseudo-header `name` spans, when it is one
+/// of SpamAssassin's `ALL-TRUSTED`, `ALL-INTERNAL`, `ALL-UNTRUSTED` and
+/// `ALL-EXTERNAL` (written just so: SpamAssassin compares them case by
+/// case). The first two run from the top to the Received field after the
+/// last trusted (internal) one, that field included; the others from that
+/// field to the end. So the field the boundary is drawn at is in both
+/// halves, as there.
+fn received_range(ctx: &EvalCtx<'_, '_>, name: &str) -> Option<(Option<isize>, Option<isize>)> {
+    let chain = || &ctx.origin().chain;
+    Some(match name {
+        "ALL-TRUSTED" => (None, Some(chain().last_trusted_index + 1)),
+        "ALL-INTERNAL" => (None, Some(chain().last_internal_index + 1)),
+        "ALL-UNTRUSTED" => (Some(chain().last_trusted_index + 1), None),
+        "ALL-EXTERNAL" => (Some(chain().last_internal_index + 1), None),
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
