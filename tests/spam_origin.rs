@@ -1142,6 +1142,42 @@ Subject: x\r\n\r\nx\r\n";
     assert_eq!(names, ["T_ENV_RELAY"]);
 }
 
+/// A Return-Path below a Received field makes SpamAssassin distrust every
+/// Return-Path, the first one above the Received fields too (a list
+/// server's, written again by a later delivery): no envelope sender,
+/// so From's domain is not compared with it.
+#[test]
+fn a_return_path_below_a_received_field_is_no_envelope() {
+    let raw = b"Return-Path: b@bounce.example.net\r\n\
+Received: from h.example (h.example [203.0.113.9]) by mx.example.org with SMTP; \
+Mon, 3 Jun 2024 10:00:00 +0000\r\n\
+Return-Path: <list-owner@lists.example.org>\r\n\
+From: a@sender.example.com\r\n\
+Subject: x\r\n\r\nx\r\n";
+    let mut b = EngineBuilder::new().defaults(false);
+    b.rules_str(
+        "t.cf",
+        "header T_ENV_ANY EnvelopeFrom =~ /./\nscore T_ENV_ANY 1\n\
+         header T_FROM_DIFF eval:check_equal_from_domains()\nscore T_FROM_DIFF 1\n",
+    );
+    let engine = b.build();
+    let v = engine.scanner().scan_message(raw).spam.unwrap();
+    assert!(v.symbols.is_empty(), "{:?}", v.symbols);
+    let msg = Message::parse(raw);
+    assert_eq!(
+        Features::default().header(&msg, "EnvelopeFrom", Default::default()),
+        None
+    );
+    // Without the second Return-Path the first is the envelope, and its
+    // domain is not From's.
+    let one =
+        String::from_utf8_lossy(raw).replace("Return-Path: <list-owner@lists.example.org>\r\n", "");
+    let v = engine.scanner().scan_message(one.as_bytes()).spam.unwrap();
+    let mut names: Vec<&str> = v.symbols.iter().map(|s| s.name.as_str()).collect();
+    names.sort();
+    assert_eq!(names, ["T_ENV_ANY", "T_FROM_DIFF"]);
+}
+
 #[test]
 fn envelope_from_pseudo_header_reads_the_last_untrusted_hop() {
     let env = |raw: &[u8]| {

@@ -1526,8 +1526,11 @@ fn first_addr(msg: &Message<'_>, name: &str) -> Option<String> {
     address::parse_list(v).0.into_iter().map(|a| a.email).next()
 }
 
-/// True when a Received field comes before the last field called `name`.
-fn below_received(msg: &Message<'_>, name: &str) -> bool {
+/// True when a Received field comes before the last field called `name`:
+/// SpamAssassin then distrusts the field as an envelope (its test is
+/// `get('ALL') =~ /^Received:.*?^NAME:/smi`, which any field of the name
+/// below the first Received field meets, not only the first one).
+pub(crate) fn below_received(msg: &Message<'_>, name: &str) -> bool {
     let fields = msg.fields(msg.root());
     let first_rcvd = fields
         .iter()

@@ -115,25 +115,11 @@ pub(crate) fn message_id(msg: &Message<'_>) -> String {
     s
 }
 
-/// True when a Received header comes before the first header `name` in the
-/// top-level header (SpamAssassin then distrusts it as an envelope).
-fn after_received(msg: &Message<'_>, name: &str) -> bool {
-    let mut seen_rcvd = false;
-    for f in msg.fields(msg.root()) {
-        let n = msg.field_name(f);
-        if n.eq_ignore_ascii_case(b"received") {
-            seen_rcvd = true;
-        } else if n.eq_ignore_ascii_case(name.as_bytes()) {
-            return seen_rcvd;
-        }
-    }
-    false
-}
-
 /// The `EnvelopeFrom` pseudo-header, as SpamAssassin guesses it with no
 /// `envelope_sender_header` configured: the envelope sender the topmost
 /// relay recorded, else X-Envelope-From, Envelope-Sender or Return-Path
-/// when no Received header precedes them. Empty when none is usable.
+/// when no Received field precedes any field of the name. Empty when none
+/// is usable.
 pub(crate) fn envelope_from(msg: &Message<'_>, split: &TrustSplit) -> String {
     // The first untrusted hop's envelope sender, else the last trusted one's.
     let (trusted, untrusted) = split;
@@ -154,7 +140,7 @@ pub(crate) fn envelope_from(msg: &Message<'_>, split: &TrustSplit) -> String {
     for h in ["X-Envelope-From", "Envelope-Sender", "Return-Path"] {
         if has(msg, h) {
             let a = addr(msg, h);
-            if after_received(msg, h) {
+            if crate::spam::features::below_received(msg, h) {
                 if h == "X-Envelope-From" {
                     return String::new();
                 }
