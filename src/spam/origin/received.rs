@@ -30,7 +30,9 @@
 //! Lines without a `from` clause (qmail's `(qmail 123 invoked by uid
 //! 0)`, Gmail's `by 2002:a05:... with SMTP id ...`), local handovers
 //! (`with local`, except `from [IP] by H with local`, which SpamAssassin
-//! reads as a hop) and `from` clauses without any address are
+//! reads as a hop), `from` clauses without any address and the
+//! address-less handovers SpamAssassin names (L-Soft's LSMTP, Content
+//! Technologies' SMTPRS, `from Unknown/Local`) are
 //! [`Parsed::Local`], which the chain skips as SpamAssassin does; a mail
 //! fetcher's line (`with POP3`, `with IMAP`) is [`Parsed::Fetcher`]. A
 //! `from` clause with comments in it but no address that could be found
@@ -520,6 +522,16 @@ pub fn parse(line: &str) -> Parsed<'_> {
         hop.helo = first;
     }
     let Some((ip, ip_text)) = found else {
+        // Handovers SpamAssassin knows to carry no address, and skips:
+        // L-Soft's LSMTP, Content Technologies' `from H (H) by B (Content
+        // Technologies SMTPRS ...)`, mailcity's `from Unknown/Local (...)`.
+        let known = line.contains("(LSMTP for")
+            || matches!(from.as_slice(), [Tok::Word(_), Tok::Comment(c)] if !c.contains(char::is_whitespace))
+                && matches!(by.as_slice(), [Tok::Word(_), Tok::Comment(c), ..] if c.starts_with("Content Technologies "))
+            || first == "Unknown/Local" && comments.len() == 1;
+        if known {
+            return Parsed::Local;
+        }
         // No address: a bare `from NAME by ...` is a local handover; a
         // clause with comments we could not read is unparseable.
         let only_local = comments.iter().all(|c| {
@@ -765,6 +777,26 @@ mod tests {
             parse("from [192.0.2.7] by mx.example.org with local for <a@b>"),
             Parsed::Local
         );
+    }
+
+    /// Handovers SpamAssassin knows to carry no address: skipped, not
+    /// unparseable. The same shapes by other software stay unparseable.
+    #[test]
+    fn known_handovers_without_an_address() {
+        for line in [
+            "from h1 (h1.corp.example.com) by mx.example.com (LSMTP for Windows NT v1.1b) with SMTP id <8.0000082A@mx.example.com>; 25 Aug 2002 16:35:04 -0500",
+            "from a.example.com (a.example.com) by gw.example.com (Content Technologies SMTPRS 4.2.1) with ESMTP id <T5d9d@gw.example.com>; Sat, 28 Sep 2002 14:36:48 -0700",
+            "from Unknown/Local ([?.?.?.?]) by mailcity.com; Wed Jul 24 07:02:49 2002",
+        ] {
+            assert_eq!(parse(line), Parsed::Local, "{line}");
+        }
+        for line in [
+            "from a.example.com (a.example.com) by gw.example.com (Other SMTPRS 4.2.1) with ESMTP id <T5d9d@gw.example.com>",
+            "from a.example.com (a b) by gw.example.com (Content Technologies SMTPRS 4.2.1) with ESMTP id <T5d9d@gw.example.com>",
+            "from unknown/local ([?.?.?.?]) by mailcity.com; Wed Jul 24 07:02:49 2002",
+        ] {
+            assert_eq!(parse(line), Parsed::Unparseable, "{line}");
+        }
     }
 
     /// (line, reverse name, whether an empty one means "none"), each as
