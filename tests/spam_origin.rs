@@ -992,6 +992,17 @@ fn pseudo_headers_match_spamassassin() {
     assert!(compared >= 8, "{compared}");
 }
 
+/// The names of the scored rules `cf` (alone, no defaults) hits on
+/// `raw`, sorted.
+fn sorted_hits(cf: &str, raw: &[u8]) -> Vec<String> {
+    let mut b = EngineBuilder::new().defaults(false);
+    b.rules_str("t.cf", cf);
+    let v = b.build().scanner().scan_message(raw).spam.unwrap();
+    let mut n: Vec<String> = v.symbols.iter().map(|s| s.name.clone()).collect();
+    n.sort();
+    n
+}
+
 #[test]
 fn pseudo_headers_follow_configured_networks() {
     // Our secondary MX (198.51.100.2) took the message from a zombie.
@@ -1007,14 +1018,7 @@ Subject: x\r\n\r\nx\r\n";
                  score T_ZOMBIE_FIRST 1\n\
                  header T_ZOMBIE_EXTERNAL X-Spam-Relays-External =~ /^\\[ ip=203\\.0\\.113\\.7 /\n\
                  score T_ZOMBIE_EXTERNAL 1\n";
-    let hits = |extra: &str| {
-        let mut b = EngineBuilder::new().defaults(false);
-        b.rules_str("t.cf", &format!("{extra}{rules}"));
-        let v = b.build().scanner().scan_message(raw).spam.unwrap();
-        let mut n: Vec<String> = v.symbols.iter().map(|s| s.name.clone()).collect();
-        n.sort();
-        n
-    };
+    let hits = |extra: &str| sorted_hits(&format!("{extra}{rules}"), raw);
     // Inferred: the first public hop (our MX) is where trust ends.
     assert_eq!(hits(""), Vec::<String>::new());
     // Configured: the MX is trusted (and internal), the zombie is the
@@ -1093,14 +1097,7 @@ Subject: x\r\n\r\nx\r\n";
         .lines()
         .map(|l| format!("score {} 1\n", l.split_whitespace().nth(1).unwrap()))
         .collect();
-    let hits = |extra: &str| {
-        let mut b = EngineBuilder::new().defaults(false);
-        b.rules_str("t.cf", &format!("{extra}{rules}{scores}"));
-        let v = b.build().scanner().scan_message(raw).spam.unwrap();
-        let mut n: Vec<String> = v.symbols.iter().map(|s| s.name.clone()).collect();
-        n.sort();
-        n
-    };
+    let hits = |extra: &str| sorted_hits(&format!("{extra}{rules}{scores}"), raw);
     // Inferred: trust ends at the first line, so the whole chain is
     // untrusted and external, and the trusted half is the fields down to
     // the first Received line.

@@ -304,18 +304,20 @@ pub fn scan(args: ScanArgs) -> ExitCode {
             batch.clear();
             Ok(())
         };
-        let listed: Box<dyn Iterator<Item = Ask>> = match &args.files_from {
-            None => Box::new(std::iter::empty()),
-            Some(f) => match listed(f) {
-                Ok(it) => Box::new(it),
-                Err(e) => {
+        let listed = args.files_from.as_ref().and_then(|f| {
+            listed(f)
+                .inspect_err(|e| {
                     eprintln!("filterscan: {}: {e}", f.to_string_lossy());
                     failed = true;
-                    Box::new(std::iter::empty())
-                }
-            },
-        };
-        let asked = args.paths.iter().cloned().map(Ask::Path).chain(listed);
+                })
+                .ok()
+        });
+        let asked = args
+            .paths
+            .iter()
+            .cloned()
+            .map(Ask::Path)
+            .chain(listed.into_iter().flatten());
         for ask in asked {
             let arg = match ask {
                 Ask::Path(p) => p,

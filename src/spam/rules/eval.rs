@@ -898,9 +898,8 @@ fn header_value<'c>(
     }
     if let HeaderTarget::Named(names) = target
         && let [name] = &names[..]
-        && let Some(range) = received_range(ctx, name)
+        && let Some((from, to)) = all_range(ctx, name)
     {
-        let (from, to) = range;
         return ctx
             .decoded_fields()
             .received_range(msg, from, to, mods.raw)
@@ -945,7 +944,7 @@ fn header_value<'c>(
 /// last trusted (internal) one, that field included; the others from that
 /// field to the end. So the field the boundary is drawn at is in both
 /// halves, as there.
-fn received_range(ctx: &EvalCtx<'_, '_>, name: &str) -> Option<(Option<isize>, Option<isize>)> {
+fn all_range(ctx: &EvalCtx<'_, '_>, name: &str) -> Option<(Option<isize>, Option<isize>)> {
     let chain = || &ctx.origin().chain;
     Some(match name {
         "ALL-TRUSTED" => (None, Some(chain().last_trusted_index + 1)),
