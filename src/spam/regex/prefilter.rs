@@ -953,10 +953,14 @@ impl Strings {
     /// The crate's overlapping search keeps its place in a state object
     /// between matches and checks for a prefilter at every step; the DFA's
     /// own loop is a table lookup per byte, and a test for a match state.
+    ///
+    /// A DFA reads a long text in [`LANES`] pieces at once (see
+    /// [`each_in_lanes`]); `lanes` keeps the pieces' matches until all
+    /// are read.
     #[inline]
-    fn each(&self, text: &[u8], mut f: impl FnMut(usize, usize, usize)) {
+    fn each(&self, text: &[u8], lanes: &mut Lanes, mut f: impl FnMut(usize, usize, usize)) {
         match self {
-            Strings::Dfa(dfa) => each_in(dfa, text, f),
+            Strings::Dfa(dfa) => each_in_lanes(dfa, text, lanes, f),
             Strings::Other(ac) => {
                 for m in ac.find_overlapping_iter(text) {
                     f(m.pattern().as_usize(), m.start(), m.end());
@@ -991,6 +995,134 @@ fn each_in(dfa: &aho_corasick::dfa::DFA, text: &[u8], mut f: impl FnMut(usize, u
         if dfa.is_special(sid) && dfa.is_match(sid) {
             report(sid, i + 1);
         }
+    }
+}
+
+/// Pieces of a text an automaton reads at once.
+pub(super) const LANES: usize = 4;
+
+/// Texts shorter than this many times the longest string are read in
+/// one piece: the pieces' overlaps would cost more than they save.
+const LANES_FROM: usize = 8;
+
+/// The match states each piece of a text reached, with where the
+/// matches end, kept until all the pieces are read.
+#[derive(Debug, Default, Clone)]
+pub(super) struct Lanes([Vec<(StateID, u32)>; LANES]);
+
+use aho_corasick::automaton::StateID;
+
+/// [`each_in`], reading `text` in [`LANES`] pieces side by side, with the
+/// same calls in the same order.
+///
+/// Reading a byte is a table lookup at an address that depends on the
+/// lookup before it. The stock body rules' automaton has 4,683 strings in
+/// 11 MB of tables, so many lookups miss the nearer caches, and one chain
+/// of lookups waits for each. Four pieces read in turn are four chains
+/// that do not wait for one another.
+///
+/// A piece starts `m` bytes (the longest string's length) before the part
+/// of the text whose match ends it reports. After reading `m` bytes an
+/// automaton is in the state it would be in had it read the text from the
+/// start: the state stands for the longest end of what was read that
+/// begins a string, and that is at most `m` bytes long. So each piece
+/// finds exactly the matches that end in its part, and its matches,
+/// reported piece after piece, are the whole text's, in the same order.
+fn each_in_lanes(
+    dfa: &aho_corasick::dfa::DFA,
+    text: &[u8],
+    lanes: &mut Lanes,
+    mut f: impl FnMut(usize, usize, usize),
+) {
+    use aho_corasick::Anchored;
+    use aho_corasick::automaton::Automaton;
+    let Ok(start) = dfa.start_state(Anchored::No) else {
+        return;
+    };
+    let (n, m) = (text.len(), dfa.max_pattern_len());
+    // Each piece reads `len` bytes (the last one `last`): piece `c`
+    // starts at `c * step`.
+    let len = (n + (LANES - 1) * m).div_ceil(LANES);
+    let step = len.saturating_sub(m);
+    let last = n.saturating_sub((LANES - 1) * step);
+    if n < LANES_FROM * m.max(1) || last < m {
+        return each_in(dfa, text, f);
+    }
+    // An empty string ends at the start, too.
+    if dfa.is_match(start) {
+        report(dfa, start, 0, &mut f);
+    }
+    for l in &mut lanes.0 {
+        l.clear();
+    }
+    let pieces: [&[u8]; LANES] = std::array::from_fn(|c| &text[c * step..(c * step + len).min(n)]);
+    let mut s = [start; LANES];
+    // Match states are rare: one branch on all the pieces' states.
+    let special = |s: &[StateID]| s.iter().fold(false, |a, &x| a | dfa.is_special(x));
+    for i in 0..last {
+        for c in 0..LANES {
+            s[c] = dfa.next_state(Anchored::No, s[c], pieces[c][i]);
+        }
+        if special(&s) {
+            lanes.note(dfa, &s, i, m, step);
+        }
+    }
+    // The last piece is done; the others have `len - last` bytes left.
+    let s = &mut s[..LANES - 1];
+    for i in last..len {
+        for c in 0..LANES - 1 {
+            s[c] = dfa.next_state(Anchored::No, s[c], pieces[c][i]);
+        }
+        if special(s) {
+            lanes.note(dfa, s, i, m, step);
+        }
+    }
+    for l in &lanes.0 {
+        for &(sid, end) in l {
+            report(dfa, sid, end as usize, &mut f);
+        }
+    }
+}
+
+impl Lanes {
+    /// Keeps the match states among the states `s` of the first pieces
+    /// after reading their byte `i`, with where the matches end: piece
+    /// `c` starts at `c * step` and reports nothing in its first `m`
+    /// bytes, unless it is the first.
+    #[cold]
+    #[inline(never)]
+    fn note(
+        &mut self,
+        dfa: &aho_corasick::dfa::DFA,
+        s: &[StateID],
+        i: usize,
+        m: usize,
+        step: usize,
+    ) {
+        use aho_corasick::automaton::Automaton;
+        for (c, &sid) in s.iter().enumerate() {
+            // The first `m` bytes of a later piece only bring its state
+            // in line.
+            if dfa.is_match(sid) && (c == 0 || i >= m) {
+                self.0[c].push((sid, (c * step + i + 1) as u32));
+            }
+        }
+    }
+}
+
+/// Calls `f(string, start, end)` for each string that match state `sid`
+/// reports ending at `end`.
+#[inline(always)]
+fn report(
+    dfa: &aho_corasick::dfa::DFA,
+    sid: StateID,
+    end: usize,
+    f: &mut impl FnMut(usize, usize, usize),
+) {
+    use aho_corasick::automaton::Automaton;
+    for k in 0..dfa.match_len(sid) {
+        let p = dfa.match_pattern(sid, k);
+        f(p.as_usize(), end - dfa.pattern_len(p), end);
     }
 }
 
@@ -1064,11 +1196,11 @@ impl Index {
 
     /// Sets the bit of every pattern that owns a string found in `text`
     /// ([folded](fold_byte)).
-    fn mark(&self, text: &[u8], bits: &mut [u64], seen: &mut Vec<u64>) {
+    fn mark(&self, text: &[u8], bits: &mut [u64], seen: &mut Vec<u64>, lanes: &mut Lanes) {
         let Some(ac) = &self.ac else { return };
         seen.clear();
         seen.resize(self.owners.len().div_ceil(64), 0);
-        ac.each(text, |k, _, _| {
+        ac.each(text, lanes, |k, _, _| {
             let (w, bit) = (k / 64, 1u64 << (k % 64));
             if seen[w] & bit != 0 {
                 return;
@@ -1104,7 +1236,7 @@ impl Index {
         // matches come in order of their ends, and a match is short, so
         // its start is in that line or one just before.
         let mut upto = 0;
-        ac.each(text, |k, s, e| {
+        ac.each(text, &mut sc.lanes, |k, s, e| {
             while lines.get(upto).is_some_and(|&(ls, _)| ls as usize <= e) {
                 upto += 1;
             }
@@ -1424,12 +1556,14 @@ impl Prefilter {
         }
         if self.text.ac.is_some() {
             let folded = fold(text, &mut scratch.folded);
-            self.text.mark(folded, bits, &mut scratch.seen);
+            self.text
+                .mark(folded, bits, &mut scratch.seen, &mut scratch.lanes);
         }
         if (plain || self.letters) && self.skel.ac.is_some() {
             scratch.skel.clear();
             skeleton_of(text, &mut scratch.skel);
-            self.skel.mark(&scratch.skel, bits, &mut scratch.seen);
+            self.skel
+                .mark(&scratch.skel, bits, &mut scratch.seen, &mut scratch.lanes);
         }
         let bit = |bits: &[u64], id: usize| bits[id / 64] & (1 << (id % 64)) != 0;
         for &id in &self.paired {
@@ -1698,6 +1832,7 @@ pub struct Scratch {
     /// `sort_by_pattern`.
     counts: Vec<u32>,
     sorted: Vec<Candidate>,
+    lanes: Lanes,
 }
 
 #[cfg(test)]
@@ -1785,6 +1920,31 @@ mod tests {
             prop_assert_eq!(minimize(l), want);
         }
 
+        /// Reading a text in pieces side by side makes the calls reading
+        /// it in one piece makes, in the same order: texts from empty to
+        /// fifty times the longest string, strings that overlap and hold
+        /// one another on a three-letter alphabet, empty strings too, and
+        /// the pieces' buffers reused.
+        #[test]
+        fn pieces_report_what_one_reading_does(
+            lits in prop::collection::vec(prop::collection::vec(b'a'..=b'c', 0..9), 1..12),
+            text in prop::collection::vec(b'a'..=b'd', 0..400),
+        ) {
+            let dfa = aho_corasick::dfa::DFA::builder()
+                .match_kind(MatchKind::Standard)
+                .prefilter(false)
+                .build(&lits)
+                .unwrap();
+            let mut one = Vec::new();
+            each_in(&dfa, &text, |k, s, e| one.push((k, s, e)));
+            let mut lanes = Lanes::default();
+            for _ in 0..2 {
+                let mut got = Vec::new();
+                each_in_lanes(&dfa, &text, &mut lanes, |k, s, e| got.push((k, s, e)));
+                prop_assert_eq!(&got, &one);
+            }
+        }
+
         /// The DFA's own loop finds every occurrence of every string, as
         /// comparing each string at each end does, in order of the ends
         /// and, at one end, in the order the crate's overlapping search
@@ -1801,7 +1961,7 @@ mod tests {
                 .build(&lits)
                 .unwrap();
             let mut got = Vec::new();
-            Strings::Dfa(Box::new(dfa)).each(&text, |k, s, e| got.push((e, k, s)));
+            Strings::Dfa(Box::new(dfa)).each(&text, &mut Lanes::default(), |k, s, e| got.push((e, k, s)));
             let mut want = Vec::new();
             for e in 0..=text.len() {
                 for (k, l) in lits.iter().enumerate() {
