@@ -474,8 +474,9 @@ pub fn parse(line: &str) -> Parsed<'_> {
             && !never_looks_up
             && plain;
         hop.rdns = clean_rdns(name);
-        if name.is_empty() && qmail_smtp && named && comments.len() == 1 {
-            // qmail-ldap's `from R ([IP]) by X with SMTP`.
+        if name.is_empty() && qmail_smtp && comments.len() == 1 {
+            // qmail-ldap's `from R ([IP]) by X with SMTP`, where `R` may
+            // be the address itself.
             hop.rdns = clean_rdns(first);
             hop.rdns_looked_up = first != "unknown";
         }
@@ -838,6 +839,19 @@ mod tests {
         (
             "from mx.aol.com ([192.0.2.1]) by qmail.example.org with SMTP; x",
             "mx.aol.com",
+            true,
+        ),
+        // The same with an address for a name: the address is the name
+        // (the stock `__RDNS_NUMERIC_TLD` then hits). With another
+        // protocol it is the sendmail form, a failed lookup.
+        (
+            "from 192.0.2.1 ([192.0.2.1]) by smtp.example.org with SMTP; x",
+            "192.0.2.1",
+            true,
+        ),
+        (
+            "from 192.0.2.1 ([192.0.2.1]) by smtp.example.org with asmtp; x",
+            "",
             true,
         ),
         (
