@@ -252,6 +252,26 @@ fn followed_by_paren(line: &str, word: &str) -> bool {
     start <= line.len() && line.as_bytes().get(start + word.len()) == Some(&b'(')
 }
 
+/// Whether SpamAssassin's date stripping takes all of `date` (the text
+/// after the `;`): `[Day, ]D Mon YYYY HH:MM[:SS] ZONE`, with nothing
+/// after the zone.
+fn sa_strips_date(date: &str) -> bool {
+    const DAYS: [&str; 7] = ["Mon,", "Tue,", "Wed,", "Thu,", "Fri,", "Sat,", "Sun,"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let digits = |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_digit());
+    let mut w: Vec<&str> = date.split_whitespace().collect();
+    if w.first().is_some_and(|d| DAYS.contains(d)) {
+        w.remove(0);
+    }
+    let time = |t: &str| {
+        let parts: Vec<&str> = t.split(':').collect();
+        matches!(parts.len(), 2 | 3) && parts.iter().all(|p| digits(p))
+    };
+    matches!(w.as_slice(), [d, m, y, t, _] if digits(d) && MONTHS.contains(m) && digits(y) && time(t))
+}
+
 fn clean_rdns(r: &str) -> &str {
     let r = r.trim_end_matches('.');
     if r.eq_ignore_ascii_case("unknown")
@@ -482,6 +502,13 @@ pub fn parse(line: &str) -> Parsed<'_> {
         }
         found = Some(ip);
     } else if let Some((ident, ip)) = comments.iter().find_map(|c| bare_ip(c)) {
+        // `from H (IP) by B; DATE`, with nothing after `B` but a date
+        // SpamAssassin strips: its patterns for this form want more after
+        // `B`, so it reads none (Wanadoo's relays wrote such lines).
+        let by_alone = by.len() == 1 && seen.iter().filter(|&&s| s).count() == 2;
+        if by_alone && (date_text.is_empty() || sa_strips_date(date_text)) {
+            return Parsed::Unparseable;
+        }
         // `from H (IP)`: Exchange writes the HELO, qmail the name.
         hop.ident = ident;
         found = Some(ip);
@@ -778,6 +805,29 @@ mod tests {
             parse("from [192.0.2.7] by mx.example.org with local for <a@b>"),
             Parsed::Local
         );
+    }
+
+    /// `from H (IP) by B` and a date, nothing else: SpamAssassin's
+    /// patterns for the form want more after `B`, so the line is
+    /// unparseable; with more, or a date it does not strip, it is a hop.
+    #[test]
+    fn bare_address_with_nothing_after_by_is_unparseable() {
+        for line in [
+            "from tito (192.0.2.1) by relay.example.fr; 29 Jul 2001 03:53:01 +0200",
+            "from tito (192.0.2.1) by relay.example.fr; Sat, 29 Jul 2001 03:53 +0200",
+            "from tito (192.0.2.1) by relay.example.fr",
+        ] {
+            assert_eq!(parse(line), Parsed::Unparseable, "{line}");
+        }
+        for line in [
+            "from tito (192.0.2.1) by relay.example.fr with ESMTP; 29 Jul 2001 03:53:01 +0200",
+            "from tito (192.0.2.1) by relay.example.fr id 12345; 29 Jul 2001 03:53:01 +0200",
+            "from tito (192.0.2.1) by relay.example.fr; Sat, 29 Jul 2001 03:53:01 +0200 (CEST)",
+            "from tito (tito.example.com [192.0.2.1]) by relay.example.fr; 29 Jul 2001 03:53:01 +0200",
+            "from tito ([192.0.2.1]) by relay.example.fr; 29 Jul 2001 03:53:01 +0200",
+        ] {
+            assert!(matches!(parse(line), Parsed::Hop(_)), "{line}");
+        }
     }
 
     /// Handovers SpamAssassin knows to carry no address: skipped, not
