@@ -1028,6 +1028,7 @@ use aho_corasick::automaton::StateID;
 /// begins a string, and that is at most `m` bytes long. So each piece
 /// finds exactly the matches that end in its part, and its matches,
 /// reported piece after piece, are the whole text's, in the same order.
+#[allow(clippy::needless_range_loop)] // byte `i` of every piece in turn
 fn each_in_lanes(
     dfa: &aho_corasick::dfa::DFA,
     text: &[u8],
