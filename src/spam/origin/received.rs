@@ -261,15 +261,18 @@ fn sa_strips_date(date: &str) -> bool {
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
     let digits = |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_digit());
-    let mut w: Vec<&str> = date.split_whitespace().collect();
-    if w.first().is_some_and(|d| DAYS.contains(d)) {
-        w.remove(0);
+    let time = |t: &str| matches!(t.split(':').count(), 2 | 3) && t.split(':').all(digits);
+    let mut w = date.split_whitespace();
+    let mut first = w.next();
+    if first.is_some_and(|d| DAYS.contains(&d)) {
+        first = w.next();
     }
-    let time = |t: &str| {
-        let parts: Vec<&str> = t.split(':').collect();
-        matches!(parts.len(), 2 | 3) && parts.iter().all(|p| digits(p))
-    };
-    matches!(w.as_slice(), [d, m, y, t, _] if digits(d) && MONTHS.contains(m) && digits(y) && time(t))
+    // Read left to right: day, month, year, time, zone, and no more.
+    matches!(
+        (first, w.next(), w.next(), w.next(), w.next(), w.next()),
+        (Some(d), Some(m), Some(y), Some(t), Some(_), None)
+            if digits(d) && MONTHS.contains(&m) && digits(y) && time(t)
+    )
 }
 
 fn clean_rdns(r: &str) -> &str {
@@ -505,7 +508,10 @@ pub fn parse(line: &str) -> Parsed<'_> {
         // `from H (IP) by B; DATE`, with nothing after `B` but a date
         // SpamAssassin strips: its patterns for this form want more after
         // `B`, so it reads none (Wanadoo's relays wrote such lines).
-        let by_alone = by.len() == 1 && seen.iter().filter(|&&s| s).count() == 2;
+        let by_alone = by.len() == 1
+            && [Clause::Via, Clause::With, Clause::Id, Clause::For]
+                .iter()
+                .all(|&k| !seen[k as usize]);
         if by_alone && (date_text.is_empty() || sa_strips_date(date_text)) {
             return Parsed::Unparseable;
         }

@@ -98,6 +98,7 @@
 
 use super::hash;
 
+use aho_corasick::automaton::StateID;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex_syntax::hir::{Class, Hir, HirKind};
 
@@ -980,26 +981,20 @@ fn each_in(dfa: &aho_corasick::dfa::DFA, text: &[u8], mut f: impl FnMut(usize, u
     let Ok(mut sid) = dfa.start_state(Anchored::No) else {
         return;
     };
-    let mut report = |sid, end: usize| {
-        for k in 0..dfa.match_len(sid) {
-            let p = dfa.match_pattern(sid, k);
-            f(p.as_usize(), end - dfa.pattern_len(p), end);
-        }
-    };
     // An empty string ends at the start, too.
     if dfa.is_match(sid) {
-        report(sid, 0);
+        report(dfa, sid, 0, &mut f);
     }
     for (i, &b) in text.iter().enumerate() {
         sid = dfa.next_state(Anchored::No, sid, b);
         if dfa.is_special(sid) && dfa.is_match(sid) {
-            report(sid, i + 1);
+            report(dfa, sid, i + 1, &mut f);
         }
     }
 }
 
 /// Pieces of a text an automaton reads at once.
-pub(super) const LANES: usize = 4;
+const LANES: usize = 4;
 
 /// Texts shorter than this many times the longest string are read in
 /// one piece: the pieces' overlaps would cost more than they save.
@@ -1008,9 +1003,7 @@ const LANES_FROM: usize = 8;
 /// The match states each piece of a text reached, with where the
 /// matches end, kept until all the pieces are read.
 #[derive(Debug, Default, Clone)]
-pub(super) struct Lanes([Vec<(StateID, u32)>; LANES]);
-
-use aho_corasick::automaton::StateID;
+struct Lanes([Vec<(StateID, u32)>; LANES]);
 
 /// [`each_in`], reading `text` in [`LANES`] pieces side by side, with the
 /// same calls in the same order.
@@ -1854,6 +1847,16 @@ mod tests {
         }
     }
 
+    /// The DFA of `lits` that an [`Index`] builds: every occurrence, no
+    /// prefilter.
+    fn standard_dfa(lits: &[Vec<u8>]) -> aho_corasick::dfa::DFA {
+        aho_corasick::dfa::DFA::builder()
+            .match_kind(MatchKind::Standard)
+            .prefilter(false)
+            .build(lits)
+            .unwrap()
+    }
+
     proptest! {
         /// The branch-free skeleton keeps what filtering each byte keeps,
         /// appended after what the buffer held.
@@ -1931,11 +1934,7 @@ mod tests {
             lits in prop::collection::vec(prop::collection::vec(b'a'..=b'c', 0..9), 1..12),
             text in prop::collection::vec(b'a'..=b'd', 0..400),
         ) {
-            let dfa = aho_corasick::dfa::DFA::builder()
-                .match_kind(MatchKind::Standard)
-                .prefilter(false)
-                .build(&lits)
-                .unwrap();
+            let dfa = standard_dfa(&lits);
             let mut one = Vec::new();
             each_in(&dfa, &text, |k, s, e| one.push((k, s, e)));
             let mut lanes = Lanes::default();
@@ -1956,11 +1955,7 @@ mod tests {
             lits in prop::collection::vec(prop::collection::vec(b'a'..=b'c', 1..5), 1..12),
             text in prop::collection::vec(b'a'..=b'd', 0..40),
         ) {
-            let dfa = aho_corasick::dfa::DFA::builder()
-                .match_kind(MatchKind::Standard)
-                .prefilter(false)
-                .build(&lits)
-                .unwrap();
+            let dfa = standard_dfa(&lits);
             let mut got = Vec::new();
             Strings::Dfa(Box::new(dfa)).each(&text, &mut Lanes::default(), |k, s, e| got.push((e, k, s)));
             let mut want = Vec::new();
