@@ -47,8 +47,9 @@ allows: its speed drifts by a third within minutes, and one SpamAssassin
 run over the corpus takes six. Each engine runs as one long-lived
 process, as a spamd child or a milter does, fed file names on its
 standard input (`filterscan scan --files-from -`, `sa_check.pl` without
-arguments). Each first checks the first message alone: the CPU time of
-that is its load. The other messages are cut into K slices, and both
+arguments). They start one after the other, each checking the first
+message alone before the next starts, so their loads do not overlap: the
+CPU time of that first message is the engine's load. The other messages are cut into K slices, and both
 engines check each slice in turn, so they see the machine at the same
 moments. The messages are shuffled first (with a fixed seed), so that
 the slices are alike. CPU time is read from /proc/PID/stat before and after each
@@ -256,8 +257,7 @@ def paired(exe, files, k):
         "libfilter, stock SA rules": [exe, "scan", "--json", "--files-from", "-", *STOCK_RULES],
         "SpamAssassin 4 (one process)": SA_CHECK,
     }
-    # One engine starts, and loads on the first message, before the other
-    # starts: loads that overlap on a small machine slow each other down.
+    # One after the other: loads that overlap slow each other down.
     procs, load = {}, {}
     try:
         for name, cmd in cmds.items():
