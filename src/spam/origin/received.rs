@@ -17,6 +17,7 @@
 //! | `from R (IP)` with SMTP | qmail | `R` | `R` |
 //! | `from H ([IP])` | Sendmail, Exchange SMTPSVC | `H` | — |
 //! | `from R ([IP])` with SMTP, no id | qmail-ldap | `R` | `R` |
+//! | `from (H) [IP]` | old Exim | `H` | `H` under Exim's name |
 //!
 //! An empty reverse name means the client has none
 //! ([`Hop::rdns_looked_up`]) only where SpamAssassin reads it so: the
@@ -36,7 +37,10 @@
 //! [`Parsed::Local`], which the chain skips as SpamAssassin does; a mail
 //! fetcher's line (`with POP3`, `with IMAP`) is [`Parsed::Fetcher`]. A
 //! `from` clause with comments in it but no address that could be found
-//! is [`Parsed::Unparseable`].
+//! is [`Parsed::Unparseable`], and so is one with a dash between name and
+//! address (`from H - IP`, old IIS), which SpamAssassin has no pattern
+//! for; a lone comment before `by` (`from () by`, `from ([]) by`) it
+//! skips.
 //!
 //! Everything borrows from the line; nothing is allocated.
 
@@ -411,6 +415,12 @@ pub fn parse(line: &str) -> Parsed<'_> {
             |t| matches!(t, Tok::Word(w) if matches!(w.trim_end_matches(';'), "SMTP" | "QMQP")),
         );
     let named = parse_ip(first).is_none() && !first.starts_with('[');
+    // `from H - IP by B` (old IIS SMTPSVC): SpamAssassin has no pattern
+    // with a dash between name and address, and calls the line
+    // unparseable.
+    if matches!(from.as_slice(), [Tok::Word(_), Tok::Word("-"), ..]) {
+        return Parsed::Unparseable;
+    }
 
     let mut hop = Hop {
         by: by_host,
@@ -544,6 +554,18 @@ pub fn parse(line: &str) -> Parsed<'_> {
             by.as_slice(),
             [_, Tok::Word(w)] if w.starts_with('[') && parse_ip(w).is_some()
         );
+    } else if let [Tok::Comment(h), Tok::Word(w)] = from.as_slice()
+        && w.starts_with('[')
+        && let Some(ip) = parse_ip(w)
+    {
+        // Old Exim's `from (H) [IP] by B`: the HELO in parentheses, and
+        // under Exim's name SpamAssassin takes it for the reverse name
+        // too.
+        hop.helo = h.trim();
+        if line.contains("Exim") {
+            hop.rdns = clean_rdns(hop.helo);
+        }
+        found = Some(ip);
     } else if let Some(ip) = first
         .find('[')
         .and_then(|i| parse_ip(first[i..].trim_end_matches(|c| c != ']')))
@@ -563,7 +585,18 @@ pub fn parse(line: &str) -> Parsed<'_> {
             || matches!(from.as_slice(), [Tok::Word(_), Tok::Comment(c)] if !c.contains(char::is_whitespace))
                 && matches!(by.as_slice(), [Tok::Word(_), Tok::Comment(c), ..] if c.starts_with("Content Technologies "))
             || first == "Unknown/Local" && comments.len() == 1;
-        if known {
+        // `from X by B with ...`, `from X by B (...)` with `X` one word
+        // or one comment without spaces (`()`, `([])`): SpamAssassin
+        // ignores such handovers.
+        let lone = matches!(from.as_slice(), [Tok::Comment(c)] if !c.contains(char::is_whitespace))
+            && match by.as_slice() {
+                [Tok::Word(_)] => [Clause::With, Clause::Via, Clause::For]
+                    .iter()
+                    .any(|&k| seen[k as usize]),
+                [Tok::Word(_), Tok::Comment(_), ..] => true,
+                _ => false,
+            };
+        if known || lone {
             return Parsed::Local;
         }
         // No address: a bare `from NAME by ...` is a local handover; a
@@ -851,6 +884,45 @@ mod tests {
             "from a.example.com (a.example.com) by gw.example.com (Other SMTPRS 4.2.1) with ESMTP id <T5d9d@gw.example.com>",
             "from a.example.com (a b) by gw.example.com (Content Technologies SMTPRS 4.2.1) with ESMTP id <T5d9d@gw.example.com>",
             "from unknown/local ([?.?.?.?]) by mailcity.com; Wed Jul 24 07:02:49 2002",
+        ] {
+            assert_eq!(parse(line), Parsed::Unparseable, "{line}");
+        }
+    }
+
+    /// Shapes SpamAssassin 4.0.1 reads its own way (its `-D
+    /// received-header` output on each line): old Exim's `from (H) [IP]`
+    /// is a hop, a lone comment before `by` is skipped, and a dash between
+    /// name and address makes the line unparseable.
+    #[test]
+    fn shapes_read_as_spamassassin_does() {
+        let hop = |line| match parse(line) {
+            Parsed::Hop(h) => (h.ip_text, h.helo, h.rdns, h.rdns_looked_up),
+            other => panic!("{line}: {other:?}"),
+        };
+        assert_eq!(
+            hop(
+                "from (lee.example.ie) [192.0.2.122] by relay03.example.net with esmtp id 17gkgW-0006pv-00; Mon, 19 Aug 2002 12:27:01 +0100"
+            ),
+            ("192.0.2.122", "lee.example.ie", "", false)
+        );
+        assert_eq!(
+            hop(
+                "from (helo.example.com) [192.0.2.9] by mx.example.org with smtp (Exim 3.12 #1) id 15F0HM-00019f-00; Sat, 24 Aug 2002 09:42:10 +0900"
+            ),
+            ("192.0.2.9", "helo.example.com", "helo.example.com", false)
+        );
+        for line in [
+            "from ([]) by mail.example.com (Merak 4.4.2) with SMTP id B6E55D55; Sat, 31 Aug 2002 00:37:13 +0800",
+            "from  () by localhost.localdomain (8.11.6/8.11.6) with ESMTP id g89JRj329191 for <z@example.org>; Tue, 10 Sep 2002 03:27:51 +0800",
+            "from (foo) by mx.example.org with SMTP id 1; Sat, 24 Aug 2002 09:42:10 +0900",
+        ] {
+            assert_eq!(parse(line), Parsed::Local, "{line}");
+        }
+        for line in [
+            "from r-smtp.example.com - 192.0.2.197 by dd_it7  with Microsoft SMTPSVC(5.5.1775.675.6); Sat, 24 Aug 2002 09:42:10 +0900",
+            "from 192.0.2.238 - 192.0.2.238 by webman.example.com.au with Microsoft SMTPSVC(5.5.1774.114.11); Thu, 2 Aug 2001 07:53:02 +1000",
+            "from r-smtp.example.com - 192.0.2.197 by dd_it7 with ESMTP id 12345; Sat, 24 Aug 2002 09:42:10 +0900",
+            "from (foo bar) by mx.example.org with SMTP id 1; Sat, 24 Aug 2002 09:42:10 +0900",
         ] {
             assert_eq!(parse(line), Parsed::Unparseable, "{line}");
         }
