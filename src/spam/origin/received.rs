@@ -40,7 +40,11 @@
 //! is [`Parsed::Unparseable`], and so is one with a dash between name and
 //! address (`from H - IP`, old IIS), which SpamAssassin has no pattern
 //! for; a lone comment before `by` (`from () by`, `from ([]) by`) it
-//! skips.
+//! skips. Every pattern of SpamAssassin's wants `by` and at most one word
+//! before it, so an address-less line without `by` (`from unknown`), or
+//! with no word or two before it (`from  by B`, `from SMTP agent by
+//! mail gateway`), is unparseable too, but for the few it knows to skip
+//! (`from X id Y`, IIS's `mail pickup service`, GroupWise, Gmail's API).
 //!
 //! Everything borrows from the line; nothing is allocated.
 
@@ -514,7 +518,15 @@ pub fn parse(line: &str) -> Parsed<'_> {
             hop.rdns_looked_up = first != "unknown";
         }
         found = Some(ip);
-    } else if let Some((ident, ip)) = comments.iter().find_map(|c| bare_ip(c)) {
+    } else if let Some((ident, ip)) = comments.iter().find_map(|c| bare_ip(c))
+        // SpamAssassin's patterns for an address in parentheses have one
+        // word before it at most (`from Life 300(IP) Life1 by` is
+        // unparseable there).
+        && from
+            .iter()
+            .position(|t| matches!(t, Tok::Comment(c) if bare_ip(c).is_some()))
+            .is_some_and(|i| i <= 1)
+    {
         // `from H (IP) by B; DATE`, with nothing after `B` but a date
         // SpamAssassin strips: its patterns for this form want more after
         // `B`, so it reads none (Wanadoo's relays wrote such lines).
@@ -609,7 +621,29 @@ pub fn parse(line: &str) -> Parsed<'_> {
                 || l == "unverified"
                 || l.starts_with("mail pickup")
         });
-        return if only_local || by_host.is_empty() && comments.is_empty() {
+        // SpamAssassin's patterns all want `by`, and one word before it
+        // at most: without `by` the line is unparseable (but for `from X
+        // id Y`, which it skips), and so it is with no word or two.
+        let id_only = seen[Clause::Id as usize]
+            && words.len() == 1
+            && comments.is_empty()
+            && [Clause::By, Clause::Via, Clause::With, Clause::For]
+                .iter()
+                .all(|&k| !seen[k as usize]);
+        // The handovers of several words it knows and skips: IIS's pickup
+        // directory, GroupWise, Gmail's API.
+        let after_from = line[5..].trim_start();
+        let known_words = starts_ci(after_from, "mail pickup service by ")
+            || with_word == "Novell_GroupWise" && !words.iter().any(|w| w.contains('.'))
+            || words.get(1) == Some(&"named")
+                && by_host.eq_ignore_ascii_case("gmailapi.google.com");
+        if id_only || known_words {
+            return Parsed::Local;
+        }
+        if !seen[Clause::By as usize] || from.is_empty() || words.len() > 1 {
+            return Parsed::Unparseable;
+        }
+        return if only_local || comments.is_empty() {
             Parsed::Local
         } else {
             Parsed::Unparseable
@@ -905,6 +939,11 @@ mod tests {
             ),
             ("192.0.2.122", "lee.example.ie", "", false)
         );
+        // Obtuse smtpd: one word before the address, words after it.
+        assert_eq!(
+            hop("from h.example.com(192.0.2.98), claiming to be \"x.example.com\" via SMTP by mail.example.net, id smtpdV82674; Sun Jul 29 11:34:20 2001").0,
+            "192.0.2.98"
+        );
         assert_eq!(
             hop(
                 "from (helo.example.com) [192.0.2.9] by mx.example.org with smtp (Exim 3.12 #1) id 15F0HM-00019f-00; Sat, 24 Aug 2002 09:42:10 +0900"
@@ -919,6 +958,22 @@ mod tests {
             assert_eq!(parse(line), Parsed::Local, "{line}");
         }
         for line in [
+            "from foo.example.com id 12345; Sat, 24 Aug 2002 09:42:10 +0900",
+            "from mail pickup service by hotmail.com with Microsoft SMTPSVC; Thu, 22 Aug 2002 18:20:23 -0700",
+            "from GWIA-DOM by gw.example.com with Novell_GroupWise; Thu, 22 Aug 2002 18:20:23 -0700",
+            "from 1234567890 named unknown by gmailapi.google.com with HTTPREST; Thu, 22 Aug 2002 18:20:23 -0700",
+        ] {
+            assert_eq!(parse(line), Parsed::Local, "{line}");
+        }
+        for line in [
+            "from unknown",
+            "from foo.example.com; Sat, 24 Aug 2002 09:42:10 +0900",
+            "from foo.example.com with SMTP; Sat, 24 Aug 2002 09:42:10 +0900",
+            "from foo.example.com id 12345 for <a@b.example>; Sat, 24 Aug 2002 09:42:10 +0900",
+            "from <x@example.com> with PostMaster 3.14.1 (M); Mon, 07 Oct 2002 15:10:41 +0100",
+            "from SMTP agent by mail gateway Fri, 02 Aug 2002 09:50:49 -0000",
+            "from  by ppp.example.net with ESMTP; Sat, 04 Aug 2001 19:10:21 -0700",
+            "from Life 300(192.0.2.1) Life1 by mx.example.org with ESMTP; Sat, 24 Aug 2002 09:42:10 +0900",
             "from r-smtp.example.com - 192.0.2.197 by dd_it7  with Microsoft SMTPSVC(5.5.1775.675.6); Sat, 24 Aug 2002 09:42:10 +0900",
             "from 192.0.2.238 - 192.0.2.238 by webman.example.com.au with Microsoft SMTPSVC(5.5.1774.114.11); Thu, 2 Aug 2001 07:53:02 +1000",
             "from r-smtp.example.com - 192.0.2.197 by dd_it7 with ESMTP id 12345; Sat, 24 Aug 2002 09:42:10 +0900",
