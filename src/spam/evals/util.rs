@@ -445,7 +445,9 @@ pub(crate) fn received_date(rcvd: &str) -> Option<i64> {
 
 /// One hop of the Received chain as the eval tests read it: the fields of
 /// [`crate::spam::origin::Relay`] (the crate's one Received reader), names
-/// lower-cased and an address-literal HELO without its brackets.
+/// lower-cased. An address-literal HELO keeps its brackets, as in
+/// SpamAssassin's relays: `[192.0.2.1]` is not a numeric HELO there, and
+/// no HELO/IP mismatch.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Relay {
     /// The connecting IP address.
@@ -463,10 +465,7 @@ impl From<&origin::Relay> for Relay {
         Relay {
             ip: r.ip.to_ascii_lowercase(),
             rdns: r.rdns.to_ascii_lowercase(),
-            helo: r
-                .helo
-                .trim_matches(|c| c == '[' || c == ']')
-                .to_ascii_lowercase(),
+            helo: r.helo.to_ascii_lowercase(),
             envfrom: r.envfrom.clone(),
         }
     }

@@ -549,7 +549,11 @@ pub fn parse(line: &str) -> Parsed<'_> {
             hop.rdns = clean_rdns(first);
             hop.rdns_looked_up = !(qmail_smtp && first == "unknown");
         }
-    } else if let Some(ip) = parse_ip(first) {
+    } else if let Some(ip) = parse_ip(first).filter(|_| {
+        // `from IP1 [IP2] by ...` is `from H [IP] by ...` below: HELO IP1
+        // from IP2, as SpamAssassin reads it.
+        !matches!(words.get(1), Some(w) if w.starts_with('[') && parse_ip(w).is_some())
+    }) {
         // `from [IP] by ...`, `from 1.2.3.4 by ...`.
         found = Some(ip);
     } else if let Some(ip) = words
@@ -938,6 +942,13 @@ mod tests {
                 "from (lee.example.ie) [192.0.2.122] by relay03.example.net with esmtp id 17gkgW-0006pv-00; Mon, 19 Aug 2002 12:27:01 +0100"
             ),
             ("192.0.2.122", "lee.example.ie", "", false)
+        );
+        // SMTPD32: the HELO, then the address in brackets.
+        assert_eq!(
+            hop(
+                "from 192.0.2.142 [198.51.100.34] by mx.example.com (SMTPD32-7.06 EVAL) id A42A7FC01F2; Fri, 02 Aug 2002 02:18:18 -0400"
+            ),
+            ("198.51.100.34", "192.0.2.142", "", false)
         );
         // Obtuse smtpd: one word before the address, words after it.
         assert_eq!(
