@@ -2,7 +2,7 @@
 """Side-by-side spam run: libfilter and SpamAssassin on the same messages.
 
     scripts/bench-spamassassin.py [--limit N] [--repeat N] [--spamd] [--sa-cache FILE]
-    scripts/bench-spamassassin.py --paired K [--limit N]
+    scripts/bench-spamassassin.py --paired K [--limit N] [--spamd]
 
 Runs, on the messages listed in ../shared/corpus/spamassassin/labels.tsv
 (in that order; --limit N takes the first N of a fixed shuffle):
@@ -49,15 +49,24 @@ process, as a spamd child or a milter does, fed file names on its
 standard input (`filterscan scan --files-from -`, `sa_check.pl` without
 arguments). They start one after the other, each checking the first
 message alone before the next starts, so their loads do not overlap: the
-CPU time of that first message is the engine's load. The other messages are cut into K slices, and both
-engines check each slice in turn, so they see the machine at the same
-moments. The messages are shuffled first (with a fixed seed), so that
-the slices are alike. CPU time is read from /proc/PID/stat before and after each
-slice. Rates are per core of CPU time: "msg/s/cpu" counts the load once,
-as one process checking all the messages; "steady" leaves it out; "warm"
-counts only the second half of the slices, when libfilter's lazy
-automata hold the states they need (SpamAssassin compiles its regexes as
-it loads).
+CPU time of that first message is the engine's load. The other messages
+are cut into K slices, and the engines check each slice in turn, so they
+see the machine at the same moments. The messages are shuffled first
+(with a fixed seed), so that the slices are alike. CPU time is read from
+/proc/PID/stat before and after each slice. Rates are per core of CPU
+time: "msg/s/cpu" counts the load once, as one process checking all the
+messages; "steady" leaves it out; "warm" counts only the second half of
+the slices, when libfilter's lazy automata hold the states they need
+(SpamAssassin compiles its regexes as it loads).
+
+With --paired K --spamd, spamd and spamc are a third engine, measured
+the same way: spamd with one child that never retires
+(--max-conn-per-child), asked by one spamc per message, as a mail server
+asks it. Its CPU time is spamd's, parent and child, read from /proc while
+they run, plus that of the spamc processes; its load is what spamd used
+to start (it loads the rules before it forks the child) and to answer the
+first message. This is the comparison issue 4 names; the one-process
+SpamAssassin above is the same Perl without the protocol, a stricter bar.
 
 Needs Debian's spamassassin (and spamc for --spamd), and builds filterscan
 in release mode unless FILTERSCAN names a binary.
@@ -250,36 +259,103 @@ def ask(proc, paths):
     return cpu_of(proc.pid) - before
 
 
-def paired(exe, files, k):
-    """Speed of both engines, long-lived, slice by slice in turn: see
+class Piped:
+    """A `--files-from -` engine: one process, fed file names."""
+
+    def __init__(self, cmd):
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+
+    def ask(self, paths):
+        return ask(self.proc, paths)
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait()
+
+
+def tree_cpu(pid):
+    """User + system CPU time of process `pid`, of its children that have
+    ended (reaped), and of its live children, so far, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ticks = sum(int(x) for x in fields[11:15])
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        kids = f.read().split()
+    return ticks / os.sysconf("SC_CLK_TCK") + sum(cpu_of(int(k)) for k in kids)
+
+
+class Spamd:
+    """spamd with one child that never retires, asked by one spamc per
+    message, as a mail server asks it. Its CPU time is spamd's (parent and
+    child, read from /proc while they live) plus spamc's (each spamc is
+    our child, waited for)."""
+
+    PORT = "17831"
+
+    def __init__(self):
+        self.proc = subprocess.Popen(
+            ["spamd", "-L", "--max-children=1", "--min-children=1", "--max-conn-per-child=1000000",
+             "-i", "127.0.0.1", "-p", self.PORT, "-u", "nobody", "-x", "--cf=use_bayes 0"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(300):
+            if self.proc.poll() is not None:
+                sys.exit("spamd did not start")
+            if subprocess.run(["spamc", "-p", self.PORT, "-x", "-c"], input=b"\n", stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL).returncode in (0, 1):
+                return
+            time.sleep(0.3)
+        sys.exit("spamd did not answer")
+
+    def ask(self, paths):
+        before = tree_cpu(self.proc.pid) + cpu_of_children()
+        for p in paths:
+            with open(p, "rb") as fh:
+                r = subprocess.run(["spamc", "-p", self.PORT, "-x", "-c"], stdin=fh, stdout=subprocess.DEVNULL)
+            if r.returncode not in (0, 1):
+                sys.exit(f"spamc failed on {p}")
+        return tree_cpu(self.proc.pid) + cpu_of_children() - before
+
+    def close(self):
+        self.proc.terminate()
+        self.proc.wait()
+
+
+def paired(exe, files, k, with_spamd=False):
+    """Speed of the engines, long-lived, slice by slice in turn: see
     --paired."""
-    cmds = {
-        "libfilter, stock SA rules": [exe, "scan", "--json", "--files-from", "-", *STOCK_RULES],
-        "SpamAssassin 4 (one process)": SA_CHECK,
+    makers = {
+        "libfilter, stock SA rules": lambda: Piped([exe, "scan", "--json", "--files-from", "-", *STOCK_RULES]),
+        "SpamAssassin 4 (one process)": lambda: Piped(SA_CHECK),
     }
+    if with_spamd:
+        makers["spamd + spamc (1 child)"] = Spamd
+    cmds = list(makers)
     # One after the other: loads that overlap slow each other down.
     procs, load = {}, {}
     try:
-        for name, cmd in cmds.items():
-            procs[name] = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-            load[name] = ask(procs[name], files[:1])
+        for name, make in makers.items():
+            cpu0 = cpu_of_children()
+            procs[name] = make()
+            # spamd's start-up (loading the rules) happens before it
+            # answers: count what its tree and the pinging spamc used.
+            start = tree_cpu(procs[name].proc.pid) + cpu_of_children() - cpu0 if isinstance(procs[name], Spamd) else 0
+            load[name] = start + procs[name].ask(files[:1])
         rest = files[1:]
         n = len(rest)
         slices = [rest[i * n // k : (i + 1) * n // k] for i in range(k)]
         slices = [s for s in slices if s]
         cpu = {name: [] for name in cmds}
-        print(f"{len(files)} messages: the first alone, then {len(slices)} slices, both engines in turn on each")
+        print(f"{len(files)} messages: the first alone, then {len(slices)} slices, the engines in turn on each")
         print(f"{'slice':>5} {'msgs':>6}" + "".join(f" {name[:24]:>26}" for name in cmds) + "  (msg/s/cpu)")
         for i, part in enumerate(slices):
             names = list(cmds) if i % 2 else list(cmds)[::-1]
             for name in names:
-                cpu[name].append(ask(procs[name], part))
+                cpu[name].append(procs[name].ask(part))
             rates = "".join(f" {len(part) / max(cpu[name][-1], 1e-9):26.1f}" for name in cmds)
             print(f"{i + 1:>5} {len(part):>6}{rates}")
     finally:
         for p in procs.values():
-            p.stdin.close()
-            p.wait()
+            p.close()
     print(f"{'engine':<34} {'msg/s/cpu':>10} {'steady':>10} {'warm':>10} {'load s':>8}")
     rates = {}
     half = len(slices) // 2
@@ -293,10 +369,12 @@ def paired(exe, files, k):
         rates[name] = (whole, steady, warm)
         show = lambda r: "-" if r is None else f"{r:.1f}"
         print(f"{name:<34} {whole:10.1f} {show(steady):>10} {show(warm):>10} {load[name]:8.2f}")
-    ours_rates, sa_rates = rates.values()
+    ours_rates = rates[cmds[0]]
     ratio = lambda o, s: f"{o / s:.0f}x" if o and s else "-"
-    print(f"libfilter / SpamAssassin, stock rules, per core: {ratio(ours_rates[0], sa_rates[0])}"
-          f" (steady: {ratio(ours_rates[1], sa_rates[1])}, warm: {ratio(ours_rates[2], sa_rates[2])})")
+    for name in cmds[1:]:
+        theirs = rates[name]
+        print(f"libfilter / {name}, stock rules, per core: {ratio(ours_rates[0], theirs[0])}"
+              f" (steady: {ratio(ours_rates[1], theirs[1])}, warm: {ratio(ours_rates[2], theirs[2])})")
 
 
 STOCK_RULES = ["--rules", "/etc/spamassassin", "--rules", "/usr/share/spamassassin"]
@@ -328,7 +406,7 @@ def main():
         # easy_ham does.
         if not a.limit:
             random.Random(2004).shuffle(files)
-        paired(exe, files, a.paired)
+        paired(exe, files, a.paired, a.spamd)
         return
     print(f"{len(files)} messages ({sum(1 for _, l in labels if l == 'spam')} spam)")
     print(f"{'engine':<34} {'spam':>8} {'ham FP':>8} {'msg/s/cpu':>10} {'steady':>10} {'warm':>10} {'wall s':>8}")
