@@ -283,6 +283,98 @@ fn sa_strips_date(date: &str) -> bool {
     )
 }
 
+/// SpamAssassin's `from (\S+) by [^\s;]+ ?;`, ASCII case ignored, on
+/// `rest` (the line after `from `), with `X` not a bracketed address:
+/// nothing but the two names before the date.
+fn bare_handover(rest: &str) -> bool {
+    let Some(sp) = rest.find(|c: char| c.is_ascii_whitespace()) else {
+        return false;
+    };
+    let (x, after) = rest.split_at(sp);
+    let bracketed = x
+        .strip_prefix('[')
+        .and_then(|v| v.strip_suffix(']'))
+        .is_some_and(|v| v.bytes().all(|b| b.is_ascii_digit() || b == b'.'));
+    if !after
+        .get(..4)
+        .is_some_and(|b| b.eq_ignore_ascii_case(" by "))
+    {
+        return false;
+    }
+    let y = &after[4..];
+    let end = y
+        .find(|c: char| c.is_ascii_whitespace() || c == ';')
+        .unwrap_or(y.len());
+    !x.is_empty() && !bracketed && end > 0 && {
+        let tail = &y[end..];
+        tail.starts_with(';') || tail.starts_with(" ;")
+    }
+}
+
+/// The first `[address]` in `s`. An address holds no bracket, so each
+/// `]` closes at most one candidate, opened by the last `[` before it:
+/// one pass, however many brackets a hostile line holds.
+fn bracketed_ip(s: &str) -> Option<(IpAddr, &str)> {
+    let mut at = 0;
+    while let Some(close) = s[at..].find(']') {
+        let close = at + close;
+        if let Some(open) = s[at..close].rfind('[')
+            && let Some(ip) = parse_ip(&s[at + open + 1..close])
+        {
+            return Some(ip);
+        }
+        at = close + 1;
+    }
+    None
+}
+
+/// SpamAssassin's last resort for a line none of its patterns read: the
+/// first bracketed address anywhere, the word after ` by `, the HELO of a
+/// `helo=` or `HELO`/`EHLO` word, and no reverse name. Without an address
+/// or a `by` it is unparseable.
+fn last_resort(line: &str) -> Parsed<'_> {
+    let date_at = line.find(';');
+    let head = &line[..date_at.unwrap_or(line.len())];
+    let by = head
+        .match_indices(" by ")
+        .map(|(i, _)| &head[i + 4..])
+        .find(|r| r.starts_with(|c: char| !c.is_whitespace()))
+        .map(|r| r.split_whitespace().next().unwrap_or(""));
+    let (Some((ip, ip_text)), Some(by)) = (bracketed_ip(line), by) else {
+        return Parsed::Unparseable;
+    };
+    let helo_char = |c: char| c.is_ascii_alphanumeric() || "-.^+_&:=?!@%*$\\/".contains(c);
+    let helo = line
+        .find("helo=")
+        .map(|i| &line[i + 5..])
+        .or_else(|| {
+            ["HELO ", "EHLO "]
+                .iter()
+                .find_map(|k| line.find(k).map(|i| &line[i + 5..]))
+        })
+        .map_or("", |v| &v[..v.find(|c| !helo_char(c)).unwrap_or(v.len())]);
+    let id = head
+        .find(" id ")
+        .map(|i| word_at(head[i + 4..].trim_start_matches('<')).trim_end_matches('>'))
+        .filter(|v| v.len() >= 3)
+        .unwrap_or("");
+    let date_text = date_at.map_or("", |at| line[at + 1..].trim());
+    Parsed::Hop(Hop {
+        ip: Some(ip),
+        ip_text,
+        by,
+        helo,
+        id,
+        date_text,
+        date: if date_text.is_empty() {
+            None
+        } else {
+            crate::spam::evals::util::parse_date(date_text)
+        },
+        ..Hop::default()
+    })
+}
+
 fn clean_rdns(r: &str) -> &str {
     let r = r.trim_end_matches('.');
     if r.eq_ignore_ascii_case("unknown")
@@ -306,6 +398,48 @@ pub fn parse(line: &str) -> Parsed<'_> {
     }
     if !starts_ci(line, "from ") || line.len() == 5 {
         return Parsed::Local;
+    }
+    // `from X by Y;` and nothing between `Y` and the date: SpamAssassin
+    // skips it (unless `X` is a bracketed address), in any case.
+    if bare_handover(&line[5..]) {
+        return Parsed::Local;
+    }
+    // SpamAssassin's patterns are for `from ` (and simta's `FROM `): a
+    // line that starts `From ` only gets its last resort.
+    if !line.starts_with("from ") && !line.starts_with("FROM ") {
+        return last_resort(line);
+    }
+    // A name glued to its address (`H([IP])`, `H[IP]`), which JetMail,
+    // AIMC and Aerofox write: no pattern of SpamAssassin's reads it. It
+    // skips the line where `by B` is followed by `with`, `via`, `for` or a
+    // comment, as it does any one-word `from X by B ...` its patterns
+    // passed over; otherwise its last resort reads it, with the whole
+    // glued word for the HELO.
+    if let Some(word) = line[5..].split_ascii_whitespace().next()
+        && !word.starts_with(['(', '['])
+        && word.contains(['(', '['])
+        && bracketed_ip(word).is_some()
+    {
+        let after = &line[5 + line[5..].find(word).unwrap_or(0) + word.len()..];
+        if let Some(b) = after.strip_prefix(" by ") {
+            let (by, then) = b.split_at(b.find(char::is_whitespace).unwrap_or(b.len()));
+            if !by.is_empty()
+                && [" with", " via", " for", " ("]
+                    .iter()
+                    .any(|k| then.starts_with(k))
+            {
+                return Parsed::Local;
+            }
+        }
+        return match last_resort(line) {
+            Parsed::Hop(mut hop) => {
+                if hop.helo.is_empty() {
+                    hop.helo = word;
+                }
+                Parsed::Hop(hop)
+            }
+            other => other,
+        };
     }
     let toks = lex(line);
     // Cut into clauses.
@@ -593,6 +727,12 @@ pub fn parse(line: &str) -> Parsed<'_> {
     if hop.helo.is_empty() && found.is_some() && hop.rdns.is_empty() && parse_ip(first).is_none() {
         hop.helo = first;
     }
+    // An address but no `by`: every pattern of SpamAssassin's wants one
+    // (`from [192.0.2.5] with SMTP` is unparseable there). It looks for
+    // ` by ` anywhere, past a stray `;` too (`from H (R [IP]); by B`).
+    if found.is_some() && !seen[Clause::By as usize] && !line.contains(" by ") {
+        return Parsed::Unparseable;
+    }
     let Some((ip, ip_text)) = found else {
         let any = |ks: &[Clause]| ks.iter().any(|&k| seen[k as usize]);
         // Handovers SpamAssassin knows to carry no address, and skips:
@@ -603,6 +743,11 @@ pub fn parse(line: &str) -> Parsed<'_> {
         // with ...` or `from X by B (...)` with `X` one comment without
         // spaces (`()`, `([])`).
         let known = line.contains("(LSMTP for")
+            // Courier's `from (AUTH: x) by B with ...`.
+            || matches!(from.as_slice(), [Tok::Comment(c)]
+                if c.strip_prefix("AUTH: ").is_some_and(|v| !v.is_empty() && !v.contains(char::is_whitespace)))
+                && matches!(by.as_slice(), [Tok::Word(_)])
+                && seen[Clause::With as usize]
             || matches!(from.as_slice(), [Tok::Word(_), Tok::Comment(c)] if !c.contains(char::is_whitespace))
                 && matches!(by.as_slice(), [Tok::Word(_), Tok::Comment(c), ..] if c.starts_with("Content Technologies "))
             || first == "Unknown/Local" && comments.len() == 1
@@ -810,6 +955,39 @@ mod tests {
     }
 
     proptest! {
+        /// The one-pass `[address]` search finds what trying every `[` in
+        /// turn with every `]` after it finds first.
+        #[test]
+        fn bracketed_ip_is_the_first_window(s in "[\\[\\]1.2 a:]{0,40}") {
+            let b = s.as_bytes();
+            let naive = (0..b.len())
+                .filter(|&i| b[i] == b'[')
+                .flat_map(|i| (i + 1..b.len()).filter(|&j| b[j] == b']').map(move |j| (i, j)))
+                .filter(|&(i, j)| !s[i + 1..j].contains(['[', ']']))
+                .find_map(|(i, j)| parse_ip(&s[i + 1..j]));
+            prop_assert_eq!(bracketed_ip(&s), naive);
+        }
+
+        /// `bare_handover` is SpamAssassin's `^from (\S+) by [^\s;]+ ?;`
+        /// (ASCII case ignored), unless `$1` is `[digits and dots]`.
+        #[test]
+        fn bare_handover_is_spamassassins_pattern(
+            x in prop::sample::select(vec!["a", "[1.2]", "[1.2.3.4]", "a(1)", "", "a b"]),
+            sep in prop::sample::select(vec![" ", "  ", "\t"]),
+            by in prop::sample::select(vec!["by", "BY", "bx"]),
+            sep2 in prop::sample::select(vec![" ", "  ", ""]),
+            y in prop::sample::select(vec!["b", "b;c", "", ";", "b c"]),
+            tail in prop::sample::select(vec![";", " ;", "  ;", " x;", ""]),
+        ) {
+            let line = format!("from {x}{sep}{by}{sep2}{y}{tail}");
+            let re = regex::Regex::new(r"(?i)^from (\S+) by [^\s;]+ ?;").unwrap();
+            let plain = regex::Regex::new(r"^\[[\d.]+\]$").unwrap();
+            let want = re.captures(&line).is_some_and(|c| !plain.is_match(&c[1]));
+            prop_assert_eq!(bare_handover(&line[5..]), want, "{:?}", line);
+        }
+    }
+
+    proptest! {
         /// One automaton pass finds where each phrase first ends, as a
         /// search per phrase does.
         #[test]
@@ -952,7 +1130,39 @@ mod tests {
             ),
             ("192.0.2.9", "helo.example.com", "helo.example.com", false)
         );
+        // A name glued to its address: the whole word is the HELO, and no
+        // reverse name was looked up.
+        assert_eq!(
+            hop(
+                "from 198.51.100.205([192.0.2.38]) by freemail.example.net(JetMail 2.5.3.0) with SMTP id zzzza3d8281b2; Fri, 13 Sep 2002 22:33:22 -0000"
+            ),
+            ("192.0.2.38", "198.51.100.205([192.0.2.38])", "", false)
+        );
+        assert_eq!(
+            hop(
+                "from mail.example.com[192.0.2.1] by mx.example.org id 1; Wed, 28 Aug 2002 10:45:49 +0100"
+            ),
+            ("192.0.2.1", "mail.example.com[192.0.2.1]", "", false)
+        );
+        // A `;` before `by` does not hide it.
+        assert_eq!(
+            hop("from ade (unknown [192.0.2.26]); by mail.example.ie with SMTP id 835DA701D; for <a@example.ie>; Mon, 19 Aug 2002 12:11:45 +0100 (IST)").0,
+            "192.0.2.26"
+        );
+        // `From `, not `from `: only the last resort reads it, without a
+        // HELO or a name.
+        assert_eq!(
+            hop(
+                "From mail.example.com (mail.example.com [192.0.2.1]) by mx.example.org (8.12/8.12) with ESMTP id 1; Wed, 28 Aug 2002 10:45:49 +0100"
+            ),
+            ("192.0.2.1", "", "", false)
+        );
         for line in [
+            "from yahoo.com([192.0.2.124]) by MX.EXAMPLE.PE (IBM OS/400 SMTP V05R01M00) with TCP; Wed, 15 May 2002 10:23:51 +0000",
+            "from mail.example.com[192.0.2.1] by mx.example.org with SMTP; Wed, 28 Aug 2002 10:45:49 +0100",
+            "From earthlink.example(201.357.369.35) by junodialup(3.4.6.8)65d4rg654g;Wed, 27 Jun 2001 3:36:25 -400 (EDT)",
+            "FROM barge.example.ie BY webshield ; Wed Aug 28 10:45:49 2002 +0100",
+            "from (AUTH: e40a9cea) by mx.example.net with esmtp (courier-0.40) for <a@example.org>; Mon, 03 Mar 2003 14:49:28 +0000",
             "from ([]) by mail.example.com (Merak 4.4.2) with SMTP id B6E55D55; Sat, 31 Aug 2002 00:37:13 +0800",
             "from  () by localhost.localdomain (8.11.6/8.11.6) with ESMTP id g89JRj329191 for <z@example.org>; Tue, 10 Sep 2002 03:27:51 +0800",
             "from (foo) by mx.example.org with SMTP id 1; Sat, 24 Aug 2002 09:42:10 +0900",
@@ -976,6 +1186,15 @@ mod tests {
             "from 192.0.2.238 - 192.0.2.238 by webman.example.com.au with Microsoft SMTPSVC(5.5.1774.114.11); Thu, 2 Aug 2001 07:53:02 +1000",
             "from r-smtp.example.com - 192.0.2.197 by dd_it7 with ESMTP id 12345; Sat, 24 Aug 2002 09:42:10 +0900",
             "from (foo bar) by mx.example.org with SMTP id 1; Sat, 24 Aug 2002 09:42:10 +0900",
+            // An address, but no `by`.
+            "from [192.0.2.5] with SMTP; Wed, 28 Aug 2002 10:45:49 +0100",
+            "from mail.example.com (mail.example.com [192.0.2.5]) with ESMTP id X123 for <a@b.example>; Wed, 28 Aug 2002 10:45:49 +0100",
+            "from mail.example.com (HELO foo) (192.0.2.5) with SMTP; Wed, 28 Aug 2002 10:45:49 +0100",
+            "from mail.example.com ([192.0.2.5]) with ESMTP; Wed, 28 Aug 2002 10:45:49 +0100",
+            // `From ` without a bracketed address, and a comment with
+            // spaces besides `AUTH:`.
+            "From mail.example.com by mx.example.org with ESMTP id 1; Wed, 28 Aug 2002 10:45:49 +0100",
+            "from (AUTH: x) by mail.example.com (Postfix); Wed, 28 Aug 2002 10:45:49 +0100",
         ] {
             assert_eq!(parse(line), Parsed::Unparseable, "{line}");
         }
