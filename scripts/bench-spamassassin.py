@@ -14,7 +14,8 @@ Runs, on the messages listed in ../shared/corpus/spamassassin/labels.tsv
     every message (tests/spam/sa_check.pl: local tests only, no Bayes) --
     the work one spamd child does;
   * with --spamd, also spamd with one child, fed by spamc one message at a
-    time (slower: it adds a connection and a fork per message).
+    time (slower: it adds a connection and a spamc process per message),
+    its CPU time read from /proc as with --paired --spamd below.
 
 For each it prints spam caught and ham flagged at each engine's
 required_score, and messages per second per core of CPU time (user + sys
@@ -208,33 +209,6 @@ def agreement(ours, theirs):
     return both, sa_only, us_only
 
 
-def spamd(files):
-    port = "17830"
-    d = subprocess.Popen(
-        ["spamd", "-L", "--max-children=1", "--min-children=1", "-i", "127.0.0.1", "-p", port,
-         "-u", "nobody", "-x", "--cf=use_bayes 0"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(100):
-            if subprocess.run(["spamc", "-p", port, "-c"], input=b"\n", stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL).returncode in (0, 1):
-                break
-            time.sleep(0.3)
-        verdicts = {}
-        t0 = time.time()
-        for f in files:
-            with open(f, "rb") as fh:
-                r = subprocess.run(["spamc", "-p", port, "-c"], stdin=fh, stdout=subprocess.PIPE)
-            verdicts[f] = r.returncode == 1
-        wall = time.time() - t0
-        # spamd's CPU time is not ours to read once it exits; wall time
-        # with one child on an otherwise idle machine is the figure.
-        return verdicts, wall, wall
-    finally:
-        d.terminate()
-        d.wait()
-
-
 def cpu_of(pid):
     """User + system CPU time of process `pid` so far, in seconds."""
     with open(f"/proc/{pid}/stat") as f:
@@ -264,6 +238,8 @@ class Piped:
 
     def __init__(self, cmd):
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        # Loading happens as the first message is checked.
+        self.start_cpu = 0.0
 
     def ask(self, paths):
         return ask(self.proc, paths)
@@ -293,6 +269,9 @@ class Spamd:
     PORT = "17831"
 
     def __init__(self):
+        # spamd loads the rules before it answers: its start-up, and the
+        # spamc that pinged it, count as load.
+        cpu0 = cpu_of_children()
         self.proc = subprocess.Popen(
             ["spamd", "-L", "--max-children=1", "--min-children=1", "--max-conn-per-child=1000000",
              "-i", "127.0.0.1", "-p", self.PORT, "-u", "nobody", "-x", "--cf=use_bayes 0"],
@@ -302,17 +281,22 @@ class Spamd:
                 sys.exit("spamd did not start")
             if subprocess.run(["spamc", "-p", self.PORT, "-x", "-c"], input=b"\n", stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL).returncode in (0, 1):
+                self.start_cpu = tree_cpu(self.proc.pid) + cpu_of_children() - cpu0
                 return
             time.sleep(0.3)
         sys.exit("spamd did not answer")
 
-    def ask(self, paths):
+    def ask(self, paths, verdicts=None):
+        """CPU time of checking `paths`; fills `verdicts` (path -> spam?)
+        when given."""
         before = tree_cpu(self.proc.pid) + cpu_of_children()
         for p in paths:
             with open(p, "rb") as fh:
                 r = subprocess.run(["spamc", "-p", self.PORT, "-x", "-c"], stdin=fh, stdout=subprocess.DEVNULL)
             if r.returncode not in (0, 1):
                 sys.exit(f"spamc failed on {p}")
+            if verdicts is not None:
+                verdicts[p] = r.returncode == 1
         return tree_cpu(self.proc.pid) + cpu_of_children() - before
 
     def close(self):
@@ -334,12 +318,8 @@ def paired(exe, files, k, with_spamd=False):
     procs, load = {}, {}
     try:
         for name, make in makers.items():
-            cpu0 = cpu_of_children()
             procs[name] = make()
-            # spamd's start-up (loading the rules) happens before it
-            # answers: count what its tree and the pinging spamc used.
-            start = tree_cpu(procs[name].proc.pid) + cpu_of_children() - cpu0 if isinstance(procs[name], Spamd) else 0
-            load[name] = start + procs[name].ask(files[:1])
+            load[name] = procs[name].start_cpu + procs[name].ask(files[:1])
         rest = files[1:]
         n = len(rest)
         slices = [rest[i * n // k : (i + 1) * n // k] for i in range(k)]
@@ -427,8 +407,13 @@ def main():
     sa_load = least_cpu([*SA_CHECK, files[0]])
     sa_rates = figures("SpamAssassin 4 (one process)", v, labels, cpu, wall, sa_load, warm)
     if a.spamd:
-        v, cpu, wall = spamd(files)
-        figures("spamd + spamc (1 child, wall)", v, labels, cpu, wall)
+        d = Spamd()
+        try:
+            v, t0 = {}, time.time()
+            cpu = d.start_cpu + d.ask(files, v)
+            figures("spamd + spamc (1 child)", v, labels, cpu, time.time() - t0)
+        finally:
+            d.close()
     ratio = lambda o, s: f"{o / s:.0f}x" if o and s else "-"
     print(f"libfilter / SpamAssassin, stock rules, per core: {ratio(ours_rates[0], sa_rates[0])}"
           f" (steady: {ratio(ours_rates[1], sa_rates[1])}, warm: {ratio(ours_rates[2], sa_rates[2])})")

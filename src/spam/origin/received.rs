@@ -328,6 +328,13 @@ fn bracketed_ip(s: &str) -> Option<(IpAddr, &str)> {
     None
 }
 
+/// The date after a Received line's `;`, when there is one.
+fn date_of(text: &str) -> Option<i64> {
+    (!text.is_empty())
+        .then(|| crate::spam::evals::util::parse_date(text))
+        .flatten()
+}
+
 /// SpamAssassin's last resort for a line none of its patterns read: the
 /// first bracketed address anywhere, the word after ` by `, the HELO of a
 /// `helo=` or `HELO`/`EHLO` word, and no reverse name. Without an address
@@ -366,11 +373,7 @@ fn last_resort(line: &str) -> Parsed<'_> {
         helo,
         id,
         date_text,
-        date: if date_text.is_empty() {
-            None
-        } else {
-            crate::spam::evals::util::parse_date(date_text)
-        },
+        date: date_of(date_text),
         ..Hop::default()
     })
 }
@@ -415,13 +418,10 @@ pub fn parse(line: &str) -> Parsed<'_> {
     // comment, as it does any one-word `from X by B ...` its patterns
     // passed over; otherwise its last resort reads it, with the whole
     // glued word for the HELO.
-    if let Some(word) = line[5..].split_ascii_whitespace().next()
-        && !word.starts_with(['(', '['])
-        && word.contains(['(', '['])
-        && bracketed_ip(word).is_some()
-    {
-        let after = &line[5 + line[5..].find(word).unwrap_or(0) + word.len()..];
-        if let Some(b) = after.strip_prefix(" by ") {
+    let rest = line[5..].trim_start();
+    let word = &rest[..rest.find(char::is_whitespace).unwrap_or(rest.len())];
+    if !word.starts_with(['(', '[']) && word.contains(['(', '[']) && bracketed_ip(word).is_some() {
+        if let Some(b) = rest[word.len()..].strip_prefix(" by ") {
             let (by, then) = b.split_at(b.find(char::is_whitespace).unwrap_or(b.len()));
             if !by.is_empty()
                 && [" with", " via", " for", " ("]
@@ -566,11 +566,7 @@ pub fn parse(line: &str) -> Parsed<'_> {
         envfor,
         with: with_word,
         date_text,
-        date: if date_text.is_empty() {
-            None
-        } else {
-            crate::spam::evals::util::parse_date(date_text)
-        },
+        date: date_of(date_text),
         ..Hop::default()
     };
     let mut found: Option<(IpAddr, &str)> = None;
@@ -1106,57 +1102,54 @@ mod tests {
             Parsed::Hop(h) => (h.ip_text, h.helo, h.rdns, h.rdns_looked_up),
             other => panic!("{line}: {other:?}"),
         };
-        assert_eq!(
-            hop(
-                "from (lee.example.ie) [192.0.2.122] by relay03.example.net with esmtp id 17gkgW-0006pv-00; Mon, 19 Aug 2002 12:27:01 +0100"
+        // (line, (address, HELO, reverse name, whether it was looked up)).
+        for (line, want) in [
+            (
+                "from (lee.example.ie) [192.0.2.122] by relay03.example.net with esmtp id 17gkgW-0006pv-00; Mon, 19 Aug 2002 12:27:01 +0100",
+                ("192.0.2.122", "lee.example.ie", "", false),
             ),
-            ("192.0.2.122", "lee.example.ie", "", false)
-        );
-        // SMTPD32: the HELO, then the address in brackets.
-        assert_eq!(
-            hop(
-                "from 192.0.2.142 [198.51.100.34] by mx.example.com (SMTPD32-7.06 EVAL) id A42A7FC01F2; Fri, 02 Aug 2002 02:18:18 -0400"
+            // SMTPD32: the HELO, then the address in brackets.
+            (
+                "from 192.0.2.142 [198.51.100.34] by mx.example.com (SMTPD32-7.06 EVAL) id A42A7FC01F2; Fri, 02 Aug 2002 02:18:18 -0400",
+                ("198.51.100.34", "192.0.2.142", "", false),
             ),
-            ("198.51.100.34", "192.0.2.142", "", false)
-        );
-        // Obtuse smtpd: one word before the address, words after it.
-        assert_eq!(
-            hop("from h.example.com(192.0.2.98), claiming to be \"x.example.com\" via SMTP by mail.example.net, id smtpdV82674; Sun Jul 29 11:34:20 2001").0,
-            "192.0.2.98"
-        );
-        assert_eq!(
-            hop(
-                "from (helo.example.com) [192.0.2.9] by mx.example.org with smtp (Exim 3.12 #1) id 15F0HM-00019f-00; Sat, 24 Aug 2002 09:42:10 +0900"
+            (
+                "from (helo.example.com) [192.0.2.9] by mx.example.org with smtp (Exim 3.12 #1) id 15F0HM-00019f-00; Sat, 24 Aug 2002 09:42:10 +0900",
+                ("192.0.2.9", "helo.example.com", "helo.example.com", false),
             ),
-            ("192.0.2.9", "helo.example.com", "helo.example.com", false)
-        );
-        // A name glued to its address: the whole word is the HELO, and no
-        // reverse name was looked up.
-        assert_eq!(
-            hop(
-                "from 198.51.100.205([192.0.2.38]) by freemail.example.net(JetMail 2.5.3.0) with SMTP id zzzza3d8281b2; Fri, 13 Sep 2002 22:33:22 -0000"
+            // A name glued to its address: the whole word is the HELO, and
+            // no reverse name was looked up.
+            (
+                "from 198.51.100.205([192.0.2.38]) by freemail.example.net(JetMail 2.5.3.0) with SMTP id zzzza3d8281b2; Fri, 13 Sep 2002 22:33:22 -0000",
+                ("192.0.2.38", "198.51.100.205([192.0.2.38])", "", false),
             ),
-            ("192.0.2.38", "198.51.100.205([192.0.2.38])", "", false)
-        );
-        assert_eq!(
-            hop(
-                "from mail.example.com[192.0.2.1] by mx.example.org id 1; Wed, 28 Aug 2002 10:45:49 +0100"
+            (
+                "from mail.example.com[192.0.2.1] by mx.example.org id 1; Wed, 28 Aug 2002 10:45:49 +0100",
+                ("192.0.2.1", "mail.example.com[192.0.2.1]", "", false),
             ),
-            ("192.0.2.1", "mail.example.com[192.0.2.1]", "", false)
-        );
-        // A `;` before `by` does not hide it.
-        assert_eq!(
-            hop("from ade (unknown [192.0.2.26]); by mail.example.ie with SMTP id 835DA701D; for <a@example.ie>; Mon, 19 Aug 2002 12:11:45 +0100 (IST)").0,
-            "192.0.2.26"
-        );
-        // `From `, not `from `: only the last resort reads it, without a
-        // HELO or a name.
-        assert_eq!(
-            hop(
-                "From mail.example.com (mail.example.com [192.0.2.1]) by mx.example.org (8.12/8.12) with ESMTP id 1; Wed, 28 Aug 2002 10:45:49 +0100"
+            // `From `, not `from `: only the last resort reads it, without
+            // a HELO or a name.
+            (
+                "From mail.example.com (mail.example.com [192.0.2.1]) by mx.example.org (8.12/8.12) with ESMTP id 1; Wed, 28 Aug 2002 10:45:49 +0100",
+                ("192.0.2.1", "", "", false),
             ),
-            ("192.0.2.1", "", "", false)
-        );
+        ] {
+            assert_eq!(hop(line), want, "{line}");
+        }
+        for (line, ip) in [
+            // Obtuse smtpd: one word before the address, words after it.
+            (
+                "from h.example.com(192.0.2.98), claiming to be \"x.example.com\" via SMTP by mail.example.net, id smtpdV82674; Sun Jul 29 11:34:20 2001",
+                "192.0.2.98",
+            ),
+            // A `;` before `by` does not hide it.
+            (
+                "from ade (unknown [192.0.2.26]); by mail.example.ie with SMTP id 835DA701D; for <a@example.ie>; Mon, 19 Aug 2002 12:11:45 +0100 (IST)",
+                "192.0.2.26",
+            ),
+        ] {
+            assert_eq!(hop(line).0, ip, "{line}");
+        }
         for line in [
             "from yahoo.com([192.0.2.124]) by MX.EXAMPLE.PE (IBM OS/400 SMTP V05R01M00) with TCP; Wed, 15 May 2002 10:23:51 +0000",
             "from mail.example.com[192.0.2.1] by mx.example.org with SMTP; Wed, 28 Aug 2002 10:45:49 +0100",
